@@ -2,7 +2,8 @@
 // Parameters, gradients and activations are each one flat buffer with named views (see src/model).
 import { DTypeError, ShapeError } from './errors.ts'
 
-export type DType = 'f32'
+/** f32 for every float tensor; u32 for token ids and targets. */
+export type DType = 'f32' | 'u32'
 
 export interface GpuTensor {
   buffer: GPUBuffer
@@ -41,6 +42,17 @@ export function writeTensor (device: GPUDevice, t: GpuTensor, data: Float32Array
 }
 
 /** Copies a tensor back to the CPU (waits for the queue). */
+export function createU32Tensor (device: GPUDevice, shape: readonly number[], label: string, data?: Uint32Array): GpuTensor {
+  checkShape(shape, label)
+  const buffer = createBuffer(device, numel(shape), label)
+  if (data != null) {
+    if (data.length !== numel(shape)) throw new ShapeError(`${label}: data has ${data.length} elements, shape [${shape.join(', ')}] needs ${numel(shape)}`)
+    device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength)
+  }
+  return { buffer, offset: 0, shape, dtype: 'u32' }
+}
+
+/** Copies a tensor back to the CPU (waits for the queue). u32 tensors come back reinterpreted: use `.buffer`. */
 export async function readTensor (device: GPUDevice, t: GpuTensor): Promise<Float32Array> {
   const bytes = numel(t.shape) * 4
   const staging = device.createBuffer({ label: `${t.buffer.label}.readback`, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ })
@@ -60,8 +72,8 @@ export function checkShape (shape: readonly number[], what: string): void {
   }
 }
 
-export function expectShape (t: GpuTensor, shape: readonly number[], what: string): void {
-  if (t.dtype !== 'f32') throw new DTypeError(`${what}: expected f32, got ${String(t.dtype)}`)
+export function expectShape (t: GpuTensor, shape: readonly number[], what: string, dtype: DType = 'f32'): void {
+  if (t.dtype !== dtype) throw new DTypeError(`${what}: expected ${dtype}, got ${String(t.dtype)}`)
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     throw new ShapeError(`${what}: expected shape [${shape.join(', ')}], got [${t.shape.join(', ')}]`)
   }
@@ -70,8 +82,8 @@ export function expectShape (t: GpuTensor, shape: readonly number[], what: strin
 }
 
 /** A view of `shape` into `buffer` at an element offset. */
-export function view (buffer: GPUBuffer, offset: number, shape: readonly number[]): GpuTensor {
-  return { buffer, offset, shape, dtype: 'f32' }
+export function view (buffer: GPUBuffer, offset: number, shape: readonly number[], dtype: DType = 'f32'): GpuTensor {
+  return { buffer, offset, shape, dtype }
 }
 
 /**

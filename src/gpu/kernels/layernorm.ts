@@ -1,0 +1,108 @@
+// LayerNorm (N, C) with weight and bias (C), eps 1e-5 (llm.c layernorm_forward/backward).
+// Forward saves mean and rstd (N) for backward. Backward accumulates into dinp, dweight and
+// dbias; dweight/dbias are reduced without atomics (per-block partials, then a fixed-order sum)
+// so the result is bit-identical run to run.
+import reduceSrc from '../../../shaders/reduce.wgsl?raw'
+import layernormSrc from '../../../shaders/layernorm.wgsl?raw'
+import { LimitError } from '../errors.ts'
+import { computePipeline } from '../pipeline-cache.ts'
+import { binding, createBuffer, expectShape, type GpuTensor } from '../tensor.ts'
+
+const SRC = reduceSrc + layernormSrc
+
+export interface LayerNormInit {
+  /** @default 1e-5 */
+  eps?: number
+  /**
+   * Rows each dweight/dbias partial sum covers; fixes the summation order.
+   * @default 32
+   */
+  rowsPerBlock?: number
+}
+
+/** Threads per row: enough for ~4 elements each, a power of two in [32, 256]. */
+function rowWorkgroupSize (C: number): number {
+  let wg = 32
+  while (wg < 256 && wg * 4 < C) wg *= 2
+  return wg
+}
+
+const COL_WG = 64
+
+export class LayerNorm {
+  readonly N: number
+  readonly C: number
+  readonly #device: GPUDevice
+  readonly #params: GPUBuffer
+  readonly #partial: GPUBuffer
+  readonly #blocks: number
+  readonly #forward: GPUComputePipeline
+  readonly #dinp: GPUComputePipeline
+  readonly #partialPipe: GPUComputePipeline
+  readonly #reducePipe: GPUComputePipeline
+
+  constructor (device: GPUDevice, N: number, C: number, init: LayerNormInit = {}) {
+    const rowsPerBlock = init.rowsPerBlock ?? 32
+    if (N > device.limits.maxComputeWorkgroupsPerDimension) throw new LimitError(`layernorm: ${N} rows exceed maxComputeWorkgroupsPerDimension`)
+    this.N = N
+    this.C = C
+    this.#device = device
+    this.#blocks = Math.ceil(N / rowsPerBlock)
+    this.#params = device.createBuffer({ label: 'layernorm.params', size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST })
+    const data = new ArrayBuffer(32)
+    new Uint32Array(data, 0, 4).set([N, C, rowsPerBlock, this.#blocks])
+    new Float32Array(data, 16, 1)[0] = init.eps ?? 1e-5
+    device.queue.writeBuffer(this.#params, 0, data)
+    this.#partial = createBuffer(device, this.#blocks * 2 * C, 'layernorm.partial')
+    const rowWG = { WG: rowWorkgroupSize(C) }
+    this.#forward = computePipeline(device, 'layernorm.forward', SRC, rowWG, 'forward')
+    this.#dinp = computePipeline(device, 'layernorm.backward_dinp', SRC, rowWG, 'backward_dinp')
+    this.#partialPipe = computePipeline(device, 'layernorm.backward_params_partial', SRC, { WG: COL_WG }, 'backward_params_partial')
+    this.#reducePipe = computePipeline(device, 'layernorm.backward_params_reduce', SRC, { WG: COL_WG }, 'backward_params_reduce')
+  }
+
+  /** out (N, C), mean (N), rstd (N) ← inp (N, C), weight (C), bias (C). */
+  forward (pass: GPUComputePassEncoder, out: GpuTensor, mean: GpuTensor, rstd: GpuTensor, inp: GpuTensor, weight: GpuTensor, bias: GpuTensor): void {
+    const { N, C } = this
+    expectShape(out, [N, C], 'layernorm.forward out')
+    expectShape(mean, [N], 'layernorm.forward mean')
+    expectShape(rstd, [N], 'layernorm.forward rstd')
+    expectShape(inp, [N, C], 'layernorm.forward inp')
+    expectShape(weight, [C], 'layernorm.forward weight')
+    expectShape(bias, [C], 'layernorm.forward bias')
+    pass.setPipeline(this.#forward)
+    pass.setBindGroup(0, this.#bind(this.#forward, 'layernorm.forward', { 1: inp, 2: weight, 3: bias, 4: out, 5: mean, 6: rstd }))
+    pass.dispatchWorkgroups(N)
+  }
+
+  /** dinp (N, C) +=, dweight (C) +=, dbias (C) += ← dout (N, C) and forward's inp, weight, mean, rstd. */
+  backward (pass: GPUComputePassEncoder, dinp: GpuTensor, dweight: GpuTensor, dbias: GpuTensor, dout: GpuTensor, inp: GpuTensor, weight: GpuTensor, mean: GpuTensor, rstd: GpuTensor): void {
+    const { N, C } = this
+    expectShape(dinp, [N, C], 'layernorm.backward dinp')
+    expectShape(dweight, [C], 'layernorm.backward dweight')
+    expectShape(dbias, [C], 'layernorm.backward dbias')
+    expectShape(dout, [N, C], 'layernorm.backward dout')
+    expectShape(inp, [N, C], 'layernorm.backward inp')
+    expectShape(weight, [C], 'layernorm.backward weight')
+    expectShape(mean, [N], 'layernorm.backward mean')
+    expectShape(rstd, [N], 'layernorm.backward rstd')
+    pass.setPipeline(this.#dinp)
+    pass.setBindGroup(0, this.#bind(this.#dinp, 'layernorm.backward_dinp', { 1: inp, 2: weight, 5: mean, 6: rstd, 7: dout, 8: dinp }))
+    pass.dispatchWorkgroups(N)
+    const cols = Math.ceil(C / COL_WG)
+    pass.setPipeline(this.#partialPipe)
+    pass.setBindGroup(0, this.#bind(this.#partialPipe, 'layernorm.backward_params_partial', { 1: inp, 5: mean, 6: rstd, 7: dout, 11: this.#partial }))
+    pass.dispatchWorkgroups(cols, this.#blocks)
+    pass.setPipeline(this.#reducePipe)
+    pass.setBindGroup(0, this.#bind(this.#reducePipe, 'layernorm.backward_params_reduce', { 9: dweight, 10: dbias, 11: this.#partial }))
+    pass.dispatchWorkgroups(cols)
+  }
+
+  #bind (pipeline: GPUComputePipeline, label: string, tensors: Record<number, GpuTensor | GPUBuffer>): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.#params } }]
+    for (const [k, t] of Object.entries(tensors)) {
+      entries.push({ binding: Number(k), resource: t instanceof GPUBuffer ? { buffer: t } : binding(t) })
+    }
+    return this.#device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries })
+  }
+}

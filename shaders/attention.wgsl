@@ -1,0 +1,263 @@
+// Causal multi-head attention, flash style (FlashAttention-2 schedule), forward and backward.
+// qkv (B, T, 3C) exactly as c_attn writes it (q | k | v, head h in columns h*HS..(h+1)*HS of each);
+// out (B, T, C); lse (B, NH, T). Tensors are read as vec4 (HS and C are multiples of 4).
+// Every storage binding is read_write: views of one flat buffer (activations, gradients) may be
+// bound together, and WebGPU forbids mixing read-only and writable uses of a buffer.
+//
+// Thread layout of a block kernel: TPR threads per row of the block; lane j of a row computes the
+// scores of columns j, j+TPR, … and owns the output vec4s j, j+TPR, … of that row (NV of them).
+
+struct Params {
+  B: u32,
+  T: u32,
+  NH: u32,
+  scale: f32, // 1/sqrt(HS), rounded once on the CPU
+}
+
+override HS: u32 = 64;   // head size
+override BR: u32 = 16;   // query rows per block
+override BC: u32 = 16;   // keys per block
+override TPR: u32 = 4;   // threads per row
+override WG_D: u32 = 64; // threads of the D = rowsum(dout ∘ out) pass
+override HS4: u32 = HS / 4u;
+override NV: u32 = HS4 / TPR; // output vec4s per thread, at most MAXV
+
+const MAXV = 8u;
+const NEG = -3.0e38; // "minus infinity" that keeps exp() and max() free of NaN
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> qkv: array<vec4f>;  // (B, T, 3C)
+@group(0) @binding(2) var<storage, read_write> out: array<vec4f>;  // (B, T, C)
+@group(0) @binding(3) var<storage, read_write> lse: array<f32>;    // (B, NH, T)
+@group(0) @binding(4) var<storage, read_write> dout: array<vec4f>; // (B, T, C)
+@group(0) @binding(5) var<storage, read_write> dqkv: array<vec4f>; // (B, T, 3C), written
+@group(0) @binding(6) var<storage, read_write> dsum: array<f32>;   // (B, NH, T): D = rowsum(dout ∘ out)
+
+var<workgroup> qTile: array<vec4f, BR * HS4>;  // pre-scaled by 1/sqrt(HS)
+var<workgroup> oTile: array<vec4f, BR * HS4>;  // dout rows (backward)
+var<workgroup> kTile: array<vec4f, BC * HS4>;
+var<workgroup> vTile: array<vec4f, BC * HS4>;
+var<workgroup> sTile: array<f32, BR * BC>;     // scores (forward), dS (dQ) or P (dK/dV)
+var<workgroup> dsTile: array<f32, BR * BC>;    // dS (dK/dV)
+var<workgroup> lseTile: array<f32, BR>;
+var<workgroup> dTile: array<f32, BR>;
+
+// vec4 index of row t's head-h slice in qkv; add C4 for k, 2*C4 for v.
+fn qkvRow (b: u32, t: u32, h: u32) -> u32 {
+  return ((b * p.T + t) * 3u * p.NH + h) * HS4;
+}
+
+// vec4 index of row t's head-h slice in out / dout.
+fn outRow (b: u32, t: u32, h: u32) -> u32 {
+  return ((b * p.T + t) * p.NH + h) * HS4;
+}
+
+// Rows [t0, t0 + BR) of head h: q, scaled, into qTile. Rows past T read as zero.
+fn loadQ (b: u32, h: u32, t0: u32, lid: u32, threads: u32) {
+  for (var e = lid; e < BR * HS4; e += threads) {
+    let t = t0 + e / HS4;
+    var q = vec4f(0.0);
+    if (t < p.T) { q = qkv[qkvRow(b, t, h) + e % HS4] * p.scale; }
+    qTile[e] = q;
+  }
+}
+
+// Rows [t0, t0 + BR) of head h of dout into oTile. Rows past T read as zero.
+fn loadDout (b: u32, h: u32, t0: u32, lid: u32, threads: u32) {
+  for (var e = lid; e < BR * HS4; e += threads) {
+    let t = t0 + e / HS4;
+    var o = vec4f(0.0);
+    if (t < p.T) { o = dout[outRow(b, t, h) + e % HS4]; }
+    oTile[e] = o;
+  }
+}
+
+// Rows [t0, t0 + BC) of head h: k into kTile and v into vTile. Rows past T read as zero.
+fn loadKV (b: u32, h: u32, t0: u32, lid: u32, threads: u32) {
+  let C4 = p.NH * HS4;
+  for (var e = lid; e < BC * HS4; e += threads) {
+    let t = t0 + e / HS4;
+    var k = vec4f(0.0);
+    var v = vec4f(0.0);
+    if (t < p.T) {
+      let i = qkvRow(b, t, h) + e % HS4;
+      k = qkv[i + C4];
+      v = qkv[i + 2u * C4];
+    }
+    kTile[e] = k;
+    vTile[e] = v;
+  }
+}
+
+// ---- forward: one workgroup per (query block, h, b); online softmax over key blocks
+@compute @workgroup_size(BR * TPR)
+fn forward (@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let T = p.T;
+  let h = wg.y;
+  let b = wg.z;
+  let r = lid / TPR;
+  let j = lid % TPR;
+  let q0 = wg.x * BR;
+  let qi = q0 + r;
+  loadQ(b, h, q0, lid, BR * TPR);
+  var acc: array<vec4f, MAXV>;
+  var m = NEG;
+  var l = 0.0;
+  // causal: keys up to the block's last valid query
+  let nkb = (min(T, q0 + BR) + BC - 1u) / BC;
+  for (var kb = 0u; kb < nkb; kb++) {
+    let k0 = kb * BC;
+    workgroupBarrier(); // Q is loaded; the previous K/V tiles are consumed
+    loadKV(b, h, k0, lid, BR * TPR);
+    workgroupBarrier();
+    for (var c = j; c < BC; c += TPR) {
+      var s = 0.0;
+      for (var i = 0u; i < HS4; i++) { s += dot(qTile[r * HS4 + i], kTile[c * HS4 + i]); }
+      sTile[r * BC + c] = select(NEG, s, k0 + c <= qi);
+    }
+    workgroupBarrier();
+    // every lane of the row keeps the same m and l
+    var mNew = m;
+    for (var c = 0u; c < BC; c++) { mNew = max(mNew, sTile[r * BC + c]); }
+    let alpha = exp(m - mNew);
+    l *= alpha;
+    for (var v = 0u; v < NV; v++) { acc[v] *= alpha; }
+    for (var c = 0u; c < BC && k0 + c <= qi; c++) {
+      let pc = exp(sTile[r * BC + c] - mNew);
+      l += pc;
+      for (var v = 0u; v < NV; v++) { acc[v] += pc * vTile[c * HS4 + j + v * TPR]; }
+    }
+    m = mNew;
+  }
+  if (qi < T) {
+    let o = outRow(b, qi, h);
+    let inv = 1.0 / l;
+    for (var v = 0u; v < NV; v++) { out[o + j + v * TPR] = acc[v] * inv; }
+    if (j == 0u) { lse[(b * p.NH + h) * T + qi] = m + log(l); }
+  }
+}
+
+// ---- backward 1/3: D = rowsum(dout ∘ out) per (b, h, t), laid out like lse
+@compute @workgroup_size(WG_D)
+fn backward_d (@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let idx = gid.x + gid.y * nwg.x * WG_D;
+  if (idx >= p.B * p.NH * p.T) { return; }
+  let t = idx % p.T;
+  let h = (idx / p.T) % p.NH;
+  let b = idx / (p.T * p.NH);
+  let o = outRow(b, t, h);
+  var s = 0.0;
+  for (var i = 0u; i < HS4; i++) { s += dot(dout[o + i], out[o + i]); }
+  dsum[idx] = s;
+}
+
+// ---- backward 2/3: dQ, one workgroup per (query block, h, b), looping over key blocks.
+// P = exp(S - lse), dS = P ∘ (dout·vᵀ - D), dQ = scale · dS·K.
+@compute @workgroup_size(BR * TPR)
+fn backward_dq (@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let T = p.T;
+  let h = wg.y;
+  let b = wg.z;
+  let r = lid / TPR;
+  let j = lid % TPR;
+  let q0 = wg.x * BR;
+  let qi = q0 + r;
+  loadQ(b, h, q0, lid, BR * TPR);
+  loadDout(b, h, q0, lid, BR * TPR);
+  var rowLse = 0.0;
+  var rowD = 0.0;
+  if (qi < T) {
+    rowLse = lse[(b * p.NH + h) * T + qi];
+    rowD = dsum[(b * p.NH + h) * T + qi];
+  }
+  var acc: array<vec4f, MAXV>;
+  let nkb = (min(T, q0 + BR) + BC - 1u) / BC;
+  for (var kb = 0u; kb < nkb; kb++) {
+    let k0 = kb * BC;
+    workgroupBarrier();
+    loadKV(b, h, k0, lid, BR * TPR);
+    workgroupBarrier();
+    for (var c = j; c < BC; c += TPR) {
+      var s = 0.0;
+      var dp = 0.0;
+      for (var i = 0u; i < HS4; i++) {
+        s += dot(qTile[r * HS4 + i], kTile[c * HS4 + i]);
+        dp += dot(oTile[r * HS4 + i], vTile[c * HS4 + i]);
+      }
+      let pc = select(0.0, exp(s - rowLse), k0 + c <= qi);
+      sTile[r * BC + c] = pc * (dp - rowD);
+    }
+    workgroupBarrier();
+    for (var c = 0u; c < BC && k0 + c <= qi; c++) {
+      let ds = sTile[r * BC + c];
+      for (var v = 0u; v < NV; v++) { acc[v] += ds * kTile[c * HS4 + j + v * TPR]; }
+    }
+  }
+  if (qi < T) {
+    let o = qkvRow(b, qi, h);
+    for (var v = 0u; v < NV; v++) { dqkv[o + j + v * TPR] = acc[v] * p.scale; }
+  }
+}
+
+// ---- backward 3/3: dK and dV, one workgroup per (key block, h, b), looping over the query
+// blocks at or after it. dV = Pᵀ·dout, dK = dSᵀ·(scale · Q).
+@compute @workgroup_size(BC * TPR)
+fn backward_dkv (@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let T = p.T;
+  let h = wg.y;
+  let b = wg.z;
+  let c = lid / TPR;
+  let j = lid % TPR;
+  let k0 = wg.x * BC;
+  let ki = k0 + c;
+  loadKV(b, h, k0, lid, BC * TPR);
+  var dk: array<vec4f, MAXV>;
+  var dv: array<vec4f, MAXV>;
+  let nqb = (T + BR - 1u) / BR;
+  for (var qb = k0 / BR; qb < nqb; qb++) {
+    let q0 = qb * BR;
+    workgroupBarrier();
+    loadQ(b, h, q0, lid, BC * TPR);
+    loadDout(b, h, q0, lid, BC * TPR);
+    for (var r = lid; r < BR; r += BC * TPR) {
+      var l = 0.0;
+      var d = 0.0;
+      if (q0 + r < T) {
+        l = lse[(b * p.NH + h) * T + q0 + r];
+        d = dsum[(b * p.NH + h) * T + q0 + r];
+      }
+      lseTile[r] = l;
+      dTile[r] = d;
+    }
+    workgroupBarrier();
+    for (var r = j; r < BR; r += TPR) {
+      var s = 0.0;
+      var dp = 0.0;
+      for (var i = 0u; i < HS4; i++) {
+        s += dot(qTile[r * HS4 + i], kTile[c * HS4 + i]);
+        dp += dot(oTile[r * HS4 + i], vTile[c * HS4 + i]);
+      }
+      let qi = q0 + r;
+      let pc = select(0.0, exp(s - lseTile[r]), qi >= ki && qi < T);
+      sTile[c * BR + r] = pc;
+      dsTile[c * BR + r] = pc * (dp - dTile[r]);
+    }
+    workgroupBarrier();
+    for (var r = 0u; r < BR; r++) {
+      let pc = sTile[c * BR + r];
+      let ds = dsTile[c * BR + r];
+      for (var v = 0u; v < NV; v++) {
+        dv[v] += pc * oTile[r * HS4 + j + v * TPR];
+        dk[v] += ds * qTile[r * HS4 + j + v * TPR];
+      }
+    }
+  }
+  if (ki < T) {
+    let o = qkvRow(b, ki, h) + j;
+    let C4 = p.NH * HS4;
+    for (var v = 0u; v < NV; v++) {
+      dqkv[o + C4 + v * TPR] = dk[v];
+      dqkv[o + 2u * C4 + v * TPR] = dv[v];
+    }
+  }
+}

@@ -1,0 +1,182 @@
+// Causal multi-head attention, flash style (FlashAttention-2): qkv (B, T, 3C) → out (B, T, C) and
+// lse (B, NH, T); no (T, T) matrix is ever stored. Backward recomputes the probabilities from lse
+// and, since WGSL has no float atomics, splits into D = rowsum(dout ∘ out), a dQ kernel (loop over
+// key blocks) and a dK/dV kernel (loop over query blocks). dqkv is written, not accumulated.
+import attentionSrc from '../../../shaders/attention.wgsl?raw'
+import { LimitError, ShapeError } from '../errors.ts'
+import { computePipeline } from '../pipeline-cache.ts'
+import { binding, createBuffer, expectShape, type GpuTensor } from '../tensor.ts'
+
+/** Block shape of the flash kernels; the autotuner picks one per direction and head size. */
+export interface AttentionConfig {
+  /** Query rows per block. */
+  br: number
+  /** Keys per block. */
+  bc: number
+  /** Threads per block row; each owns HS/(4·tpr) vec4s of the row's output. */
+  tpr: number
+}
+
+/** Candidates, roughly biggest tile first; `attentionConfigs` keeps those that fit an adapter. */
+export const ATTENTION_CONFIGS: readonly AttentionConfig[] = [
+  { br: 64, bc: 32, tpr: 4 },
+  { br: 32, bc: 32, tpr: 8 },
+  { br: 32, bc: 16, tpr: 4 },
+  { br: 16, bc: 16, tpr: 4 },
+  { br: 16, bc: 8, tpr: 4 },
+  { br: 8, bc: 16, tpr: 4 }
+]
+
+export type AttentionDirection = 'forward' | 'backward'
+
+/** Per-thread output registers in the shader (MAXV vec4s). */
+const MAXV = 8
+const WG_D = 64
+
+export function attentionConfigName (c: AttentionConfig): string {
+  return `br${c.br}_bc${c.bc}_tpr${c.tpr}`
+}
+
+/** Workgroup memory of a direction's largest kernel, as laid out in shaders/attention.wgsl. */
+export function attentionWorkgroupBytes (dir: AttentionDirection, HS: number, c: AttentionConfig): number {
+  if (dir === 'forward') return ((c.br + 2 * c.bc) * HS + c.br * c.bc) * 4 // Q, K, V, S
+  return ((2 * c.br + 2 * c.bc) * HS + 2 * c.br * c.bc + 2 * c.br) * 4 // Q, dout, K, V, P, dS, lse, D
+}
+
+/** Why `c` can't run for this head size on a device with `limits`, or null when it can. */
+export function attentionConfigProblem (dir: AttentionDirection, HS: number, c: AttentionConfig, limits: GPUSupportedLimits): string | null {
+  const HS4 = HS / 4
+  if (!Number.isInteger(HS4)) return `head size ${HS} is not a multiple of 4`
+  if (HS4 % c.tpr !== 0) return `head size ${HS} does not split over ${c.tpr} threads per row in vec4s`
+  if (HS4 / c.tpr > MAXV) return `head size ${HS} needs ${HS4 / c.tpr} vec4s per thread, more than ${MAXV}`
+  const threads = Math.max(c.br, dir === 'backward' ? c.bc : 0) * c.tpr
+  if (threads > limits.maxComputeInvocationsPerWorkgroup || threads > limits.maxComputeWorkgroupSizeX) return `${threads} threads per workgroup exceed the adapter's limit`
+  const bytes = attentionWorkgroupBytes(dir, HS, c)
+  if (bytes > limits.maxComputeWorkgroupStorageSize) return `${bytes} bytes of workgroup memory exceed the adapter's ${limits.maxComputeWorkgroupStorageSize}`
+  return null
+}
+
+/** The candidate configs that run for this direction and head size on a device with `limits`. */
+export function attentionConfigs (dir: AttentionDirection, HS: number, limits: GPUSupportedLimits): AttentionConfig[] {
+  return ATTENTION_CONFIGS.filter(c => attentionConfigProblem(dir, HS, c, limits) == null)
+}
+
+export interface AttentionInit {
+  /** @default the first of `attentionConfigs('forward', HS, device.limits)` */
+  forward?: AttentionConfig
+  /** @default the first of `attentionConfigs('backward', HS, device.limits)` */
+  backward?: AttentionConfig
+}
+
+function pickConfig (device: GPUDevice, dir: AttentionDirection, HS: number, given: AttentionConfig | undefined): AttentionConfig {
+  if (given != null) {
+    const problem = attentionConfigProblem(dir, HS, given, device.limits)
+    if (problem != null) throw new LimitError(`attention.${dir} ${attentionConfigName(given)}: ${problem}`)
+    return given
+  }
+  const fits = attentionConfigs(dir, HS, device.limits)
+  if (fits.length === 0) throw new LimitError(`attention.${dir}: no block config fits head size ${HS} on this adapter`)
+  return fits[0]
+}
+
+/** A plan for one shape (B, T, C, NH): pipelines, uniforms and the D scratch are built once. */
+export class Attention {
+  readonly B: number
+  readonly T: number
+  readonly C: number
+  readonly NH: number
+  readonly HS: number
+  readonly forwardConfig: AttentionConfig
+  readonly backwardConfig: AttentionConfig
+  readonly #device: GPUDevice
+  readonly #params: GPUBuffer
+  readonly #dsum: GPUBuffer // (B, NH, T)
+  readonly #forward: GPUComputePipeline
+  readonly #d: GPUComputePipeline
+  readonly #dq: GPUComputePipeline
+  readonly #dkv: GPUComputePipeline
+
+  constructor (device: GPUDevice, B: number, T: number, C: number, NH: number, init: AttentionInit = {}) {
+    for (const [name, v] of Object.entries({ B, T, C, NH })) {
+      if (!Number.isInteger(v) || v <= 0) throw new ShapeError(`attention: ${name}=${v} must be a positive integer`)
+    }
+    if (C % NH !== 0) throw new ShapeError(`attention: C=${C} is not a multiple of NH=${NH}`)
+    const HS = C / NH
+    if (HS % 4 !== 0) throw new ShapeError(`attention: head size ${HS} is not a multiple of 4`)
+    const maxGroups = device.limits.maxComputeWorkgroupsPerDimension
+    if (NH > maxGroups || B > maxGroups) throw new LimitError(`attention: B=${B} or NH=${NH} exceed maxComputeWorkgroupsPerDimension`)
+    this.B = B
+    this.T = T
+    this.C = C
+    this.NH = NH
+    this.HS = HS
+    this.#device = device
+    this.forwardConfig = pickConfig(device, 'forward', HS, init.forward)
+    this.backwardConfig = pickConfig(device, 'backward', HS, init.backward)
+
+    this.#params = device.createBuffer({ label: 'attention.params', size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST })
+    const data = new ArrayBuffer(16)
+    new Uint32Array(data, 0, 3).set([B, T, NH])
+    new Float32Array(data, 12, 1)[0] = 1 / Math.sqrt(HS)
+    device.queue.writeBuffer(this.#params, 0, data)
+    this.#dsum = createBuffer(device, B * NH * T, 'attention.dsum')
+
+    const constants = (c: AttentionConfig): Record<string, number> => ({ HS, BR: c.br, BC: c.bc, TPR: c.tpr, WG_D })
+    const f = this.forwardConfig
+    const bw = this.backwardConfig
+    this.#forward = computePipeline(device, `attention.forward_hs${HS}_${attentionConfigName(f)}`, attentionSrc, constants(f), 'forward')
+    const bkey = `hs${HS}_${attentionConfigName(bw)}`
+    this.#d = computePipeline(device, `attention.backward_d_hs${HS}`, attentionSrc, constants(bw), 'backward_d')
+    this.#dq = computePipeline(device, `attention.backward_dq_${bkey}`, attentionSrc, constants(bw), 'backward_dq')
+    this.#dkv = computePipeline(device, `attention.backward_dkv_${bkey}`, attentionSrc, constants(bw), 'backward_dkv')
+  }
+
+  /** out (B, T, C), lse (B, NH, T) ← qkv (B, T, 3C). */
+  forward (pass: GPUComputePassEncoder, out: GpuTensor, lse: GpuTensor, qkv: GpuTensor): void {
+    const { B, T, C, NH } = this
+    expectShape(out, [B, T, C], 'attention.forward out')
+    expectShape(lse, [B, NH, T], 'attention.forward lse')
+    expectShape(qkv, [B, T, 3 * C], 'attention.forward qkv')
+    pass.setPipeline(this.#forward)
+    pass.setBindGroup(0, this.#bind(this.#forward, 'attention.forward', { 1: qkv, 2: out, 3: lse }))
+    pass.dispatchWorkgroups(Math.ceil(T / this.forwardConfig.br), NH, B)
+  }
+
+  /** dqkv (B, T, 3C), written ← dout (B, T, C) and forward's qkv, out, lse. */
+  backward (pass: GPUComputePassEncoder, dqkv: GpuTensor, dout: GpuTensor, qkv: GpuTensor, out: GpuTensor, lse: GpuTensor): void {
+    const { B, T, C, NH } = this
+    expectShape(dqkv, [B, T, 3 * C], 'attention.backward dqkv')
+    expectShape(dout, [B, T, C], 'attention.backward dout')
+    expectShape(qkv, [B, T, 3 * C], 'attention.backward qkv')
+    expectShape(out, [B, T, C], 'attention.backward out')
+    expectShape(lse, [B, NH, T], 'attention.backward lse')
+    const rows = B * NH * T
+    const groups = Math.ceil(rows / WG_D)
+    const maxGroups = this.#device.limits.maxComputeWorkgroupsPerDimension
+    pass.setPipeline(this.#d)
+    pass.setBindGroup(0, this.#bind(this.#d, 'attention.backward_d', { 2: out, 4: dout, 6: this.#dsum }))
+    // 2D grid when the rows outgrow one dimension; the shader flattens (x, y) back.
+    const gx = Math.min(groups, maxGroups)
+    pass.dispatchWorkgroups(gx, Math.ceil(groups / gx))
+    pass.setPipeline(this.#dq)
+    pass.setBindGroup(0, this.#bind(this.#dq, 'attention.backward_dq', { 1: qkv, 3: lse, 4: dout, 5: dqkv, 6: this.#dsum }))
+    pass.dispatchWorkgroups(Math.ceil(T / this.backwardConfig.br), NH, B)
+    pass.setPipeline(this.#dkv)
+    pass.setBindGroup(0, this.#bind(this.#dkv, 'attention.backward_dkv', { 1: qkv, 3: lse, 4: dout, 5: dqkv, 6: this.#dsum }))
+    pass.dispatchWorkgroups(Math.ceil(T / this.backwardConfig.bc), NH, B)
+  }
+
+  /** Frees the plan's own buffers (not the tensors passed in). */
+  destroy (): void {
+    this.#params.destroy()
+    this.#dsum.destroy()
+  }
+
+  #bind (pipeline: GPUComputePipeline, label: string, tensors: Record<number, GpuTensor | GPUBuffer>): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.#params } }]
+    for (const [k, t] of Object.entries(tensors)) {
+      entries.push({ binding: Number(k), resource: t instanceof GPUBuffer ? { buffer: t } : binding(t) })
+    }
+    return this.#device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries })
+  }
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { adamwStep, type AdamWHyper } from './adamw.ts'
+import { adamwStageStep, adamwStep, clipScale, type AdamWHyper } from './adamw.ts'
+import { stageLayout } from '../params.ts'
 
 describe('adamw reference', () => {
   const h: AdamWHyper = { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 }
@@ -27,5 +28,21 @@ describe('adamw reference', () => {
       pe -= 0.1 * (me / (1 - 0.9 ** t)) / (Math.sqrt(ve / (1 - 0.999 ** t)) + 1e-8)
     }
     expect(p[0]).toBeCloseTo(pe, 12)
+  })
+})
+
+describe('adamw over a stage', () => {
+  it('decays matrices only and leaves padding alone', () => {
+    const layout = stageLayout({ vocab: 5, d_model: 4, n_layer: 1, n_head: 1, n_ctx: 3 }, { first: 0, last: 1 })
+    const n = layout.totalElements
+    const p = new Float64Array(n).fill(1); const g = new Float64Array(n); const m = new Float64Array(n); const v = new Float64Array(n)
+    adamwStageStep(layout, p, g, m, v, 1, { lr: 0.1, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.5 })
+    const lv = layout.layerView(0)
+    expect(p[lv.qkvw.offset]).toBeCloseTo(1 - 0.1 * 0.5, 12) // zero grad: only decay moves it
+    expect(p[lv.qkvb.offset]).toBe(1)
+    expect(p[lv.ln1w.offset]).toBe(1)
+    expect(p[lv.ln1w.offset + lv.ln1w.size]).toBe(1) // padding after ln_1.weight
+    expect(clipScale(2, 1)).toBe(0.5)
+    expect(clipScale(0.5, 1)).toBe(1)
   })
 })

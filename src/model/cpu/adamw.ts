@@ -1,4 +1,5 @@
 // Float64 reference AdamW with decoupled weight decay (Loshchilov & Hutter; llm.c `gpt2_update`).
+import { viewOf, type StageLayout } from '../params.ts'
 
 export interface AdamWHyper { lr: number, beta1: number, beta2: number, eps: number, weightDecay: number }
 
@@ -18,4 +19,20 @@ export function adamwStep (param: Float64Array, grad: Float64Array, m: Float64Ar
     const vhat = v[i] / bc2
     param[i] -= h.lr * (mhat / (Math.sqrt(vhat) + h.eps) + h.weightDecay * param[i])
   }
+}
+
+/**
+ * AdamW over a whole stage's flat buffers (params, grads, m, v share the layout): weight decay on
+ * matrices only (the spec table's `matrix`), as GPT-2 / llm.c. Padding elements are left alone.
+ */
+export function adamwStageStep (layout: StageLayout, param: Float64Array, grad: Float64Array, m: Float64Array, v: Float64Array, step: number, h: AdamWHyper, gradScale = 1): void {
+  for (const view of layout.views) {
+    const hv = view.matrix ? h : { ...h, weightDecay: 0 }
+    adamwStep(viewOf(param, view), viewOf(grad, view), viewOf(m, view), viewOf(v, view), step, hv, gradScale)
+  }
+}
+
+/** The gradScale that clips the global gradient norm to maxNorm (1 when already below). */
+export function clipScale (norm: number, maxNorm: number): number {
+  return norm > maxNorm ? maxNorm / norm : 1
 }

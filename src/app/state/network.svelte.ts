@@ -1,0 +1,106 @@
+// This tab's place in the tracker's libp2p network: its PeerId, the peers it sees, and the
+// link check (a digest-verified bulk transfer over a direct WebRTC connection).
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { PeerId } from '@libp2p/interface'
+import { createTabNode, directConnection, isDirect, type TabLibp2p } from '../../net/tab-node.ts'
+import { receiveBlob, sendBlob, type BlobResult } from '../../net/blob-check.ts'
+import { BLOB_PROTOCOL, PEER_EXPIRY_MS } from '../../net/constants.ts'
+import { kvGet, kvSet } from './tab-store.ts'
+
+export type NetStatus = 'idle' | 'connecting' | 'online' | 'error'
+
+export interface PeerInfo {
+  id: string
+  direct: boolean
+}
+
+class NetworkState {
+  status = $state<NetStatus>('idle')
+  error = $state<string | null>(null)
+  peerId = $state<string | null>(null)
+  relayPeerId = $state<string | null>(null)
+  peers = $state.raw<PeerInfo[]>([])
+  /** Link checks this tab sent or received, newest first. */
+  checks = $state.raw<Array<BlobResult & { direction: 'sent' | 'received' }>>([])
+  node: TabLibp2p | undefined
+  #relayAddrs: string[] = []
+  /** PeerId → last time its announcement arrived over the discovery topic. */
+  #discovered = new Map<string, number>()
+  #started: Promise<void> | undefined
+
+  start (): Promise<void> {
+    this.#started ??= this.#connect()
+    return this.#started
+  }
+
+  async #connect (): Promise<void> {
+    this.status = 'connecting'
+    try {
+      const health = await (await fetch('/api/health')).json() as { peerId: string, multiaddrs: string[] }
+      this.relayPeerId = health.peerId
+      this.#relayAddrs = health.multiaddrs.map(a => a.includes('/p2p/') ? a : `${a}/p2p/${health.peerId}`)
+      const stored = await kvGet<Uint8Array>('libp2p-key').catch(() => undefined)
+      const privateKey = stored != null ? privateKeyFromProtobuf(stored) : await generateKeyPair('Ed25519')
+      if (stored == null) await kvSet('libp2p-key', privateKeyToProtobuf(privateKey)).catch(() => {})
+      const node = await createTabNode({ relayAddrs: this.#relayAddrs, privateKey })
+      this.node = node
+      this.peerId = node.peerId.toString()
+      await node.handle(BLOB_PROTOCOL, (stream, connection) => {
+        receiveBlob(stream, connection.remotePeer.toString())
+          .then(r => { this.checks = [{ ...r, direction: 'received' }, ...this.checks] })
+          .catch((err: Error & { result?: BlobResult }) => {
+            if (err.result != null) this.checks = [{ ...err.result, direction: 'received' }, ...this.checks]
+          })
+      })
+      const refresh = (): void => { this.#refreshPeers() }
+      node.addEventListener('peer:discovery', evt => {
+        this.#discovered.set(evt.detail.id.toString(), Date.now())
+        refresh()
+      })
+      node.addEventListener('connection:open', refresh)
+      node.addEventListener('connection:close', refresh)
+      setInterval(refresh, 2000)
+      this.status = 'online'
+      refresh()
+    } catch (err) {
+      this.status = 'error'
+      this.error = `Could not join the tracker's network: ${(err as Error).message}`
+      this.#started = undefined
+    }
+  }
+
+  #refreshPeers (): void {
+    const node = this.node
+    if (node == null) return
+    const ids = new Map<string, PeerInfo>()
+    // Peers announced on the discovery topic recently (through the relay), and peers we hold connections to.
+    const now = Date.now()
+    for (const [id, seen] of this.#discovered) {
+      if (now - seen > PEER_EXPIRY_MS) this.#discovered.delete(id)
+      else ids.set(id, { id, direct: false })
+    }
+    for (const c of node.getConnections()) {
+      const id = c.remotePeer.toString()
+      if (id === this.relayPeerId) continue
+      const direct = isDirect(c) && c.status === 'open'
+      ids.set(id, { id, direct: direct || (ids.get(id)?.direct ?? false) })
+    }
+    ids.delete(this.relayPeerId ?? '')
+    ids.delete(this.peerId ?? '')
+    this.peers = [...ids.values()].sort((a, b) => a.id.localeCompare(b.id))
+  }
+
+  /** Opens a direct WebRTC connection to `peer` and sends `bytes` random bytes; the peer answers with its digest. */
+  async checkLink (peer: PeerId, bytes = 4 * 1024 * 1024): Promise<BlobResult> {
+    if (this.node == null) throw new Error('not connected')
+    const conn = await directConnection(this.node, this.#relayAddrs, peer)
+    this.#refreshPeers()
+    const payload = new Uint8Array(bytes)
+    for (let off = 0; off < bytes; off += 65536) crypto.getRandomValues(payload.subarray(off, Math.min(bytes, off + 65536)))
+    const result = await sendBlob(conn, payload)
+    this.checks = [{ ...result, direction: 'sent' }, ...this.checks]
+    return result
+  }
+}
+
+export const network = new NetworkState()

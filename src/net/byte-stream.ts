@@ -1,0 +1,67 @@
+// Exact-length reads and backpressured writes over a libp2p v3 stream, which delivers
+// arbitrary-sized chunks and signals a full send buffer by `send()` returning false.
+import type { Stream } from '@libp2p/interface'
+import { TruncatedError } from './errors.ts'
+
+export class ByteReader {
+  readonly #iter: AsyncIterator<Uint8Array | { subarray(): Uint8Array }>
+  #buf: Uint8Array = new Uint8Array(0)
+  #pos = 0
+  bytesRead = 0
+
+  constructor (stream: AsyncIterable<Uint8Array | { subarray(): Uint8Array }>) {
+    this.#iter = stream[Symbol.asyncIterator]()
+  }
+
+  /** Fills `out` completely from the stream, or throws TruncatedError if it ends first. */
+  async readInto (out: Uint8Array): Promise<void> {
+    let filled = 0
+    while (filled < out.length) {
+      if (this.#pos >= this.#buf.length) {
+        const next = await this.#iter.next()
+        if (next.done === true) throw new TruncatedError(`stream ended after ${filled} of ${out.length} bytes`)
+        const v = next.value
+        this.#buf = v instanceof Uint8Array ? v : v.subarray()
+        this.#pos = 0
+        continue
+      }
+      const n = Math.min(out.length - filled, this.#buf.length - this.#pos)
+      out.set(this.#buf.subarray(this.#pos, this.#pos + n), filled)
+      this.#pos += n
+      filled += n
+      this.bytesRead += n
+    }
+  }
+
+  async read (n: number): Promise<Uint8Array> {
+    const out = new Uint8Array(n)
+    await this.readInto(out)
+    return out
+  }
+}
+
+/** Sends bytes, waiting for 'drain' whenever the stream's buffer is full (backpressure). */
+export async function sendAll (stream: Stream, data: Uint8Array, chunkBytes: number): Promise<void> {
+  for (let off = 0; off < data.length; off += chunkBytes) {
+    const chunk = data.subarray(off, Math.min(data.length, off + chunkBytes))
+    if (!stream.send(chunk)) await drained(stream)
+  }
+}
+
+function drained (stream: Stream): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => { cleanup(); resolve() }
+    const onClose = (): void => { cleanup(); reject(new TruncatedError('stream closed while waiting to send')) }
+    const cleanup = (): void => { stream.removeEventListener('drain', onDrain); stream.removeEventListener('close', onClose) }
+    stream.addEventListener('drain', onDrain)
+    stream.addEventListener('close', onClose)
+  })
+}
+
+export async function sha256 (data: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>))
+}
+
+export function toHex (bytes: Uint8Array): string {
+  return [...bytes].map(b => b.toString(16).padStart(2, '0')).join('')
+}

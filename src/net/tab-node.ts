@@ -1,0 +1,79 @@
+// A tab's libp2p node. RTCPeerConnection exists only on the main thread, so this runs there
+// (the GPU work is in a worker). Tabs reach the tracker's relay over WebSockets, listen for
+// WebRTC through it, and then talk to each other over direct data channels.
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { webSockets } from '@libp2p/websockets'
+import { webRTC } from '@libp2p/webrtc'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import { gossipsub } from '@libp2p/gossipsub'
+import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Connection, PeerId, PrivateKey } from '@libp2p/interface'
+import { DIAL_TIMEOUT_MS, PEER_DISCOVERY_TOPIC } from './constants.ts'
+import { NoDirectConnectionError } from './errors.ts'
+
+export interface TabNodeInit {
+  /** The relay's multiaddrs, from GET /api/health. */
+  relayAddrs: string[]
+  /** Keep a stable PeerId across reloads by passing a stored key. @default a new key */
+  privateKey?: PrivateKey
+  /** How often a tab re-announces itself on the discovery topic. @default 2000 */
+  announceIntervalMs?: number
+}
+
+export type TabLibp2p = Libp2p<{ identify: Identify, pubsub: ReturnType<ReturnType<typeof gossipsub>> }>
+
+export async function createTabNode (init: TabNodeInit): Promise<TabLibp2p> {
+  const node = await createLibp2p({
+    ...(init.privateKey != null ? { privateKey: init.privateKey } : {}),
+    addresses: { listen: ['/p2p-circuit', '/webrtc'] },
+    transports: [
+      webSockets(),
+      // Offline machines have no STUN: host candidates are enough on one network (ENVIRONMENT.md).
+      webRTC({ rtcConfiguration: { iceServers: [] } }),
+      circuitRelayTransport()
+    ],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // The default gater refuses private addresses; the tracker and peers are often on 127.0.0.1 or a LAN.
+    connectionGater: { denyDialMultiaddr: () => false },
+    peerDiscovery: [pubsubPeerDiscovery({ topics: [PEER_DISCOVERY_TOPIC], interval: init.announceIntervalMs ?? 2000, listenOnly: false })],
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false })
+    }
+  })
+  await node.start()
+  const relays = init.relayAddrs.map(a => multiaddr(a))
+  await Promise.any(relays.map(async a => await node.dial(a, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })))
+  return node as unknown as TabLibp2p
+}
+
+/** True for a connection that carries data directly (WebRTC), not through the relay. */
+export function isDirect (conn: Connection): boolean {
+  return conn.limits == null && conn.remoteAddr.getComponents().some(c => c.name === 'webrtc')
+}
+
+/** The relay-circuit WebRTC address at which `peer` can be dialled through `relay`. */
+export function webrtcAddrVia (relay: Multiaddr, peer: PeerId): Multiaddr {
+  return relay.encapsulate(`/p2p-circuit/webrtc/p2p/${peer.toString()}`)
+}
+
+/** An open direct connection to `peer`, dialling WebRTC through the relay if there is none yet. */
+export async function directConnection (node: TabLibp2p, relayAddrs: string[], peer: PeerId, signal?: AbortSignal): Promise<Connection> {
+  const existing = node.getConnections(peer).find(c => c.status === 'open' && isDirect(c))
+  if (existing != null) return existing
+  let lastError: unknown
+  for (const relay of relayAddrs) {
+    try {
+      const conn = await node.dial(webrtcAddrVia(multiaddr(relay), peer), { signal: signal ?? AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+      if (isDirect(conn)) return conn
+    } catch (err) {
+      lastError = err
+    }
+  }
+  throw new NoDirectConnectionError(`no direct WebRTC connection to ${peer.toString()}: ${(lastError as Error | undefined)?.message ?? 'dial gave a relayed connection'}`)
+}

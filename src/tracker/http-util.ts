@@ -1,0 +1,54 @@
+// Request/response helpers: bounded JSON bodies and one-line JSON errors.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { BadRequestError, HttpError, PayloadTooLargeError } from './errors.ts'
+import { BODY_TIMEOUT_MS, MAX_JSON_BODY_BYTES } from './constants.ts'
+
+export function sendJson (res: ServerResponse, status: number, body: unknown): void {
+  const bytes = Buffer.from(JSON.stringify(body))
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length, 'cache-control': 'no-store' })
+  res.end(bytes)
+}
+
+export function sendError (res: ServerResponse, err: unknown): void {
+  if (err instanceof HttpError) {
+    sendJson(res, err.status, { error: err.message })
+    return
+  }
+  sendJson(res, 500, { error: 'internal error' })
+}
+
+/** Reads at most `limit` bytes; rejects (413) before buffering more, and refuses non-JSON content. */
+export async function readJsonBody (req: IncomingMessage, limit = MAX_JSON_BODY_BYTES): Promise<unknown> {
+  const type = req.headers['content-type'] ?? ''
+  if (!/^application\/json\b/i.test(type)) throw new HttpError(415, 'content-type must be application/json')
+  const declared = Number(req.headers['content-length'] ?? NaN)
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume()
+    throw new PayloadTooLargeError(`body of ${declared} bytes exceeds the ${limit}-byte limit`)
+  }
+  const chunks: Buffer[] = []
+  let size = 0
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new HttpError(408, 'request body timed out')); req.destroy() }, BODY_TIMEOUT_MS)
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        clearTimeout(timer)
+        req.removeAllListeners('data')
+        req.resume()
+        reject(new PayloadTooLargeError(`body exceeds the ${limit}-byte limit`))
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => { clearTimeout(timer); resolve() })
+    req.on('error', err => { clearTimeout(timer); reject(new BadRequestError(`request failed: ${err.message}`)) })
+  })
+  const text = Buffer.concat(chunks).toString('utf8')
+  if (text.trim() === '') throw new BadRequestError('request body is empty; expected JSON')
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new BadRequestError(`malformed JSON: ${(err as Error).message.split('\n')[0]}`)
+  }
+}

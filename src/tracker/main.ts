@@ -1,0 +1,34 @@
+// `npm start`: the tracker process. Settings: flags, or HOST, PORT, RELAY_PORT, TABGRAD_DATA_DIR.
+import '../node/register.ts'
+import { parseTrackerConfig, ConfigError } from './config.ts'
+import { startTracker } from './tracker.ts'
+import { campaignLink } from '../campaign/manifest.ts'
+
+let config
+try {
+  config = parseTrackerConfig(process.argv.slice(2), process.env)
+} catch (err) {
+  if (err instanceof ConfigError) { console.error(err.message); process.exit(2) }
+  throw err
+}
+
+try {
+  const tracker = await startTracker(config)
+  console.log(`tabgrad tracker ${tracker.url}`)
+  console.log(`  demo campaign: ${campaignLink(tracker.url, tracker.demoCampaignId)}`)
+  console.log(`  relay: ${tracker.relay.getMultiaddrs().map(String).join(' ')}`)
+  console.log(`  data: ${config.dataDir}`)
+  let closing = false
+  const shutdown = (signal: string): void => {
+    if (closing) return
+    closing = true
+    console.log(`\n${signal}: shutting down`)
+    tracker.close().then(() => process.exit(0), err => { console.error(err); process.exit(1) })
+    setTimeout(() => process.exit(1), 5000).unref()
+  }
+  process.on('SIGINT', () => shutdown('SIGINT'))
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+} catch (err) {
+  console.error(`tabgrad tracker failed to start: ${(err as Error).message}`)
+  process.exit(1)
+}

@@ -1,0 +1,128 @@
+// The tracker: static app + HTTP JSON API + libp2p relay, composed. It never holds model weights.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import { createRelay, type RelayNode } from './relay.ts'
+import { loadOrCreateRelayKey } from './relay-key.ts'
+import { openCampaignStore, ManifestInvalidError, type CampaignStore, type CampaignRecord } from './campaign-store.ts'
+import { readJsonBody, sendError, sendJson } from './http-util.ts'
+import { serveStatic } from './static-files.ts'
+import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from './errors.ts'
+import type { TrackerConfig } from './config.ts'
+import { demoManifest, DEMO_DATASET_PATH } from '../campaign/demo.ts'
+import { campaignLink } from '../campaign/manifest.ts'
+import { campaignTopic } from '../net/topics.ts'
+import { createLogger } from '../log.ts'
+
+const log = createLogger('tabgrad:tracker')
+
+export const VERSION = '0.1.0'
+
+export interface Tracker {
+  /** http://host:port of the app and API. */
+  url: string
+  relay: RelayNode
+  campaigns: CampaignStore
+  demoCampaignId: string
+  close(): Promise<void>
+}
+
+export async function startTracker (config: TrackerConfig): Promise<Tracker> {
+  const demoPath = join(config.staticDir, DEMO_DATASET_PATH)
+  const demoBytes = await readFile(demoPath).catch(() => {
+    throw new Error(`the built app is missing (${demoPath} not found): run \`npm run build\` first, or use \`npm start\`, which builds`)
+  })
+  const campaigns = await openCampaignStore(config.dataDir)
+  const demo = await campaigns.create(demoManifest(createHash('sha256').update(demoBytes).digest('hex'), demoBytes.length), { builtin: true })
+
+  const relay = await createRelay({ privateKey: await loadOrCreateRelayKey(config.dataDir), host: config.host, port: config.relayPort })
+  await relay.start()
+
+  const status = (rec: CampaignRecord): Record<string, unknown> => ({
+    // Tabs of a campaign subscribe to its topic: the relay sees them as subscribers.
+    volunteers: relay.services.pubsub.getSubscribers(campaignTopic(rec.id)).length
+  })
+
+  async function api (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? 'GET'
+    const origin = `http://${req.headers.host ?? `${config.host}:${config.port}`}`
+    if (path === '/api/health') {
+      if (method !== 'GET') throw new MethodNotAllowedError()
+      sendJson(res, 200, { ok: true, version: VERSION, peerId: relay.peerId.toString(), multiaddrs: relay.getMultiaddrs().map(String) })
+      return
+    }
+    if (path === '/api/campaigns') {
+      if (method === 'GET') {
+        sendJson(res, 200, { campaigns: campaigns.list().map(r => ({ id: r.id, name: r.manifest.name, builtin: r.builtin, createdAt: r.createdAt, link: campaignLink(origin, r.id), status: status(r) })) })
+        return
+      }
+      if (method === 'POST') {
+        const body = await readJsonBody(req)
+        try {
+          const rec = await campaigns.create(body)
+          sendJson(res, 201, { id: rec.id, link: campaignLink(origin, rec.id) })
+        } catch (err) {
+          if (err instanceof ManifestInvalidError) {
+            sendJson(res, 400, { error: err.message, fields: err.errors })
+            return
+          }
+          throw err
+        }
+        return
+      }
+      throw new MethodNotAllowedError()
+    }
+    const m = /^\/api\/campaigns\/([0-9a-f]{32})$/.exec(path)
+    if (m != null) {
+      if (method !== 'GET') throw new MethodNotAllowedError()
+      const rec = campaigns.get(m[1])
+      if (rec == null) throw new NotFoundError(`no campaign ${m[1]}`)
+      sendJson(res, 200, { id: rec.id, manifest: rec.manifest, builtin: rec.builtin, createdAt: rec.createdAt, link: campaignLink(origin, rec.id), status: status(rec) })
+      return
+    }
+    if (/^\/api\/campaigns\/[^/]+$/.test(path)) throw new BadRequestError('campaign ids are 32 hex digits')
+    throw new NotFoundError(`no API route ${method} ${path}`)
+  }
+
+  const server: Server = createServer((req, res) => {
+    let path: string
+    try {
+      path = new URL(req.url ?? '/', 'http://x').pathname
+    } catch {
+      sendError(res, new BadRequestError('malformed URL'))
+      return
+    }
+    const handle = path.startsWith('/api/')
+      ? api(req, res, path)
+      : (req.method === 'GET' || req.method === 'HEAD')
+          ? serveStatic(config.staticDir, req, res)
+          : Promise.reject(new MethodNotAllowedError())
+    handle.catch(err => {
+      if (!(err instanceof HttpError)) log.error('request failed', req.method, path, err)
+      if (!res.headersSent) sendError(res, err)
+      else res.destroy()
+    })
+  })
+  server.on('clientError', (_err, socket) => { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n') })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
+  })
+  const addr = server.address() as AddressInfo
+  const url = `http://${config.host}:${addr.port}`
+  log.info(`app and API on ${url}; relay ${relay.getMultiaddrs().map(String).join(' ')}`)
+
+  return {
+    url,
+    relay,
+    campaigns,
+    demoCampaignId: demo.id,
+    async close () {
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => resolve()))
+      await relay.stop()
+    }
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { PRESETS, layerParamCount, splitStages, stageFlops, stageMemory, stageParamCount, validateConfig, validateRange, fullRange, type GPTConfig } from './config.ts'
+import { PRESETS, layerParamCount, splitStages, stageFlops, stageParamCount, validateConfig, validateRange, fullRange, type GPTConfig } from './config.ts'
 
 function errName (fn: () => unknown): string {
   try { fn(); return 'no error' } catch (e) { return (e as Error).name }
@@ -76,13 +76,5 @@ describe('stages', () => {
     const parts = splitStages(c, 2).map(r => stageFlops(c, r, B, T).total)
     expect(parts[0] + parts[1]).toBe(f.total)
     expect(errName(() => stageFlops(c, fullRange(c), B, 9))).toBe('ConfigError')
-  })
-
-  it('memory estimate counts params, grads, two Adam moments and activations', () => {
-    const m = stageMemory(PRESETS.tiny, fullRange(PRESETS.tiny), 4, 64)
-    const n = stageParamCount(PRESETS.tiny, fullRange(PRESETS.tiny)).total
-    expect(m.params).toBe(4 * n)
-    expect(m.total).toBe(16 * n + m.activations)
-    expect(m.activations).toBeGreaterThan(4 * 16 * 4 * 64 * 64 * 2) // at least 16·BTC floats per layer
   })
 })

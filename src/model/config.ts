@@ -149,35 +149,6 @@ export function stageFlops (config: GPTConfig, range: StageRange, B: number, T: 
   return { forward, backward: 2 * forward, total: 3 * forward }
 }
 
-export interface StageMemory {
-  params: number
-  grads: number
-  /** AdamW m and v */
-  adam: number
-  /** activations kept from forward for backward, plus backward scratch */
-  activations: number
-  total: number
-}
-
-/**
- * Bytes (fp32) a stage needs on the GPU for one microbatch in flight, as llm.c's activation list:
- * per layer ln1, qkv, atty, attproj, residual2, ln2, fch, fch_gelu, fcproj, residual3 (16·BTC),
- * LayerNorm mean/rstd (4·BT) and attention lse (B·NH·T); stage input BTC; the head adds lnf (BTC)
- * and logits/dlogits (2·BTV); backward scratch is about one layer's worth (16·BTC).
- */
-export function stageMemory (config: GPTConfig, range: StageRange, B: number, T: number): StageMemory {
-  checkBT(config, B, T)
-  const C = config.d_model
-  const BT = B * T
-  const n = stageParamCount(config, range).total
-  const perLayer = 16 * BT * C + 4 * BT + B * config.n_head * T
-  let acts = BT * C + (range.last - range.first) * perLayer + 16 * BT * C
-  if (ownsHead(config, range)) acts += BT * C + 2 * BT + 2 * BT * config.vocab
-  const params = 4 * n
-  const activations = 4 * acts
-  return { params, grads: params, adam: 2 * params, activations, total: 4 * params + activations }
-}
-
 function checkBT (config: GPTConfig, B: number, T: number): void {
   if (!Number.isInteger(B) || B < 1) throw new ConfigError(`batch size B must be a positive integer, got ${B}`)
   if (!Number.isInteger(T) || T < 1 || T > config.n_ctx) throw new ConfigError(`sequence length T must be an integer in [1, n_ctx=${config.n_ctx}], got ${T}`)

@@ -15,6 +15,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           environment: 'node',
+          setupFiles: ['./src/node/polyfills.ts'],
           include: ['src/**/*.test.ts'],
           exclude: ['src/**/*.gpu.test.ts'],
           testTimeout: 30_000

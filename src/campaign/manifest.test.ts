@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest'
+import { campaignId, canonicalJson, validateManifest, type CampaignManifest } from './manifest.ts'
+import { demoManifest } from './demo.ts'
+
+const demo = (): CampaignManifest => demoManifest('a'.repeat(64), 418169)
+
+describe('validateManifest', () => {
+  it('accepts the demo manifest unchanged', () => {
+    const v = validateManifest(demo())
+    expect(v).toEqual({ ok: true, manifest: demo() })
+  })
+
+  it('reports each bad field by path', () => {
+    const m = demo() as unknown as Record<string, any>
+    m.model.n_head = 3 // 64 % 3 != 0
+    m.training.lr = -1
+    m.training.seq_len = 999 // > n_ctx
+    m.stages = 5 // > n_layer
+    m.dataset.sha256 = 'xyz'
+    m.extra = 1
+    const v = validateManifest(m)
+    expect(v.ok).toBe(false)
+    const paths = v.ok ? [] : v.errors.map(e => e.path).sort()
+    expect(paths).toEqual(['dataset.sha256', 'extra', 'model.n_head', 'stages', 'training.lr', 'training.seq_len'])
+  })
+
+  it('does not cascade errors from missing fields', () => {
+    const v = validateManifest({ version: 1 })
+    expect(v.ok).toBe(false)
+    if (!v.ok) expect(v.errors.some(e => e.message.includes('NaN'))).toBe(false)
+  })
+
+  it('refuses non-objects', () => {
+    for (const bad of [null, 3, 'x', []]) expect(validateManifest(bad).ok).toBe(false)
+  })
+})
+
+describe('campaign ids', () => {
+  it('are content addressed: key order does not matter, content does', async () => {
+    const a = demo()
+    const reordered = JSON.parse(JSON.stringify({ training: a.training, model: a.model, ...a })) as CampaignManifest
+    expect(canonicalJson(reordered)).toBe(canonicalJson(a))
+    expect(await campaignId(reordered)).toBe(await campaignId(a))
+    const b = demo()
+    b.training.lr = 1e-3
+    expect(await campaignId(b)).not.toBe(await campaignId(a))
+    expect(await campaignId(a)).toMatch(/^[0-9a-f]{32}$/)
+  })
+})

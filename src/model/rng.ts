@@ -19,8 +19,8 @@ export function createRng (seedA: number, seedB = 0x9e3779b9): Rng {
   let c = (seedA ^ 0xdeadbeef) >>> 0
   let d = 1
   const next = (): number => {
-    const t = (((a + b) | 0) + d) | 0
     d = (d + 1) | 0
+    const t = (((a + b) | 0) + d) | 0
     a = b ^ (b >>> 9)
     b = (c + (c << 3)) | 0
     c = (c << 21) | (c >>> 11)

@@ -134,8 +134,9 @@ export interface StageFlops {
 }
 
 /**
- * FLOPs of one microbatch (B, T) through a stage, counted as llm.c and Pluralis do: every
- * multiplied parameter costs 2 FLOPs per token (a multiply-add); causal attention adds
+ * FLOPs of one microbatch (B, T) through a stage, counted as llm.c and Pluralis do (the 2N rule):
+ * every parameter except the wte/wpe lookups costs 2 FLOPs per token (a multiply-add; biases and
+ * LayerNorm are counted too, they are < 1% of a layer); causal attention adds
  * QKᵀ and PV over T(T+1)/2 query-key pairs per head, 2·2·HS each, i.e. 2·B·C·T(T+1) per layer;
  * backward is twice forward. Embedding lookups, LayerNorm, GELU and softmax are not counted.
  * These numbers are the credit unit of work receipts, so they are exact integers.

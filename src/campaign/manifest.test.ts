@@ -38,7 +38,12 @@ describe('validateManifest', () => {
 describe('campaign ids', () => {
   it('are content addressed: key order does not matter, content does', async () => {
     const a = demo()
-    const reordered = JSON.parse(JSON.stringify({ training: a.training, model: a.model, ...a })) as CampaignManifest
+    // Same content, keys in reverse order at every level.
+    const reverse = (v: unknown): unknown => (v !== null && typeof v === 'object' && !Array.isArray(v))
+      ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverse(x)]))
+      : v
+    const reordered = reverse(a) as CampaignManifest
+    expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(a))
     expect(canonicalJson(reordered)).toBe(canonicalJson(a))
     expect(await campaignId(reordered)).toBe(await campaignId(a))
     const b = demo()

@@ -3,6 +3,8 @@ import { requestTabgradDevice } from '../device.ts'
 import { compareClose, describeClose, randomArray } from '../numerics.ts'
 import { alignElements, createTensor, readTensor, writeTensor } from '../tensor.ts'
 import { adamwStep } from '../../model/cpu/adamw.ts'
+import { globalNorm } from '../../model/cpu/gradnorm.ts'
+import { GradNorm } from './grad-norm.ts'
 import { AdamW, type AdamWHyper, type AdamWSegment } from './adamw.ts'
 
 let device: GPUDevice
@@ -61,6 +63,27 @@ describe('adamw', () => {
     expectClose('param', await readTensor(device, tp), ref.param)
     expectClose('m', await readTensor(device, tm), ref.m, 1e-4, 1e-8)
     expectClose('v', await readTensor(device, tv), ref.v, 1e-4, 1e-10)
+  })
+
+  test('clipping without a CPU round trip: GradNorm writes the clip factor AdamW reads, in one pass', async () => {
+    const n = 3000; const maxNorm = 2
+    const grad = randomArray(n, 41); const param = randomArray(n, 42)
+    const norm = globalNorm([Float64Array.from(grad)])
+    expect(norm).toBeGreaterThan(maxNorm) // the clip must bite for the test to mean something
+    const ref = { param: Float64Array.from(param), m: new Float64Array(n), v: new Float64Array(n) }
+    const h: AdamWHyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }
+    adamwStep(ref.param, Float64Array.from(grad), ref.m, ref.v, 1, h, maxNorm / norm)
+    const tp = createTensor(device, [n], 'param', param); const tg = createTensor(device, [n], 'grad', grad)
+    const tm = createTensor(device, [n], 'm'); const tv = createTensor(device, [n], 'v'); const out = createTensor(device, [3], 'norm')
+    const gn = new GradNorm(device, n, { maxNorm })
+    const adam = new AdamW(device, n, [{ offset: 0, length: n, decay: false }])
+    adam.setStep(1, h)
+    await run('test.adamw.clip', pass => {
+      gn.encode(pass, out, tg)
+      adam.update(pass, tp, tg, tm, tv, out)
+    })
+    expectClose('m', await readTensor(device, tm), ref.m, 1e-4, 1e-8)
+    expectClose('param', await readTensor(device, tp), ref.param)
   })
 
   test('rejects overlapping segments and update before setStep', () => {

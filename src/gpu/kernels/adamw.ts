@@ -1,7 +1,10 @@
 // AdamW over a whole stage's flat parameter buffer in ONE dispatch, with weight decay on
 // matrices only. The views to update come as segments; each is cut into tiles of
 // WG * PER_THREAD elements and a tile table tells each workgroup its range and whether it
-// decays. (The alternative, one dispatch per view, is ~12 dispatches per layer.)
+// decays. The alternative, one dispatch per view, is 12 dispatches and bind groups per layer.
+// Measured on SwiftShader (2 busy cores; 24 views, 0.1M–0.8M elements): both 4–43 ms per
+// update, the difference lost in noise. There the arithmetic dominates; on a real GPU each
+// dispatch costs microseconds of fixed overhead, which the single dispatch avoids.
 //
 // Per step: call setStep() (it writes a uniform through the queue, so it applies to the next
 // submit: encode at most one update per submit), then encode update().

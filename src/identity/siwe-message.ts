@@ -1,6 +1,8 @@
-// The EIP-4361 (Sign-In with Ethereum) message a tab asks its wallet to sign. Runs in the
-// browser (to build it) and in Node (the tracker parses the same format in verify.ts).
-import { SiweMessage } from 'siwe'
+// The EIP-4361 (Sign-In with Ethereum) message a tab asks its wallet to sign. Browser and Node.
+//
+// Formatted here rather than with the `siwe` package: siwe validates by running its ABNF
+// parser (apg-js), which needs Node's Buffer and fails in a Vite browser bundle. The tracker
+// parses with siwe (verify.ts), and siwe-message.test.ts checks that both agree.
 import { getAddress } from 'ethers'
 import { MESSAGE_TTL_MS, PEER_RESOURCE_PREFIX } from './constants.ts'
 
@@ -33,9 +35,44 @@ export interface SignInMessageInit {
   ttlMs?: number
 }
 
+/** The fields of an EIP-4361 message we emit (a subset: no scheme, request id or not-before). */
+export interface SiweFields {
+  domain: string
+  address: string
+  statement: string
+  uri: string
+  version: '1'
+  chainId: number
+  nonce: string
+  issuedAt: string
+  expirationTime?: string
+  resources?: string[]
+}
+
 /** The statement the user reads in the wallet pop-up (EIP-4361: one line, no `\n`). */
 export function signInStatement (address: string): string {
   return `Contribute compute to tabgrad campaigns as ${address}; credit the work of this browser tab to this address.`
+}
+
+/** EIP-4361 §"Message Format", for the fields above. */
+export function formatSiweMessage (f: SiweFields): string {
+  if (/[\n\r]/.test(f.statement)) throw new TypeError('SIWE statement must be one line')
+  if (!/^[A-Za-z0-9]{8,}$/.test(f.nonce)) throw new TypeError('SIWE nonce must be 8+ alphanumerics')
+  const lines = [
+    `${f.domain} wants you to sign in with your Ethereum account:`,
+    getAddress(f.address),
+    '',
+    f.statement,
+    '',
+    `URI: ${f.uri}`,
+    `Version: ${f.version}`,
+    `Chain ID: ${f.chainId}`,
+    `Nonce: ${f.nonce}`,
+    `Issued At: ${f.issuedAt}`
+  ]
+  if (f.expirationTime != null) lines.push(`Expiration Time: ${f.expirationTime}`)
+  if (f.resources != null && f.resources.length > 0) lines.push('Resources:', ...f.resources.map(r => `- ${r}`))
+  return lines.join('\n')
 }
 
 /** Builds the message text to pass to `personal_sign`. */
@@ -43,7 +80,7 @@ export function buildSignInMessage (init: SignInMessageInit): string {
   const origin = new URL(init.origin ?? globalThis.location.origin)
   const address = getAddress(init.address)
   const now = init.now ?? Date.now()
-  return new SiweMessage({
+  return formatSiweMessage({
     domain: origin.host,
     address,
     statement: signInStatement(address),
@@ -54,5 +91,5 @@ export function buildSignInMessage (init: SignInMessageInit): string {
     issuedAt: new Date(now).toISOString(),
     expirationTime: new Date(now + (init.ttlMs ?? MESSAGE_TTL_MS)).toISOString(),
     resources: [PEER_RESOURCE_PREFIX + init.peerId]
-  }).prepareMessage()
+  })
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { canonicalJson } from './canonical.ts'
-import { countersign, receiptBytes, signAsSender, verifyReceipt, type Receipt } from './receipt.ts'
+import { countersign, receiptBytes, signAsSender, verifyMicrobatchReceipts, verifyReceipt, type Receipt } from './receipt.ts'
 
 async function rejection (p: Promise<unknown>): Promise<string> {
   try { await p } catch (err) { return (err as Error).name }
@@ -45,5 +45,12 @@ describe('work receipts', async () => {
     expect(await rejection(signAsSender(receipt, stranger))).toBe('WrongSignerError')
     const forged = { receipt, fromSig: (await signAsSender({ ...receipt, microbatch: 8 }, sender)).fromSig }
     expect(await rejection(countersign(forged, receiver))).toBe('ReceiptSignatureError')
+  })
+
+  it('checks that a microbatch\'s receipts are all about it', async () => {
+    const signed = await countersign(await signAsSender(receipt, sender), receiver)
+    expect(await verifyMicrobatchReceipts('demo', 7, [signed])).toHaveLength(1)
+    expect(await rejection(verifyMicrobatchReceipts('demo', 8, [signed]))).toBe('MalformedReceiptError')
+    expect(await rejection(verifyMicrobatchReceipts('demo', 7, [signed, { ...signed, toSig: 'AAAA' }]))).toBe('ReceiptSignatureError')
   })
 })

@@ -106,3 +106,19 @@ export async function verifyReceipt (signed: unknown): Promise<SignedReceipt> {
   await checkSig(receipt, s.toSig, 'to')
   return { receipt, fromSig: s.fromSig as string, toSig: s.toSig as string }
 }
+
+/**
+ * Checks every receipt of a microbatch before the tracker credits it: both signatures, and
+ * that each receipt is about this campaign and microbatch (no receipt reused from another).
+ */
+export async function verifyMicrobatchReceipts (campaign: string, microbatch: number, receipts: readonly unknown[]): Promise<SignedReceipt[]> {
+  const out: SignedReceipt[] = []
+  for (const r of receipts) {
+    const signed = await verifyReceipt(r)
+    if (signed.receipt.campaign !== campaign || signed.receipt.microbatch !== microbatch) {
+      throw new MalformedReceiptError(`a receipt is for ${signed.receipt.campaign}#${signed.receipt.microbatch}, not ${campaign}#${microbatch}`)
+    }
+    out.push(signed)
+  }
+  return out
+}

@@ -20,3 +20,27 @@ export const MAX_BLOB_BYTES = 64 * 1024 * 1024
 
 /** A discovered peer that hasn't re-announced for this long is gone (5 missed announcements at the 2 s interval). */
 export const PEER_EXPIRY_MS = 10_000
+
+/** Protocol of tensor transfer between pipeline stages (DESIGN.md "Wire format for tensors"). */
+export const TENSOR_PROTOCOL = '/tabgrad/tensor/1.0.0'
+
+/** Largest tensor header (JSON) accepted. A real header is about 300 bytes with an 8-dim shape; 4 KiB bounds what an unchecked peer can make us parse. */
+export const MAX_TENSOR_HEADER_BYTES = 4096
+
+/** Highest tensor rank on the wire: activations are (B, T, C); 8 leaves room without letting a header carry a long shape list. */
+export const MAX_TENSOR_RANK = 8
+
+/** Payload limit of one tensor when a campaign sets none: the same 64 MiB as MAX_BLOB_BYTES (a (B=8, T=1024, C=2048) f32 activation). */
+export const DEFAULT_MAX_TENSOR_BYTES = 64 * 1024 * 1024
+
+/** How long a sender waits for one tensor's ack without its own signal: 64 MiB at the slowest measured data channel (14 MB/s, ENVIRONMENT.md) is about 5 s; 60 s also covers a busy receiver. */
+export const TENSOR_SEND_TIMEOUT_MS = 60_000
+
+/** Once a tensor starts arriving it must be complete within this, so a stalled sender cannot pin a receiver's buffer (same budget as the sender's). */
+export const TENSOR_RECEIVE_TIMEOUT_MS = 60_000
+
+/** How long a receiver tries to flush a nack to a violating peer before it aborts the stream. */
+export const NACK_FLUSH_TIMEOUT_MS = 2_000
+
+/** Concurrent inbound tensor streams per connection: one per microbatch in flight; a stage queues a few (libp2p's default is 32 per protocol). */
+export const MAX_INBOUND_TENSOR_STREAMS = 32

@@ -28,3 +28,23 @@ export class TruncatedError extends NetError {
 export class NoDirectConnectionError extends NetError {
   override name = 'NoDirectConnectionError'
 }
+
+/** The receiver refused a tensor. `reason` is the `name` of the receiver's error (e.g. 'DigestMismatchError'). */
+export class NackError extends NetError {
+  override name = 'NackError'
+  readonly reason: string
+  constructor (reason: string, message: string) {
+    super(`peer refused the tensor: ${reason}: ${message}`)
+    this.reason = reason
+  }
+}
+
+/** A tensor header that names another campaign than the receiver's. */
+export class WrongCampaignError extends NetError {
+  override name = 'WrongCampaignError'
+}
+
+/** A network operation ran out of time (an ack that never came, a message that stalled). */
+export class TimeoutError extends NetError {
+  override name = 'TimeoutError'
+}

@@ -1,0 +1,403 @@
+// The tensor protocol (`/tabgrad/tensor/1.0.0`, wire format in tensor-wire.ts): a stage sends
+// activations or gradients to a peer and learns whether they arrived intact. The receiver acks a
+// tensor only after its digest checked out and `onTensor` took it; anything else reaches the
+// sender as a typed error (NackError, TimeoutError, TruncatedError), so the caller, which still
+// holds the message, can re-route it to another replica (DESIGN.md "No microbatch is lost").
+//
+// Streams: `sendTensor(connection, …)` opens one stream per tensor and closes it after the ack;
+// `sendTensor(stream, …)` reuses a long-lived stream, one message at a time (calls on the same
+// stream queue up). A receiver reads messages from a stream until the sender closes it, so both
+// work against the same handler. One stream per tensor is the default: on WebRTC each stream is
+// its own data channel, so a slow or failed transfer never holds up another microbatch, and the
+// measured cost of opening a stream is small next to a tensor (see tensor-stream.test.ts).
+//
+// A peer that breaks the protocol (malformed header or frames, oversized, wrong campaign, wrong
+// digest) gets a nack where possible, its stream is aborted and `onViolation` is told, so the
+// node can drop or ban it; the receiver itself keeps serving other streams.
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import { createLogger } from '../log.ts'
+import {
+  DEFAULT_MAX_TENSOR_BYTES, MAX_FRAME_BYTES, MAX_INBOUND_TENSOR_STREAMS, NACK_FLUSH_TIMEOUT_MS,
+  TENSOR_PROTOCOL, TENSOR_RECEIVE_TIMEOUT_MS, TENSOR_SEND_TIMEOUT_MS
+} from './constants.ts'
+import { DigestMismatchError, MalformedFrameError, NackError, TimeoutError, TruncatedError } from './errors.ts'
+import { sha256, toHex } from './byte-stream.ts'
+import {
+  FRAME_PREFIX_BYTES, MSG_TENSOR, PREFIX_BYTES, decodeHeader, decodeReply, encodeAck, encodeFramePrefix,
+  encodeHeader, encodeNack, frameLength, headerOf, payloadOf, recordLength, tensorData,
+  type Reply, type TensorHeader, type TensorMessage
+} from './tensor-wire.ts'
+
+const log = createLogger('tabgrad:net')
+
+/** Errors that mean the peer broke the protocol (as opposed to going away or being slow). */
+const VIOLATIONS = new Set(['MalformedFrameError', 'OversizedError', 'DigestMismatchError', 'WrongCampaignError'])
+
+export function isViolation (err: unknown): boolean {
+  return VIOLATIONS.has((err as Error | undefined)?.name ?? '')
+}
+
+// ---- reading
+
+type Chunk = Uint8Array | { subarray(): Uint8Array }
+
+/** Exact-length reads over a stream's chunks that also tell a clean end between messages apart from a truncation. */
+export class TensorReader {
+  readonly #iter: AsyncIterator<Chunk>
+  #buf: Uint8Array = new Uint8Array(0)
+  #pos = 0
+  bytesRead = 0
+
+  constructor (source: AsyncIterable<Chunk>) {
+    this.#iter = source[Symbol.asyncIterator]()
+  }
+
+  /** Waits for data: false if the stream ended cleanly first. */
+  async more (): Promise<boolean> {
+    while (this.#pos >= this.#buf.length) {
+      let next: IteratorResult<Chunk>
+      try {
+        next = await this.#iter.next()
+      } catch (err) {
+        throw asTruncated(err)
+      }
+      if (next.done === true) return false
+      const v = next.value
+      this.#buf = v instanceof Uint8Array ? v : v.subarray()
+      this.#pos = 0
+    }
+    return true
+  }
+
+  async readInto (out: Uint8Array): Promise<void> {
+    let filled = 0
+    while (filled < out.length) {
+      if (!await this.more()) throw new TruncatedError(`stream ended after ${filled} of ${out.length} bytes`)
+      const n = Math.min(out.length - filled, this.#buf.length - this.#pos)
+      out.set(this.#buf.subarray(this.#pos, this.#pos + n), filled)
+      this.#pos += n
+      filled += n
+      this.bytesRead += n
+    }
+  }
+
+  async read (n: number): Promise<Uint8Array> {
+    const out = new Uint8Array(n)
+    await this.readInto(out)
+    return out
+  }
+}
+
+function asTruncated (err: unknown): Error {
+  const e = err as Error
+  if (e?.name === 'TimeoutError' || e?.name === 'TruncatedError') return e
+  return new TruncatedError(`stream failed: ${e?.message ?? String(err)}`, { cause: err })
+}
+
+/** Reads one tensor message after its type byte: header, then frames into one buffer, then the digest check. */
+async function readTensorBody (reader: TensorReader, expect: { campaign: string, maxPayloadBytes: number }): Promise<{ header: TensorHeader, payload: ArrayBuffer }> {
+  const prefix = await reader.read(PREFIX_BYTES - 1)
+  const lengthView = new Uint8Array(PREFIX_BYTES)
+  lengthView.set(prefix, 1)
+  const header = decodeHeader(await reader.read(recordLength(lengthView)), expect)
+  // The header passed validation: payloadBytes ≤ the campaign's limit. Only now allocate.
+  const payload = new ArrayBuffer(header.payloadBytes)
+  const bytes = new Uint8Array(payload)
+  const framePrefix = new Uint8Array(FRAME_PREFIX_BYTES)
+  for (let off = 0; off < bytes.length;) {
+    await reader.readInto(framePrefix)
+    const n = frameLength(framePrefix, bytes.length - off)
+    await reader.readInto(bytes.subarray(off, off + n))
+    off += n
+  }
+  const digest = toHex(await sha256(bytes))
+  if (digest !== header.sha256) {
+    throw new DigestMismatchError(`microbatch ${header.microbatch} hop ${header.routeStep}: payload digest ${digest}, header promised ${header.sha256}`)
+  }
+  return { header, payload }
+}
+
+// ---- receiving
+
+export interface ReceivedTensor extends TensorMessage {
+  /** sha256 of the payload, hex: the `inDigest` of a work receipt. */
+  sha256: string
+  /** PeerId of the sender. */
+  from: string
+}
+
+export interface TensorHandlerInit {
+  /** This stage's campaign id; tensors for any other are refused. */
+  campaign: string
+  /** The campaign's payload limit; larger tensors are refused before allocation. @default DEFAULT_MAX_TENSOR_BYTES */
+  maxPayloadBytes?: number
+  /**
+   * Takes custody of a tensor whose digest checked out. The ack is sent once this resolves; if it
+   * throws, the sender gets a nack with the error's name (e.g. a stale or unwanted tensor) and the
+   * stream stays usable. Required.
+   */
+  onTensor: (tensor: ReceivedTensor) => void | Promise<void>
+  /** Told when a peer breaks the protocol, after its stream was aborted. @default logs it */
+  onViolation?: (peer: string, error: Error) => void
+  /** A message that has started must be complete within this. @default TENSOR_RECEIVE_TIMEOUT_MS */
+  receiveTimeoutMs?: number
+  /** Stops reading (node shutdown). @default never */
+  signal?: AbortSignal
+}
+
+export interface TensorStreamSummary {
+  /** Tensors acked on this stream. */
+  received: number
+  /** Tensors nacked because `onTensor` refused them. */
+  refused: number
+  /** Why the stream ended abnormally; undefined after a clean close by the sender. */
+  error?: Error
+  /** True when `error` is a protocol violation (and `onViolation` was called). */
+  violation: boolean
+}
+
+/**
+ * Serves one inbound tensor stream until the sender closes it. Never throws: a stream that fails
+ * ends in the summary, so a handler registered with libp2p keeps serving other streams.
+ */
+export async function handleTensorStream (stream: Stream, peer: string, init: TensorHandlerInit): Promise<TensorStreamSummary> {
+  const expect = { campaign: init.campaign, maxPayloadBytes: init.maxPayloadBytes ?? DEFAULT_MAX_TENSOR_BYTES }
+  const receiveTimeoutMs = init.receiveTimeoutMs ?? TENSOR_RECEIVE_TIMEOUT_MS
+  const reader = new TensorReader(stream)
+  const summary: TensorStreamSummary = { received: 0, refused: 0, violation: false }
+  const onAbort = (): void => { stream.abort(init.signal?.reason ?? new Error('tensor handler stopped')) }
+  init.signal?.addEventListener('abort', onAbort)
+  try {
+    while (await reader.more()) {
+      // A message has begun: it must be complete in time (a stalled sender cannot pin the buffer).
+      const timer = setTimeout(() => { stream.abort(new TimeoutError(`tensor from ${peer} not complete within ${receiveTimeoutMs} ms`)) }, receiveTimeoutMs)
+      let header: TensorHeader
+      let payload: ArrayBuffer
+      try {
+        const type = (await reader.read(1))[0]
+        if (type !== MSG_TENSOR) throw new MalformedFrameError(`expected a tensor message, got type 0x${type.toString(16)}`)
+        ;({ header, payload } = await readTensorBody(reader, expect))
+      } finally {
+        clearTimeout(timer)
+      }
+      try {
+        await init.onTensor({
+          campaign: header.campaign,
+          microbatch: header.microbatch,
+          routeStep: header.routeStep,
+          kind: header.kind,
+          optimizerStep: header.optimizerStep,
+          shape: header.shape,
+          data: tensorData(header.dtype, payload),
+          sha256: header.sha256,
+          from: peer
+        })
+      } catch (err) {
+        summary.refused++
+        log('refused tensor', header.microbatch, 'from', peer, (err as Error).name)
+        await send(stream, encodeNack(err))
+        continue
+      }
+      summary.received++
+      await send(stream, encodeAck(header))
+    }
+    await stream.close().catch(() => {})
+  } catch (err) {
+    summary.error = err as Error
+    summary.violation = isViolation(err)
+    await refuse(stream, err as Error, summary.violation)
+    if (summary.violation) {
+      log.info('tensor protocol violation by', peer, (err as Error).name, (err as Error).message)
+      try {
+        init.onViolation?.(peer, err as Error)
+      } catch (hookErr) {
+        log.error('onViolation threw', hookErr)
+      }
+    } else {
+      log('tensor stream from', peer, 'ended:', (err as Error).name, (err as Error).message)
+    }
+  } finally {
+    init.signal?.removeEventListener('abort', onAbort)
+  }
+  return summary
+}
+
+/** Nacks (if the stream can still carry it), then aborts so nothing more from this peer is read. */
+async function refuse (stream: Stream, err: Error, violation: boolean): Promise<void> {
+  if (violation && stream.status === 'open' && stream.writeStatus === 'writable') {
+    try {
+      stream.send(encodeNack(err))
+      // Closing our writable end flushes the nack before the abort below throws away unsent data.
+      await stream.close({ signal: AbortSignal.timeout(NACK_FLUSH_TIMEOUT_MS) })
+    } catch {}
+  }
+  stream.abort(err)
+}
+
+async function send (stream: Stream, bytes: Uint8Array): Promise<void> {
+  if (!stream.send(bytes)) await drained(stream)
+}
+
+function drained (stream: Stream, stop?: Promise<never>): Promise<void> {
+  if (!stream.writableNeedsDrain) return Promise.resolve()
+  let cleanup = (): void => {}
+  const wait = new Promise<void>((resolve, reject) => {
+    const onDrain = (): void => { resolve() }
+    const onClose = (): void => { reject(new TruncatedError('stream closed while waiting to send')) }
+    cleanup = () => { stream.removeEventListener('drain', onDrain); stream.removeEventListener('close', onClose) }
+    stream.addEventListener('drain', onDrain)
+    stream.addEventListener('close', onClose)
+  })
+  return (stop == null ? wait : Promise.race([wait, stop])).finally(cleanup)
+}
+
+// ---- sending
+
+export interface SendTensorOptions {
+  /** Ends the wait for the ack. @default AbortSignal.timeout(TENSOR_SEND_TIMEOUT_MS) */
+  signal?: AbortSignal
+  /** Refuse locally what the receiver would refuse anyway. @default DEFAULT_MAX_TENSOR_BYTES */
+  maxPayloadBytes?: number
+}
+
+export interface SendTensorResult {
+  /** sha256 of the payload, hex, as the receiver computed it (the `outDigest` of a receipt). */
+  sha256: string
+  /** Bytes written, framing included. */
+  bytes: number
+  ms: number
+}
+
+/** Per long-lived stream: its reader (leftover bytes belong to the next reply) and the queue of sends. */
+const outbound = new WeakMap<Stream, { reader: TensorReader, tail: Promise<unknown> }>()
+
+/**
+ * Sends one tensor and waits for the receiver's ack. `msg` is never changed or transferred: on any
+ * error the caller still holds it and can send it elsewhere. Throws NackError (the receiver refused
+ * it; `reason` names why), TimeoutError (no ack in time), TruncatedError (the stream closed or
+ * reset first), MalformedFrameError (a reply that makes no sense), or the signal's reason when the
+ * caller aborted.
+ */
+export async function sendTensor (target: Connection | Stream, msg: TensorMessage, options: SendTensorOptions = {}): Promise<SendTensorResult> {
+  const signal = options.signal ?? AbortSignal.timeout(TENSOR_SEND_TIMEOUT_MS)
+  const start = performance.now()
+  const payload = payloadOf(msg.data)
+  const digest = toHex(await sha256(payload))
+  const header = headerOf(msg, digest, options.maxPayloadBytes ?? DEFAULT_MAX_TENSOR_BYTES)
+  if (isConnection(target)) {
+    const stream = await target.newStream(TENSOR_PROTOCOL, { signal })
+    try {
+      const result = await exchange(stream, new TensorReader(stream), header, payload, signal, start)
+      void stream.close().catch(() => {})
+      return result
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+  const stream = target
+  let state = outbound.get(stream)
+  if (state == null) {
+    state = { reader: new TensorReader(stream), tail: Promise.resolve() }
+    outbound.set(stream, state)
+  }
+  const { reader } = state
+  const run = state.tail.catch(() => {}).then(async () => {
+    if (stream.status !== 'open' || stream.writeStatus !== 'writable') throw new TruncatedError(`tensor stream is ${stream.status}`)
+    try {
+      return await exchange(stream, reader, header, payload, signal, start)
+    } catch (err) {
+      // After a failed exchange nobody knows where the stream stands: it can't carry another message.
+      stream.abort(err as Error)
+      throw err
+    }
+  })
+  state.tail = run
+  return await run
+}
+
+function isConnection (target: Connection | Stream): target is Connection {
+  return typeof (target as Partial<Connection>).newStream === 'function'
+}
+
+/** Writes header and frames while already listening for the reply, so an early nack stops the upload. */
+async function exchange (stream: Stream, reader: TensorReader, header: TensorHeader, payload: Uint8Array, signal: AbortSignal, start: number): Promise<SendTensorResult> {
+  signal.throwIfAborted()
+  let onAbort = (): void => {}
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  aborted.catch(() => {})
+  const reply = readReply(reader)
+  reply.catch(() => {})
+  // Settles (rejects) once any reply arrived, to interrupt a write that waits for 'drain'.
+  const replied = reply.then(() => { throw new Error('reply arrived') })
+  replied.catch(() => {})
+  let bytes = 0
+  try {
+    let writeError: unknown
+    try {
+      const stop = Promise.race([aborted, replied])
+      const headerBytes = encodeHeader(header)
+      bytes += headerBytes.length
+      if (!stream.send(headerBytes)) await drained(stream, stop)
+      for (let off = 0; off < payload.length; off += MAX_FRAME_BYTES) {
+        const frame = payload.subarray(off, Math.min(payload.length, off + MAX_FRAME_BYTES))
+        if (!stream.send(encodeFramePrefix(frame.length))) await drained(stream, stop)
+        if (!stream.send(frame)) await drained(stream, stop)
+        bytes += FRAME_PREFIX_BYTES + frame.length
+      }
+    } catch (err) {
+      writeError = err
+    }
+    let answer: Reply
+    try {
+      answer = await Promise.race([reply, aborted])
+    } catch (err) {
+      if (signal.aborted && err === signal.reason) throw err
+      // The stream failed: report the write's error if it came first, else the reader's.
+      throw writeError ?? err
+    }
+    if (answer.type === 'nack') throw new NackError(answer.nack.error, answer.nack.message)
+    if (writeError != null) throw writeError
+    const ack = answer.ack
+    if (ack.sha256 !== header.sha256 || ack.microbatch !== header.microbatch || ack.routeStep !== header.routeStep || ack.kind !== header.kind) {
+      throw new MalformedFrameError(`ack for microbatch ${ack.microbatch} hop ${ack.routeStep} does not match microbatch ${header.microbatch} hop ${header.routeStep}`)
+    }
+    return { sha256: ack.sha256, bytes, ms: performance.now() - start }
+  } catch (err) {
+    if (signal.aborted && err === signal.reason && (err as Error)?.name === 'TimeoutError') {
+      throw new TimeoutError(`no ack for microbatch ${header.microbatch} hop ${header.routeStep}`, { cause: err })
+    }
+    throw err
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+async function readReply (reader: TensorReader): Promise<Reply> {
+  if (!await reader.more()) throw new TruncatedError('stream ended before the ack')
+  const prefix = await reader.read(PREFIX_BYTES)
+  return decodeReply(prefix[0], await reader.read(recordLength(prefix)))
+}
+
+// ---- registration
+
+export interface TensorProtocolInit extends TensorHandlerInit {
+  /** Concurrent inbound tensor streams per connection. @default MAX_INBOUND_TENSOR_STREAMS */
+  maxInboundStreams?: number
+}
+
+export interface TensorProtocol {
+  /** Stops accepting tensor streams. */
+  stop(): Promise<void>
+}
+
+/** Registers the tensor handler on a libp2p node. Relayed (limited) connections are refused: tensors go direct. */
+export async function tensorProtocol (node: Pick<Libp2p, 'handle' | 'unhandle'>, init: TensorProtocolInit): Promise<TensorProtocol> {
+  await node.handle(TENSOR_PROTOCOL, async (stream, connection) => {
+    await handleTensorStream(stream, connection.remotePeer.toString(), init)
+  }, { maxInboundStreams: init.maxInboundStreams ?? MAX_INBOUND_TENSOR_STREAMS, runOnLimitedConnection: false })
+  return { stop: async () => { await node.unhandle(TENSOR_PROTOCOL) } }
+}

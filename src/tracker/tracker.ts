@@ -13,8 +13,8 @@ import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from
 import type { TrackerConfig } from './config.ts'
 import { demoManifest, DEMO_DATASET_PATH } from '../campaign/demo.ts'
 import { campaignLink } from '../campaign/manifest.ts'
-import { campaignTopic } from '../net/topics.ts'
 import { createLogger } from '../log.ts'
+import { createSwarmRoutes, type SwarmRoutes } from './swarm/routes.ts'
 
 const log = createLogger('tabgrad:tracker')
 
@@ -26,6 +26,7 @@ export interface Tracker {
   relay: RelayNode
   campaigns: CampaignStore
   demoCampaignId: string
+  swarm: SwarmRoutes
   close(): Promise<void>
 }
 
@@ -40,10 +41,19 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   const relay = await createRelay({ privateKey: await loadOrCreateRelayKey(config.dataDir), host: config.host, port: config.relayPort })
   await relay.start()
 
-  const status = (rec: CampaignRecord): Record<string, unknown> => ({
-    // Tabs of a campaign subscribe to its topic: the relay sees them as subscribers.
-    volunteers: relay.services.pubsub.getSubscribers(campaignTopic(rec.id)).length
-  })
+  const swarm = createSwarmRoutes({ campaigns })
+
+  const status = (rec: CampaignRecord): Record<string, unknown> => {
+    const coord = swarm.coordinator(rec.id)
+    coord?.expire()
+    const s = coord?.status()
+    return {
+      // Tabs that joined the swarm and still send heartbeats.
+      volunteers: s == null ? 0 : s.stages.reduce((n, st) => n + st.replicas.length, 0),
+      step: s?.step ?? 0,
+      stages_at_risk: s == null ? rec.manifest.stages : s.stages.filter(st => st.replicas.length < 2).length
+    }
+  }
 
   async function api (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const method = req.method ?? 'GET'
@@ -53,6 +63,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       sendJson(res, 200, { ok: true, version: VERSION, peerId: relay.peerId.toString(), multiaddrs: relay.getMultiaddrs().map(String) })
       return
     }
+    if (await swarm.handle(req, res, path)) return
     if (path === '/api/campaigns') {
       if (method === 'GET') {
         sendJson(res, 200, { campaigns: campaigns.list().map(r => ({ id: r.id, name: r.manifest.name, builtin: r.builtin, createdAt: r.createdAt, link: campaignLink(origin, r.id), status: status(r) })) })
@@ -119,6 +130,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     relay,
     campaigns,
     demoCampaignId: demo.id,
+    swarm,
     async close () {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))

@@ -1,0 +1,143 @@
+// HTTP routes of a campaign's swarm, under /api/campaigns/:id/…:
+//   POST join {peerId, throughput?, stage?}      → {stage, range, stages, step, replicas}
+//   POST heartbeat {peerId, stats}               → {stage, step, done, replicas}
+//   POST lease {peerId, max?}                    → {step, leases:[{id, step}]}   (stage 0 only)
+//   POST complete {peerId, microbatch}           → {credited}
+//   POST release {peerId, microbatch}            → {ok}
+//   POST loss {peerId, microbatch, loss}         → {ok}
+//   POST leave {peerId}                          → {ok}
+//   GET  swarm                                   → SwarmStatus
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Coordinator, NotStageZeroError, UnknownTabError } from './coordinator.ts'
+import { readJsonBody, sendJson } from '../http-util.ts'
+import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from '../errors.ts'
+import type { CampaignStore } from '../campaign-store.ts'
+import { splitStages, stageFlops } from '../../model/config.ts'
+import type { CampaignManifest } from '../../campaign/manifest.ts'
+
+export interface SwarmRoutesInit {
+  campaigns: CampaignStore
+  /** @default 15000 */
+  tabTimeoutMs?: number
+  /** @default 120000 */
+  leaseTimeoutMs?: number
+  /** Called when a microbatch is credited, for the ledger. */
+  onCredited?: (campaignId: string, microbatch: number, peerId: string) => void
+}
+
+export interface SwarmRoutes {
+  /** Handles the request if it is a swarm route; returns false otherwise. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>
+  coordinator(campaignId: string): Coordinator | undefined
+}
+
+const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{32,64}$/
+
+function peerIdOf (body: Record<string, unknown>): string {
+  const p = body.peerId
+  if (typeof p !== 'string' || !PEER_ID.test(p)) throw new BadRequestError('peerId must be a base58 libp2p PeerId')
+  return p
+}
+
+function intOf (body: Record<string, unknown>, key: string, optional = false): number | undefined {
+  const v = body[key]
+  if (v == null && optional) return undefined
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new BadRequestError(`${key} must be a non-negative integer`)
+  return v
+}
+
+export function stageWorkOf (m: CampaignManifest): number[] {
+  return splitStages(m.model, m.stages).map(r => stageFlops(m.model, r, m.training.microbatch, m.training.seq_len).total)
+}
+
+export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
+  const coordinators = new Map<string, Coordinator>()
+
+  function coordinatorFor (id: string): { coord: Coordinator, manifest: CampaignManifest } {
+    const rec = init.campaigns.get(id)
+    if (rec == null) throw new NotFoundError(`no campaign ${id}`)
+    let coord = coordinators.get(id)
+    if (coord == null) {
+      const m = rec.manifest
+      coord = new Coordinator({
+        stages: m.stages,
+        accumulation: m.training.accumulation,
+        totalSteps: m.training.steps,
+        stageWork: stageWorkOf(m),
+        ...(init.tabTimeoutMs != null ? { tabTimeoutMs: init.tabTimeoutMs } : {}),
+        ...(init.leaseTimeoutMs != null ? { leaseTimeoutMs: init.leaseTimeoutMs } : {})
+      })
+      coordinators.set(id, coord)
+    }
+    return { coord, manifest: rec.manifest }
+  }
+
+  async function handle (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+    const m = /^\/api\/campaigns\/([0-9a-f]{32})\/(join|heartbeat|lease|complete|release|loss|leave|swarm)$/.exec(path)
+    if (m == null) return false
+    const [, id, action] = m
+    const { coord, manifest } = coordinatorFor(id)
+    if (action === 'swarm') {
+      if (req.method !== 'GET') throw new MethodNotAllowedError()
+      coord.expire()
+      sendJson(res, 200, coord.status())
+      return true
+    }
+    if (req.method !== 'POST') throw new MethodNotAllowedError()
+    const raw = await readJsonBody(req)
+    if (typeof raw !== 'object' || raw == null || Array.isArray(raw)) throw new BadRequestError('body must be a JSON object')
+    const body = raw as Record<string, unknown>
+    const peerId = peerIdOf(body)
+    try {
+      switch (action) {
+        case 'join': {
+          const throughput = typeof body.throughput === 'number' && Number.isFinite(body.throughput) && body.throughput > 0 ? body.throughput : undefined
+          const tab = coord.join(peerId, { throughput, stage: intOf(body, 'stage', true) })
+          const ranges = splitStages(manifest.model, manifest.stages)
+          sendJson(res, 200, { stage: tab.stage, range: ranges[tab.stage], stages: manifest.stages, step: coord.step, replicas: coord.replicas(tab.stage) })
+          break
+        }
+        case 'heartbeat': {
+          const stats = typeof body.stats === 'object' && body.stats != null ? body.stats as Record<string, number> : {}
+          const clean: Record<string, number> = {}
+          for (const [k, v] of Object.entries(stats)) if (typeof v === 'number' && Number.isFinite(v)) clean[k] = v
+          const tab = coord.heartbeat(peerId, clean)
+          sendJson(res, 200, { stage: tab.stage, step: coord.step, done: coord.done, replicas: coord.replicas(tab.stage), next: tab.stage + 1 < manifest.stages ? coord.replicas(tab.stage + 1) : [] })
+          break
+        }
+        case 'lease':
+          sendJson(res, 200, coord.lease(peerId, Math.min(16, intOf(body, 'max', true) ?? 1)))
+          break
+        case 'complete': {
+          const mb = intOf(body, 'microbatch')!
+          const credited = coord.complete(peerId, mb)
+          if (credited) init.onCredited?.(id, mb, peerId)
+          sendJson(res, 200, { credited, step: coord.step })
+          break
+        }
+        case 'release':
+          coord.release(peerId, intOf(body, 'microbatch')!)
+          sendJson(res, 200, { ok: true })
+          break
+        case 'loss': {
+          const loss = body.loss
+          if (typeof loss !== 'number' || !Number.isFinite(loss)) throw new BadRequestError('loss must be a finite number')
+          coord.reportLoss(peerId, intOf(body, 'microbatch')!, loss)
+          sendJson(res, 200, { ok: true })
+          break
+        }
+        case 'leave':
+          coord.leave(peerId)
+          sendJson(res, 200, { ok: true })
+          break
+      }
+    } catch (err) {
+      if (err instanceof UnknownTabError) throw new HttpError(409, err.message)
+      if (err instanceof NotStageZeroError) throw new HttpError(409, err.message)
+      throw err
+    }
+    return true
+  }
+
+  return { handle, coordinator: id => coordinators.get(id) }
+}

@@ -1,0 +1,164 @@
+// Researcher-uploaded datasets: `POST /api/datasets` stores a token file content-addressed by its
+// sha256, `GET /datasets/<sha256>.<ext>` serves it back. The tracker mounts this before static files:
+//
+//   if (await handleDatasetRoute(req, res, path, { dataDir: config.dataDir })) return
+//
+// Names that are not `<64 hex>.txt|.bin` are left to the static server (the built-in corpus lives
+// in dist/datasets), which 404s anything it does not have.
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs'
+import { mkdir, rename, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from './errors.ts'
+import { sendError, sendJson } from './http-util.ts'
+import { BODY_TIMEOUT_MS } from './constants.ts'
+
+/**
+ * 32 MiB: a browser tab maps the whole token file for stage 0 and the last stage, and a tab's
+ * memory also holds its stage's weights; 32 MiB is ~16 M uint16 tokens, plenty for a campaign.
+ */
+export const MAX_DATASET_BYTES = 32 * 1024 * 1024
+
+export interface DatasetRouteInit {
+  /** Files go to `<dataDir>/datasets/`. */
+  dataDir: string
+  /**
+   * Largest accepted upload, in bytes.
+   * @default MAX_DATASET_BYTES
+   */
+  maxBytes?: number
+}
+
+export interface UploadedDataset {
+  /** Path on the tracker's origin, ready for the manifest's `dataset.url`. */
+  url: string
+  sha256: string
+  bytes: number
+  format: 'bytes' | 'uint16'
+}
+
+const FILE_RE = /^\/datasets\/([0-9a-f]{64})\.(txt|bin)$/
+const TYPES = { txt: 'text/plain; charset=utf-8', bin: 'application/octet-stream' } as const
+
+/** Handles the request if it is a dataset route; returns false (nothing sent) otherwise. */
+export async function handleDatasetRoute (req: IncomingMessage, res: ServerResponse, path: string, init: DatasetRouteInit): Promise<boolean> {
+  const dir = join(init.dataDir, 'datasets')
+  try {
+    if (path === '/api/datasets') {
+      if (req.method !== 'POST') throw new MethodNotAllowedError('use POST with the file as the raw body')
+      sendJson(res, 201, await receive(req, dir, init.maxBytes ?? MAX_DATASET_BYTES))
+      return true
+    }
+    const m = FILE_RE.exec(path)
+    if (m == null) return false
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new MethodNotAllowedError()
+    await serve(req, res, join(dir, `${m[1]}.${m[2]}`), TYPES[m[2] as keyof typeof TYPES])
+    return true
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err
+    if (res.headersSent) { res.destroy(); return true }
+    // After a 413 the client may still be sending: close the connection rather than drain it.
+    if (err instanceof PayloadTooLargeError) res.setHeader('connection', 'close')
+    sendError(res, err)
+    return true
+  }
+}
+
+// ---- upload
+
+/** `.bin` files are uint16 little-endian token ids; anything else is bytes-as-tokens (DESIGN.md, `--data`). */
+function formatOf (filename: string): { format: UploadedDataset['format'], ext: 'txt' | 'bin' } {
+  return /\.bin$/i.test(filename) ? { format: 'uint16', ext: 'bin' } : { format: 'bytes', ext: 'txt' }
+}
+
+async function receive (req: IncomingMessage, dir: string, maxBytes: number): Promise<UploadedDataset> {
+  const type = req.headers['content-type'] ?? ''
+  if (!/^(application\/octet-stream|text\/plain)\b/i.test(type)) {
+    req.resume()
+    throw new HttpError(415, 'content-type must be application/octet-stream or text/plain')
+  }
+  const filename = decodeFilename(req.headers['x-filename'])
+  const declared = Number(req.headers['content-length'] ?? NaN)
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    req.resume()
+    throw new PayloadTooLargeError(`dataset of ${declared} bytes exceeds the ${maxBytes}-byte limit`)
+  }
+  const { format, ext } = formatOf(filename)
+
+  await mkdir(dir, { recursive: true })
+  const tmp = join(dir, `.upload-${randomBytes(8).toString('hex')}.tmp`)
+  const out = createWriteStream(tmp, { flags: 'wx' })
+  const hash = createHash('sha256')
+  let bytes = 0
+  try {
+    await new Promise<void>((resolve, reject) => {
+      // An idle timeout, not a total one: 32 MiB over a slow uplink takes longer than BODY_TIMEOUT_MS.
+      let timer = setTimeout(onIdle, BODY_TIMEOUT_MS)
+      function onIdle (): void { fail(new HttpError(408, 'upload stalled')); req.destroy() }
+      function fail (err: Error): void { clearTimeout(timer); req.off('data', onData); reject(err) }
+      function onData (chunk: Buffer): void {
+        clearTimeout(timer)
+        timer = setTimeout(onIdle, BODY_TIMEOUT_MS)
+        bytes += chunk.length
+        if (bytes > maxBytes) {
+          req.resume()
+          fail(new PayloadTooLargeError(`dataset exceeds the ${maxBytes}-byte limit`))
+          return
+        }
+        hash.update(chunk)
+        // Back-pressure: stop reading while the disk catches up.
+        if (!out.write(chunk)) { req.pause(); out.once('drain', () => req.resume()) }
+      }
+      req.on('data', onData)
+      req.on('end', () => { clearTimeout(timer); resolve() })
+      req.on('error', err => fail(new BadRequestError(`upload failed: ${err.message}`)))
+      out.on('error', err => fail(err))
+    })
+    await closeStream(out)
+    if (bytes === 0) throw new BadRequestError('the dataset is empty')
+    if (format === 'uint16' && bytes % 2 !== 0) throw new BadRequestError('a .bin dataset holds uint16 tokens, so its length must be even')
+    const sha256 = hash.digest('hex')
+    const name = `${sha256}.${ext}`
+    // rename is atomic on one filesystem: readers see the whole file or none.
+    await rename(tmp, join(dir, name))
+    return { url: `/datasets/${name}`, sha256, bytes, format }
+  } catch (err) {
+    out.destroy()
+    await rm(tmp, { force: true })
+    throw err
+  }
+}
+
+function decodeFilename (header: string | string[] | undefined): string {
+  const raw = Array.isArray(header) ? header[0] : header
+  if (raw == null || raw.trim() === '') throw new BadRequestError('x-filename header is required (the uploaded file\'s name)')
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    throw new BadRequestError('x-filename must be URI-encoded')
+  }
+}
+
+async function closeStream (out: WriteStream): Promise<void> {
+  await new Promise<void>((resolve, reject) => { out.end((err?: Error | null) => { if (err != null) reject(err); else resolve() }) })
+}
+
+// ---- download
+
+async function serve (req: IncomingMessage, res: ServerResponse, file: string, type: string): Promise<void> {
+  const info = await stat(file).catch(() => null)
+  if (info == null || !info.isFile()) throw new NotFoundError('no such dataset')
+  res.writeHead(200, {
+    'content-type': type,
+    'content-length': info.size,
+    // Content-addressed: the name is the digest, so the bytes can never change.
+    'cache-control': 'public, max-age=31536000, immutable',
+    // Same headers as the static files: the app page is cross-origin isolated.
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-embedder-policy': 'require-corp',
+    'cross-origin-resource-policy': 'same-origin'
+  })
+  if (req.method === 'HEAD') { res.end(); return }
+  createReadStream(file).pipe(res)
+}

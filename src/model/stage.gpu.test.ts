@@ -1,0 +1,144 @@
+// The GPU stage against the float64 reference (src/model/cpu/gpt.ts), and S-stage pipelines
+// against the unsplit model, with tensors crossing stages only as Float32Arrays.
+import { beforeAll, describe, expect, test } from 'vitest'
+import { requestTabgradDevice } from '../gpu/device.ts'
+import { compareClose, describeClose } from '../gpu/numerics.ts'
+import { GptStage } from './stage.ts'
+import { stageBackward, stageForward } from './cpu/gpt.ts'
+import { fullRange, splitStages, type GPTConfig } from './config.ts'
+import { stageLayout, viewOf, type StageLayout } from './params.ts'
+import { createRng, fillNormal } from './rng.ts'
+
+// Odd sizes (V, T, B·T) catch index mix-ups; HS = 16 is the smallest head size the flash
+// attention block configs take (HS/4 vec4s split over 4 threads per row); L = 3 allows S = 3.
+const config: GPTConfig = { vocab: 37, d_model: 48, n_layer: 3, n_head: 3, n_ctx: 9 }
+const B = 2; const T = 7
+const tokens = Uint32Array.from({ length: B * T }, (_, i) => (i * 11 + 5) % 37)
+const targets = Uint32Array.from({ length: B * T }, (_, i) => (i * 7 + 3) % 37)
+
+// float32 arithmetic against float64: 1e-4 relative, with an absolute floor of 1e-4 of the
+// tensor's largest magnitude (entries near zero carry rounding of their bigger neighbours).
+const RTOL = 1e-4
+const FLOOR = 1e-4
+
+let device: GPUDevice
+beforeAll(async () => { device = (await requestTabgradDevice()).device })
+
+/** Runs f and fails on any WebGPU validation error it caused. */
+async function checked<R> (label: string, f: () => Promise<R>): Promise<R> {
+  device.pushErrorScope('validation')
+  const r = await f()
+  const err = await device.popErrorScope()
+  if (err != null) throw new Error(`${label}: ${err.message}`)
+  return r
+}
+
+/** float32-representable random params big enough that every gradient is far from zero. */
+function randomParams (layout: StageLayout, seed: number): Float32Array {
+  const flat = new Float64Array(layout.totalElements)
+  const rng = createRng(seed)
+  for (const v of layout.views) {
+    const t = viewOf(flat, v)
+    fillNormal(t, rng, 0.2)
+    if (v.init === 'ones') for (let i = 0; i < t.length; i++) t[i] += 1
+  }
+  return Float32Array.from(flat)
+}
+
+/** The tensors of `to`, copied by checkpoint name out of a flat buffer of layout `from`. */
+function extract (from: StageLayout, flat: Float32Array, to: StageLayout): Float32Array {
+  const out = new Float32Array(to.totalElements)
+  for (const v of to.views) viewOf(out, v).set(viewOf(flat, from.byName.get(v.name)!))
+  return out
+}
+
+function expectTensorClose (name: string, got: ArrayLike<number>, want: ArrayLike<number>, worst: { ratio: number, name: string }): void {
+  let max = 0
+  for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(want[i]))
+  const r = compareClose(got, want, { rtol: RTOL, atol: FLOOR * max + 1e-30 })
+  if (r.worstRatio > worst.ratio) { worst.ratio = r.worstRatio; worst.name = name }
+  expect(r.ok, describeClose(name, r)).toBe(true)
+}
+
+/** Forward and backward of one microbatch through S GPU stages; only Float32Arrays cross between them. */
+async function runPipeline (stages: GptStage[]): Promise<{ loss: number, grads: Float32Array[] }> {
+  let x: Uint32Array | Float32Array = tokens
+  for (const s of stages) {
+    s.zeroGrad()
+    const out = await s.forward(x, s.isLast ? targets : undefined)
+    if (out != null) x = out
+  }
+  const loss = await stages[stages.length - 1].loss()
+  let d: Float32Array | undefined
+  for (let i = stages.length - 1; i >= 0; i--) d = (await stages[i].backward(d)) ?? undefined
+  return { loss, grads: await Promise.all(stages.map(async s => await s.exportGrads())) }
+}
+
+describe('GptStage', () => {
+  const full = stageLayout(config, fullRange(config))
+  const params = randomParams(full, 7)
+
+  test('loss and every parameter gradient match the float64 reference', async () => {
+    const stage = new GptStage(device, config, fullRange(config), { B, T, params })
+    const { loss, grads } = await checked('full model', async () => await runPipeline([stage]))
+    const p64 = Float64Array.from(params)
+    const fwd = stageForward(full, p64, tokens, B, T, targets)
+    const ref = stageBackward(full, p64, fwd).grads
+    expect(Math.abs(loss - fwd.loss!) / fwd.loss!, `loss ${loss} vs ${fwd.loss!}`).toBeLessThan(1e-5)
+    const worst = { ratio: 0, name: '' }
+    for (const v of full.views) expectTensorClose(v.name, viewOf(grads[0], v), viewOf(ref, v), worst)
+    console.log(`GPU vs float64: loss ${loss} vs ${fwd.loss!}; worst gradient ${worst.name} at ${worst.ratio.toFixed(3)} of the tolerance`)
+    stage.destroy()
+  })
+
+  test('stage outputs and d(input) of a middle stage match the reference', async () => {
+    const [r0, r1] = [{ first: 0, last: 1 }, { first: 1, last: 2 }]
+    const l0 = stageLayout(config, r0); const l1 = stageLayout(config, r1)
+    const s0 = new GptStage(device, config, r0, { B, T, params: extract(full, params, l0) })
+    const s1 = new GptStage(device, config, r1, { B, T, params: extract(full, params, l1) })
+    const dout = Float32Array.from({ length: B * T * config.d_model }, (_, i) => Math.sin(i * 0.37) * 0.1)
+    const { x0, x1, dx } = await checked('middle stage', async () => {
+      const x0 = (await s0.forward(tokens))!
+      const x1 = (await s1.forward(x0))!
+      const dx = (await s1.backward(dout))!
+      return { x0, x1, dx }
+    })
+    const f0 = stageForward(l0, Float64Array.from(extract(full, params, l0)), tokens, B, T)
+    const p1 = Float64Array.from(extract(full, params, l1))
+    const f1 = stageForward(l1, p1, Float64Array.from(x0), B, T)
+    const b1 = stageBackward(l1, p1, f1, Float64Array.from(dout))
+    const worst = { ratio: 0, name: '' }
+    expectTensorClose('stage 0 output', x0, f0.out!, worst)
+    expectTensorClose('stage 1 output', x1, f1.out!, worst)
+    expectTensorClose('stage 1 d(input)', dx, b1.dinput!, worst)
+    const g1 = await s1.exportGrads()
+    for (const v of l1.views) expectTensorClose(v.name, viewOf(g1, v), viewOf(b1.grads, v), worst)
+    s0.destroy(); s1.destroy()
+  })
+
+  test('S = 1, 2, 3 stage pipelines give the loss and gradients of the unsplit model', async () => {
+    let reference: { loss: number, grads: Map<string, Float32Array> } | undefined
+    for (const S of [1, 2, 3]) {
+      const ranges = splitStages(config, S)
+      const layouts = ranges.map(r => stageLayout(config, r))
+      const stages = ranges.map((r, i) => new GptStage(device, config, r, { B, T, params: extract(full, params, layouts[i]) }))
+      const { loss, grads } = await checked(`S=${S}`, async () => await runPipeline(stages))
+      const byName = new Map<string, Float32Array>()
+      layouts.forEach((l, i) => { for (const v of l.views) byName.set(v.name, viewOf(grads[i], v)) })
+      expect(byName.size).toBe(full.views.length)
+      if (reference == null) {
+        reference = { loss, grads: byName }
+      } else {
+        let worst = 0
+        expect(loss).toBe(reference.loss)
+        for (const [name, g] of byName) {
+          const want = reference.grads.get(name)!
+          for (let i = 0; i < g.length; i++) worst = Math.max(worst, Math.abs(g[i] - want[i]))
+        }
+        console.log(`S=${S}: loss ${loss}, worst |gradient difference| vs unsplit ${worst}`)
+        expect(worst).toBe(0) // same kernels, same order: splitting changes nothing, bit for bit
+      }
+      for (const s of stages) s.destroy()
+    }
+  })
+})

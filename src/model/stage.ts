@@ -1,0 +1,523 @@
+// One GPT-2 pipeline stage on the GPU (llm.c `gpt2_forward/backward/update`, restricted to a layer
+// range). Parameters, gradients and AdamW's m and v are each ONE flat buffer laid out by params.ts;
+// activations follow activations.ts (split over two buffers, see stage-buffers.ts). Every kernel
+// plan is built once here; forward, backward and step each record one command encoder and submit
+// once, reading back only what leaves the stage (activations, d(input), the loss when asked).
+import { Matmul, type MatmulLayout } from '../gpu/kernels/matmul.ts'
+import { LayerNorm } from '../gpu/kernels/layernorm.ts'
+import { Gelu } from '../gpu/kernels/gelu.ts'
+import { Residual } from '../gpu/kernels/residual.ts'
+import { Attention } from '../gpu/kernels/attention.ts'
+import { Embedding, buildTokenIndex } from '../gpu/kernels/embedding.ts'
+import { CrossEntropy } from '../gpu/kernels/crossentropy.ts'
+import { BiasGrad } from '../gpu/kernels/bias-grad.ts'
+import { AdamW } from '../gpu/kernels/adamw.ts'
+import { GradNorm } from '../gpu/kernels/grad-norm.ts'
+import { createBuffer, view, type GpuTensor } from '../gpu/tensor.ts'
+import { validateConfig, validateRange, type GPTConfig, type StageRange } from './config.ts'
+import { stageLayout, type ParamView, type StageLayout } from './params.ts'
+import { activationLayout, type ActivationLayout } from './activations.ts'
+import { placeActivations, placeScratch, type ActivationPlacement, type ScratchPlacement } from './stage-buffers.ts'
+import { initStageParams } from './init.ts'
+import { ModelInputError } from './errors.ts'
+
+export interface GptStageInit {
+  /** microbatch rows */
+  B: number
+  /** sequence length, ≤ n_ctx */
+  T: number
+  /** deterministic init (init.ts); ignored when params are given. @default 0 */
+  seed?: number
+  /** initial flat float32 parameters laid out by params.ts (e.g. from a checkpoint) */
+  params?: Float32Array
+  /** prefix of every GPU object's label. @default 'stage[first,last)' */
+  label?: string
+}
+
+export interface StepOptions {
+  lr: number
+  /** @default 0.9 */
+  beta1?: number
+  /** @default 0.95 */
+  beta2?: number
+  /** @default 1e-8 */
+  eps?: number
+  /** decoupled, matrices only. @default 0 */
+  weightDecay?: number
+  /** clip this stage's gradient norm (after gradScale) to this; 0 = off. @default 0 */
+  gradClip?: number
+  /** multiplies the gradient first, e.g. 1/k for k accumulated microbatches. @default 1 */
+  gradScale?: number
+}
+
+export interface AdamState {
+  /** optimizer steps taken (bias correction) */
+  step: number
+  m: Float32Array
+  v: Float32Array
+}
+
+// ---- the stage
+
+export class GptStage {
+  readonly config: GPTConfig
+  readonly range: StageRange
+  readonly layout: StageLayout
+  readonly acts: ActivationLayout
+  readonly B: number
+  readonly T: number
+  readonly isFirst: boolean
+  readonly isLast: boolean
+  readonly label: string
+  readonly #device: GPUDevice
+  // flat buffers
+  readonly #params: GPUBuffer
+  readonly #grads: GPUBuffer
+  readonly #m: GPUBuffer
+  readonly #v: GPUBuffer
+  readonly #actBuf: { acts: GPUBuffer, mm: GPUBuffer }
+  readonly #place: ActivationPlacement
+  readonly #scratch: ScratchPlacement
+  readonly #res: GPUBuffer
+  readonly #mid: GPUBuffer
+  readonly #tokenIndex: GPUBuffer | null
+  readonly #normOut: GpuTensor // [clip scale, norm, sum of squares]
+  // plans
+  readonly #mm: Record<string, Matmul> = {}
+  readonly #ln: LayerNorm
+  readonly #gelu: Gelu
+  readonly #residual: Residual
+  readonly #attention: Attention
+  readonly #bias: { C: BiasGrad, C3: BiasGrad, C4: BiasGrad }
+  readonly #embedding: Embedding | null
+  readonly #ce: CrossEntropy | null
+  readonly #adamw: AdamW
+  readonly #gradNorms = new Map<number, GradNorm>()
+  // readback staging, reused
+  readonly #staging = new Map<string, GPUBuffer>()
+  #stepCount = 0
+  /** what the last forward left in the activation buffers, for backward */
+  #forwardState: 'none' | 'loss' | 'logits' | 'output' = 'none'
+
+  constructor (device: GPUDevice, config: GPTConfig, range: StageRange, init: GptStageInit) {
+    this.config = validateConfig(config)
+    this.range = validateRange(this.config, range)
+    const { B, T } = init
+    this.acts = activationLayout(this.config, this.range, B, T) // checks B, T
+    this.layout = stageLayout(this.config, this.range)
+    this.B = B; this.T = T
+    this.isFirst = this.layout.embedding != null
+    this.isLast = this.layout.head != null
+    this.label = init.label ?? `stage[${this.range.first},${this.range.last})`
+    this.#device = device
+    const { d_model: C, vocab: V, n_head: NH, n_ctx: maxT } = this.config
+    const BT = B * T
+    const n = this.layout.totalElements
+
+    this.#params = createBuffer(device, n, `${this.label}.params`)
+    this.#grads = createBuffer(device, n, `${this.label}.grads`)
+    this.#m = createBuffer(device, n, `${this.label}.adam_m`)
+    this.#v = createBuffer(device, n, `${this.label}.adam_v`)
+    this.#place = placeActivations(this.acts)
+    this.#actBuf = {
+      acts: createBuffer(device, this.#place.sizes.acts, `${this.label}.acts`),
+      mm: createBuffer(device, Math.max(1, this.#place.sizes.mm), `${this.label}.acts_mm`)
+    }
+    this.#scratch = placeScratch(BT, C)
+    this.#res = createBuffer(device, this.#scratch.res.size, `${this.label}.dres`)
+    this.#mid = createBuffer(device, this.#scratch.mid.size, `${this.label}.dmid`)
+    this.#normOut = view(createBuffer(device, 4, `${this.label}.grad_norm`), 0, [3])
+    const params = init.params ?? initStageParams(this.layout, init.seed ?? 0)
+    this.importParams(params)
+
+    // Plans: one per shape, shared by every layer (each encode only records commands).
+    const mm = (name: string, M: number, K: number, N: number, layout: MatmulLayout, bias = false, accumulate = false): void => {
+      this.#mm[name] = new Matmul(device, { M, K, N, layout, bias, accumulate, label: `${this.label}.${name}` })
+    }
+    // forward: y = x·W + b, W [IC, OC]
+    mm('qkv', BT, C, 3 * C, 'nn', true)
+    mm('attproj', BT, C, C, 'nn', true)
+    mm('fc', BT, C, 4 * C, 'nn', true)
+    mm('fcproj', BT, 4 * C, C, 'nn', true)
+    // backward: dW += xᵀ·dy (tn), dx = dy·Wᵀ (nt)
+    mm('dqkvw', C, BT, 3 * C, 'tn', false, true)
+    mm('dattprojw', C, BT, C, 'tn', false, true)
+    mm('dfcw', C, BT, 4 * C, 'tn', false, true)
+    mm('dfcprojw', 4 * C, BT, C, 'tn', false, true)
+    mm('dln1', BT, 3 * C, C, 'nt')
+    mm('datty', BT, C, C, 'nt')
+    mm('dln2', BT, 4 * C, C, 'nt')
+    mm('dfch', BT, C, 4 * C, 'nt')
+    if (this.isLast) {
+      mm('logits', BT, C, V, 'nt') // lm_head is [V, C]
+      mm('dlnf', BT, V, C, 'nn')
+      mm('dlmhead', V, BT, C, 'tn', false, true)
+    }
+    this.#ln = new LayerNorm(device, BT, C)
+    this.#gelu = new Gelu(device, [BT, 4 * C])
+    this.#residual = new Residual(device, [BT, C])
+    this.#attention = new Attention(device, B, T, C, NH)
+    this.#bias = { C: new BiasGrad(device, BT, C), C3: new BiasGrad(device, BT, 3 * C), C4: new BiasGrad(device, BT, 4 * C) }
+    this.#embedding = this.isFirst ? new Embedding(device, B, T, C, V, maxT) : null
+    this.#tokenIndex = this.#embedding != null ? createBuffer(device, this.#embedding.indexLength, `${this.label}.token_index`) : null
+    this.#ce = this.isLast ? new CrossEntropy(device, BT, V) : null
+    this.#adamw = new AdamW(device, n, this.layout.views.map(v => ({ offset: v.offset, length: v.size, decay: v.matrix })))
+  }
+
+  /** Optimizer steps taken so far. */
+  get stepCount (): number {
+    return this.#stepCount
+  }
+
+  // ---- forward
+
+  /**
+   * Stage 0 takes token ids (B·T), the others the residual stream (B,T,C). Non-last stages return
+   * their output (B,T,C), read back to go over the network. The last stage returns null; with
+   * targets it computes the per-position losses and d loss/d logits (read with `loss()`),
+   * without them only the logits (read with `logits()`).
+   */
+  async forward (input: Uint32Array | Float32Array, targets?: Uint32Array): Promise<Float32Array | null> {
+    const { B, T } = this
+    const { d_model: C, vocab: V } = this.config
+    const BT = B * T
+    const q = this.#device.queue
+    if (this.isFirst) {
+      if (!(input instanceof Uint32Array) || input.length !== BT) throw new ModelInputError(`${this.label} takes B·T = ${BT} token ids (Uint32Array)`)
+      for (const t of input) if (t >= V) throw new ModelInputError(`token ${t} is outside the vocabulary (${V})`)
+      this.#write(this.acts.tokens!.name, input)
+      q.writeBuffer(this.#tokenIndex!, 0, buildTokenIndex(input, B, T, V) as Uint32Array<ArrayBuffer>)
+    } else {
+      if (!(input instanceof Float32Array) || input.length !== BT * C) throw new ModelInputError(`${this.label} takes a (B,T,C) = ${BT * C}-element Float32Array`)
+      this.#write(this.acts.input.name, input)
+    }
+    if (targets != null) {
+      if (!this.isLast) throw new ModelInputError(`${this.label} is not the last stage: it takes no targets`)
+      if (targets.length !== BT) throw new ModelInputError(`targets have ${targets.length} entries, need B·T = ${BT}`)
+      for (const t of targets) if (t >= V) throw new ModelInputError(`target ${t} is outside the vocabulary (${V})`)
+      this.#write(this.acts.targets!.name, targets)
+    }
+
+    const enc = this.#device.createCommandEncoder({ label: `${this.label}.forward` })
+    const pass = enc.beginComputePass({ label: `${this.label}.forward` })
+    this.#encodeForward(pass, targets != null)
+    pass.end()
+    if (!this.isLast) {
+      const out = this.#act(this.acts.output.name)
+      const staging = this.#stagingFor('output', BT * C)
+      enc.copyBufferToBuffer(out.buffer, out.offset * 4, staging, 0, BT * C * 4)
+      q.submit([enc.finish()])
+      this.#forwardState = 'output'
+      return await this.#read(staging, BT * C)
+    }
+    q.submit([enc.finish()])
+    this.#forwardState = targets != null ? 'loss' : 'logits'
+    return null
+  }
+
+  /** Last stage, after a forward with targets: mean cross-entropy over B·T (a readback). */
+  async loss (): Promise<number> {
+    if (this.#forwardState !== 'loss') throw new ModelInputError(`${this.label}: loss() needs a last-stage forward with targets`)
+    const losses = await this.#readView(this.acts.head!.losses.name)
+    let sum = 0
+    for (const x of losses) sum += x
+    return sum / losses.length
+  }
+
+  /** Last stage, after a forward without targets: logits (B,T,V). */
+  async logits (): Promise<Float32Array> {
+    if (this.#forwardState !== 'logits') throw new ModelInputError(`${this.label}: logits() needs a last-stage forward without targets`)
+    return await this.#readView(this.acts.head!.logits.name)
+  }
+
+  #encodeForward (pass: GPUComputePassEncoder, withTargets: boolean): void {
+    const { B, T } = this
+    const C = this.config.d_model
+    const BT = B * T
+    const p = (v: ParamView): GpuTensor => this.#param(v)
+    const a = (name: string, shape?: number[]): GpuTensor => this.#act(name, shape)
+    const m = this.#mm
+    let x = a(this.acts.input.name, [BT, C])
+    if (this.#embedding != null) {
+      const e = this.layout.embedding!
+      this.#embedding.forward(pass, a(this.acts.input.name), a(this.acts.tokens!.name), p(e.wte), p(e.wpe))
+    }
+    for (let l = this.range.first; l < this.range.last; l++) {
+      const w = this.layout.layerView(l)
+      const v = this.acts.layerView(l)
+      const ln1 = a(v.ln1.name, [BT, C]); const qkv = a(v.qkv.name, [BT, 3 * C])
+      const atty = a(v.atty.name, [BT, C]); const attproj = a(v.attproj.name, [BT, C]); const res2 = a(v.res2.name, [BT, C])
+      const ln2 = a(v.ln2.name, [BT, C]); const fch = a(v.fch.name, [BT, 4 * C]); const fchGelu = a(v.fchGelu.name, [BT, 4 * C])
+      const fcproj = a(v.fcproj.name, [BT, C]); const res3 = a(v.res3.name, [BT, C])
+      this.#ln.forward(pass, ln1, a(v.ln1Mean.name, [BT]), a(v.ln1Rstd.name, [BT]), x, p(w.ln1w), p(w.ln1b))
+      m.qkv.encode(pass, ln1, p(w.qkvw), qkv, p(w.qkvb))
+      this.#attention.forward(pass, a(v.atty.name), a(v.attLse.name), a(v.qkv.name))
+      m.attproj.encode(pass, atty, p(w.attprojw), attproj, p(w.attprojb))
+      this.#residual.forward(pass, res2, x, attproj)
+      this.#ln.forward(pass, ln2, a(v.ln2Mean.name, [BT]), a(v.ln2Rstd.name, [BT]), res2, p(w.ln2w), p(w.ln2b))
+      m.fc.encode(pass, ln2, p(w.fcw), fch, p(w.fcb))
+      this.#gelu.forward(pass, fchGelu, fch)
+      m.fcproj.encode(pass, fchGelu, p(w.fcprojw), fcproj, p(w.fcprojb))
+      this.#residual.forward(pass, res3, res2, fcproj)
+      x = res3
+    }
+    if (this.isLast) {
+      const h = this.layout.head!
+      const ah = this.acts.head!
+      const lnf = a(ah.lnf.name, [BT, C])
+      const logits = a(ah.logits.name, [BT, this.config.vocab])
+      this.#ln.forward(pass, lnf, a(ah.lnfMean.name, [BT]), a(ah.lnfRstd.name, [BT]), x, p(h.lnfw), p(h.lnfb))
+      m.logits.encode(pass, lnf, p(h.lmhead), logits)
+      // Fused and in place (llm.c): logits become d(mean loss)/d logits.
+      if (withTargets) this.#ce!.forwardBackward(pass, a(ah.losses.name, [BT]), logits, logits, a(this.acts.targets!.name, [BT]))
+    }
+  }
+
+  // ---- backward
+
+  /**
+   * Accumulates (+=) every parameter gradient. The last stage starts from the loss of its forward
+   * (with targets); the others take d loss/d output (B,T,C). Returns d loss/d input (B,T,C), read
+   * back for the stage before; null on stage 0.
+   */
+  async backward (dOutput?: Float32Array): Promise<Float32Array | null> {
+    const BT = this.B * this.T
+    const C = this.config.d_model
+    const q = this.#device.queue
+    const dres = this.#dres()
+    const enc = this.#device.createCommandEncoder({ label: `${this.label}.backward` })
+    if (this.isLast) {
+      if (this.#forwardState !== 'loss') throw new ModelInputError(`${this.label}: backward needs a forward with targets first`)
+      enc.clearBuffer(this.#res, dres.offset * 4, BT * C * 4) // LayerNorm backward accumulates into it
+    } else {
+      if (this.#forwardState !== 'output') throw new ModelInputError(`${this.label}: backward needs a forward first`)
+      if (dOutput == null || dOutput.length !== BT * C) throw new ModelInputError(`${this.label} backward takes d(output) with B·T·C = ${BT * C} elements`)
+      q.writeBuffer(this.#res, dres.offset * 4, dOutput as Float32Array<ArrayBuffer>)
+    }
+    const pass = enc.beginComputePass({ label: `${this.label}.backward` })
+    this.#encodeBackward(pass)
+    pass.end()
+    this.#forwardState = 'none' // the logits are spent, and a second backward would double-count
+    if (this.isFirst) {
+      q.submit([enc.finish()])
+      return null
+    }
+    const staging = this.#stagingFor('dinput', BT * C)
+    enc.copyBufferToBuffer(this.#res, dres.offset * 4, staging, 0, BT * C * 4)
+    q.submit([enc.finish()])
+    return await this.#read(staging, BT * C)
+  }
+
+  #encodeBackward (pass: GPUComputePassEncoder): void {
+    const { B, T } = this
+    const C = this.config.d_model
+    const BT = B * T
+    const p = (v: ParamView): GpuTensor => this.#param(v)
+    const g = (v: ParamView): GpuTensor => this.#grad(v)
+    const a = (name: string, shape?: number[]): GpuTensor => this.#act(name, shape)
+    const m = this.#mm
+    const s = this.#scratch
+    const dres = this.#dres()
+    const dln = view(this.#res, s.res.dln, [BT, C])
+    const dfch = view(this.#mid, s.mid.dfch, [BT, 4 * C])
+    const datty = view(this.#mid, s.mid.datty, [BT, C])
+    const dqkv = view(this.#mid, s.mid.dqkv, [BT, 3 * C])
+    const layerInput = (l: number): GpuTensor => l === this.range.first ? a(this.acts.input.name, [BT, C]) : a(this.acts.layerView(l - 1).res3.name, [BT, C])
+
+    if (this.isLast) {
+      const h = this.layout.head!
+      const ah = this.acts.head!
+      const dlogits = a(ah.logits.name, [BT, this.config.vocab])
+      m.dlnf.encode(pass, dlogits, p(h.lmhead), dln)
+      m.dlmhead.encode(pass, dlogits, a(ah.lnf.name, [BT, C]), g(h.lmhead))
+      this.#ln.backward(pass, dres, g(h.lnfw), g(h.lnfb), dln, layerInput(this.range.last), p(h.lnfw), a(ah.lnfMean.name, [BT]), a(ah.lnfRstd.name, [BT]))
+    }
+    for (let l = this.range.last - 1; l >= this.range.first; l--) {
+      const w = this.layout.layerView(l)
+      const v = this.acts.layerView(l)
+      // MLP: res3 = res2 + fcproj(gelu(fc(ln2(res2)))); dres holds d res3
+      m.dfcprojw.encode(pass, a(v.fchGelu.name, [BT, 4 * C]), dres, g(w.fcprojw))
+      this.#bias.C.backward(pass, g(w.fcprojb), dres)
+      m.dfch.encode(pass, dres, p(w.fcprojw), dfch)
+      this.#gelu.backward(pass, dfch, a(v.fch.name, [BT, 4 * C]), dfch)
+      m.dfcw.encode(pass, a(v.ln2.name, [BT, C]), dfch, g(w.fcw))
+      this.#bias.C4.backward(pass, g(w.fcb), dfch)
+      m.dln2.encode(pass, dfch, p(w.fcw), dln)
+      // dres += LayerNorm's dinp: now d res2
+      this.#ln.backward(pass, dres, g(w.ln2w), g(w.ln2b), dln, a(v.res2.name, [BT, C]), p(w.ln2w), a(v.ln2Mean.name, [BT]), a(v.ln2Rstd.name, [BT]))
+      // attention: res2 = x + attproj(attn(qkv(ln1(x))))
+      m.dattprojw.encode(pass, a(v.atty.name, [BT, C]), dres, g(w.attprojw))
+      this.#bias.C.backward(pass, g(w.attprojb), dres)
+      m.datty.encode(pass, dres, p(w.attprojw), datty)
+      this.#attention.backward(pass, view(this.#mid, s.mid.dqkv, [B, T, 3 * C]), view(this.#mid, s.mid.datty, [B, T, C]), a(v.qkv.name), a(v.atty.name), a(v.attLse.name))
+      m.dqkvw.encode(pass, a(v.ln1.name, [BT, C]), dqkv, g(w.qkvw))
+      this.#bias.C3.backward(pass, g(w.qkvb), dqkv)
+      m.dln1.encode(pass, dqkv, p(w.qkvw), dln)
+      // dres += LayerNorm's dinp: now d x, the layer's input
+      this.#ln.backward(pass, dres, g(w.ln1w), g(w.ln1b), dln, layerInput(l), p(w.ln1w), a(v.ln1Mean.name, [BT]), a(v.ln1Rstd.name, [BT]))
+    }
+    if (this.#embedding != null) {
+      const e = this.layout.embedding!
+      this.#embedding.backward(pass, g(e.wte), g(e.wpe), view(this.#res, s.res.dres, [B, T, C]), view(this.#tokenIndex!, 0, [this.#embedding.indexLength], 'u32'))
+    }
+  }
+
+  // ---- optimizer
+
+  zeroGrad (): void {
+    const enc = this.#device.createCommandEncoder({ label: `${this.label}.zero_grad` })
+    enc.clearBuffer(this.#grads) // padding too: the grad norm sums the whole buffer
+    this.#device.queue.submit([enc.finish()])
+  }
+
+  /** One AdamW update from the accumulated gradients (which are left as they are: zeroGrad next). */
+  step (opts: StepOptions): void {
+    const gradScale = opts.gradScale ?? 1
+    const gradClip = opts.gradClip ?? 0
+    if (!(gradScale > 0) || !(gradClip >= 0)) throw new RangeError(`${this.label}: gradScale must be > 0 and gradClip ≥ 0`)
+    this.#stepCount++
+    this.#adamw.setStep(this.#stepCount, { lr: opts.lr, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.95, eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 0 }, gradScale)
+    const n = this.layout.totalElements
+    const enc = this.#device.createCommandEncoder({ label: `${this.label}.step` })
+    const pass = enc.beginComputePass({ label: `${this.label}.step` })
+    let clip: GpuTensor | undefined
+    if (gradClip > 0) {
+      // GradNorm sees the unscaled gradient: clipping gradScale·g to gradClip is clipping g to gradClip/gradScale.
+      this.#gradNorm(gradClip / gradScale).encode(pass, this.#normOut, view(this.#grads, 0, [n]))
+      clip = this.#normOut
+    }
+    this.#adamw.update(pass, view(this.#params, 0, [n]), view(this.#grads, 0, [n]), view(this.#m, 0, [n]), view(this.#v, 0, [n]), clip)
+    pass.end()
+    this.#device.queue.submit([enc.finish()])
+  }
+
+  /**
+   * Σ g² over this stage's (unscaled) gradient. A pipeline adds the stages' sums for the global
+   * norm and passes its clip factor to every stage's step as part of gradScale.
+   */
+  async gradSumOfSquares (): Promise<number> {
+    const n = this.layout.totalElements
+    const enc = this.#device.createCommandEncoder({ label: `${this.label}.grad_norm` })
+    const pass = enc.beginComputePass({ label: `${this.label}.grad_norm` })
+    this.#gradNorm(0).encode(pass, this.#normOut, view(this.#grads, 0, [n]))
+    pass.end()
+    const staging = this.#stagingFor('norm', 3)
+    enc.copyBufferToBuffer(this.#normOut.buffer, 0, staging, 0, 12)
+    this.#device.queue.submit([enc.finish()])
+    return (await this.#read(staging, 3))[2]
+  }
+
+  #gradNorm (maxNorm: number): GradNorm {
+    let plan = this.#gradNorms.get(maxNorm)
+    if (plan == null) {
+      if (this.#gradNorms.size > 8) this.#gradNorms.clear() // a schedule changing gradScale every step
+      plan = new GradNorm(this.#device, this.layout.totalElements, { maxNorm })
+      this.#gradNorms.set(maxNorm, plan)
+    }
+    return plan
+  }
+
+  // ---- state in and out (flat, laid out by params.ts)
+
+  async exportParams (): Promise<Float32Array> {
+    return await this.#readBuffer(this.#params, this.layout.totalElements)
+  }
+
+  importParams (params: Float32Array): void {
+    this.#writeFlat(this.#params, params, 'params')
+  }
+
+  async exportGrads (): Promise<Float32Array> {
+    return await this.#readBuffer(this.#grads, this.layout.totalElements)
+  }
+
+  async exportAdamState (): Promise<AdamState> {
+    const n = this.layout.totalElements
+    return { step: this.#stepCount, m: await this.#readBuffer(this.#m, n), v: await this.#readBuffer(this.#v, n) }
+  }
+
+  importAdamState (state: AdamState): void {
+    if (!Number.isInteger(state.step) || state.step < 0) throw new ModelInputError(`${this.label}: Adam step must be an integer ≥ 0`)
+    this.#writeFlat(this.#m, state.m, 'adam m')
+    this.#writeFlat(this.#v, state.v, 'adam v')
+    this.#stepCount = state.step
+  }
+
+  /** Frees every buffer the stage made. */
+  destroy (): void {
+    for (const b of [this.#params, this.#grads, this.#m, this.#v, this.#actBuf.acts, this.#actBuf.mm, this.#res, this.#mid, this.#normOut.buffer, this.#tokenIndex]) b?.destroy()
+    for (const b of this.#staging.values()) b.destroy()
+    for (const plan of Object.values(this.#mm)) plan.destroy()
+    this.#attention.destroy()
+  }
+
+  // ---- helpers
+
+  #param (v: ParamView): GpuTensor {
+    return view(this.#params, v.offset, v.shape)
+  }
+
+  #grad (v: ParamView): GpuTensor {
+    return view(this.#grads, v.offset, v.shape)
+  }
+
+  /** An activation view by activations.ts name, optionally reshaped (same element count). */
+  #act (name: string, shape?: number[]): GpuTensor {
+    const placed = this.#place.byName.get(name)
+    if (placed == null) throw new RangeError(`${this.label}: no activation ${name}`)
+    return view(this.#actBuf[placed.buffer], placed.offset, shape ?? placed.view.shape, placed.view.dtype)
+  }
+
+  #dres (): GpuTensor {
+    return view(this.#res, this.#scratch.res.dres, [this.B * this.T, this.config.d_model])
+  }
+
+  #write (name: string, data: Float32Array | Uint32Array): void {
+    const t = this.#act(name)
+    this.#device.queue.writeBuffer(t.buffer, t.offset * 4, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength)
+  }
+
+  #writeFlat (buffer: GPUBuffer, data: Float32Array, what: string): void {
+    if (data.length !== this.layout.totalElements) throw new ModelInputError(`${this.label}: ${what} have ${data.length} elements, the layout needs ${this.layout.totalElements}`)
+    this.#device.queue.writeBuffer(buffer, 0, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength)
+  }
+
+  #stagingFor (key: string, elements: number): GPUBuffer {
+    let b = this.#staging.get(key)
+    if (b == null) {
+      b = this.#device.createBuffer({ label: `${this.label}.readback.${key}`, size: Math.max(16, Math.ceil(elements / 4) * 16), usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ })
+      this.#staging.set(key, b)
+    }
+    return b
+  }
+
+  async #read (staging: GPUBuffer, elements: number): Promise<Float32Array> {
+    await staging.mapAsync(GPUMapMode.READ, 0, elements * 4)
+    const out = new Float32Array(staging.getMappedRange(0, elements * 4).slice(0))
+    staging.unmap()
+    return out
+  }
+
+  async #readView (name: string): Promise<Float32Array> {
+    const t = this.#act(name)
+    const n = t.shape.reduce((x, y) => x * y, 1)
+    const staging = this.#stagingFor(name, n)
+    const enc = this.#device.createCommandEncoder({ label: `${this.label}.read.${name}` })
+    enc.copyBufferToBuffer(t.buffer, t.offset * 4, staging, 0, n * 4)
+    this.#device.queue.submit([enc.finish()])
+    return await this.#read(staging, n)
+  }
+
+  async #readBuffer (buffer: GPUBuffer, elements: number): Promise<Float32Array> {
+    // One-off staging: exports are rare and as big as the parameters.
+    const staging = this.#device.createBuffer({ label: `${buffer.label}.export`, size: Math.max(16, elements * 4), usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ })
+    const enc = this.#device.createCommandEncoder({ label: `${buffer.label}.export` })
+    enc.copyBufferToBuffer(buffer, 0, staging, 0, elements * 4)
+    this.#device.queue.submit([enc.finish()])
+    await staging.mapAsync(GPUMapMode.READ)
+    const out = new Float32Array(staging.getMappedRange().slice(0, elements * 4))
+    staging.unmap()
+    staging.destroy()
+    return out
+  }
+}

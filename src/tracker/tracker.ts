@@ -15,6 +15,10 @@ import { demoManifest, DEMO_DATASET_PATH } from '../campaign/demo.ts'
 import { campaignLink } from '../campaign/manifest.ts'
 import { createLogger } from '../log.ts'
 import { createSwarmRoutes, type SwarmRoutes } from './swarm/routes.ts'
+import { createCampaignLedgers, type CampaignLedgers } from './campaign-ledgers.ts'
+import { createIdentityRoutes } from './identity-routes.ts'
+import { createNonceStore } from '../identity/nonce-store.ts'
+import { openBindingsFile, type BindingsFile } from '../identity/bindings-file.ts'
 
 const log = createLogger('tabgrad:tracker')
 
@@ -27,6 +31,8 @@ export interface Tracker {
   campaigns: CampaignStore
   demoCampaignId: string
   swarm: SwarmRoutes
+  ledgers: CampaignLedgers
+  bindings: BindingsFile
   close(): Promise<void>
 }
 
@@ -38,10 +44,14 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   const campaigns = await openCampaignStore(config.dataDir)
   const demo = await campaigns.create(demoManifest(createHash('sha256').update(demoBytes).digest('hex'), demoBytes.length), { builtin: true })
 
-  const relay = await createRelay({ privateKey: await loadOrCreateRelayKey(config.dataDir), host: config.host, port: config.relayPort })
+  const trackerKey = await loadOrCreateRelayKey(config.dataDir)
+  const relay = await createRelay({ privateKey: trackerKey, host: config.host, port: config.relayPort })
   await relay.start()
 
-  const swarm = createSwarmRoutes({ campaigns })
+  const bindings = openBindingsFile({ dataDir: config.dataDir })
+  const identity = createIdentityRoutes({ nonces: createNonceStore(), bindings })
+  const ledgers = createCampaignLedgers({ dataDir: config.dataDir, campaigns, bindings, trackerKey })
+  const swarm = createSwarmRoutes({ campaigns, ledgers })
 
   const status = (rec: CampaignRecord): Record<string, unknown> => {
     const coord = swarm.coordinator(rec.id)
@@ -64,6 +74,12 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       return
     }
     if (await swarm.handle(req, res, path)) return
+    if (await ledgers.handle(req, res, path, new URL(req.url ?? '/', 'http://x').searchParams)) return
+    const id = await identity({ method, path, host: req.headers.host, readBody: async () => await readJsonBody(req) })
+    if (id != null) {
+      sendJson(res, id.status, id.body)
+      return
+    }
     if (path === '/api/campaigns') {
       if (method === 'GET') {
         sendJson(res, 200, { campaigns: campaigns.list().map(r => ({ id: r.id, name: r.manifest.name, builtin: r.builtin, createdAt: r.createdAt, link: campaignLink(origin, r.id), status: status(r) })) })
@@ -131,10 +147,14 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     campaigns,
     demoCampaignId: demo.id,
     swarm,
+    ledgers,
+    bindings,
     async close () {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
       await relay.stop()
+      ledgers.close()
+      bindings.close()
     }
   }
 }

@@ -2,7 +2,7 @@
 //   POST join {peerId, throughput?, stage?}      → {stage, range, stages, step, replicas}
 //   POST heartbeat {peerId, stats}               → {stage, step, done, replicas}
 //   POST lease {peerId, max?}                    → {step, leases:[{id, step}]}   (stage 0 only)
-//   POST complete {peerId, microbatch}           → {credited}
+//   POST complete {peerId, microbatch, receipts} → {credited}   (receipts of every hop, checked first)
 //   POST release {peerId, microbatch}            → {ok}
 //   POST loss {peerId, microbatch, loss}         → {ok}
 //   POST leave {peerId}                          → {ok}
@@ -14,6 +14,7 @@ import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from
 import type { CampaignStore } from '../campaign-store.ts'
 import { splitStages, stageFlops } from '../../model/config.ts'
 import type { CampaignManifest } from '../../campaign/manifest.ts'
+import type { CampaignLedgers } from '../campaign-ledgers.ts'
 
 export interface SwarmRoutesInit {
   campaigns: CampaignStore
@@ -21,8 +22,8 @@ export interface SwarmRoutesInit {
   tabTimeoutMs?: number
   /** @default 120000 */
   leaseTimeoutMs?: number
-  /** Called when a microbatch is credited, for the ledger. */
-  onCredited?: (campaignId: string, microbatch: number, peerId: string) => void
+  /** Checks a completion's receipts and appends first-time completions to the ledger. */
+  ledgers?: CampaignLedgers
 }
 
 export interface SwarmRoutes {
@@ -110,8 +111,10 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           break
         case 'complete': {
           const mb = intOf(body, 'microbatch')!
+          // Receipts are checked before anything changes: a bad one completes nothing.
+          const checked = init.ledgers != null ? await init.ledgers.check(id, mb, peerId, body.receipts) : undefined
           const credited = coord.complete(peerId, mb)
-          if (credited) init.onCredited?.(id, mb, peerId)
+          if (credited && checked != null) init.ledgers!.append(id, mb, checked)
           sendJson(res, 200, { credited, step: coord.step })
           break
         }

@@ -307,8 +307,9 @@ export async function sendTensor (target: Connection | Stream, msg: TensorMessag
     try {
       return await exchange(stream, reader, header, payload, signal, start)
     } catch (err) {
-      // After a failed exchange nobody knows where the stream stands: it can't carry another message.
-      stream.abort(err as Error)
+      // A refusal by `onTensor` comes after the whole message was read: the stream is still in step.
+      // After any other failure nobody knows where the stream stands: it can't carry another message.
+      if (!(err instanceof NackError) || isViolation({ name: err.reason })) stream.abort(err as Error)
       throw err
     }
   })
@@ -339,6 +340,7 @@ async function exchange (stream: Stream, reader: TensorReader, header: TensorHea
     let writeError: unknown
     try {
       const stop = Promise.race([aborted, replied])
+      stop.catch(() => {})
       const headerBytes = encodeHeader(header)
       bytes += headerBytes.length
       if (!stream.send(headerBytes)) await drained(stream, stop)

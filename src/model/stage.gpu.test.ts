@@ -8,6 +8,8 @@ import { stageBackward, stageForward } from './cpu/gpt.ts'
 import { fullRange, splitStages, type GPTConfig } from './config.ts'
 import { stageLayout, viewOf, type StageLayout } from './params.ts'
 import { createRng, fillNormal } from './rng.ts'
+import { adamwStageStep, clipScale } from './cpu/adamw.ts'
+import { globalNorm } from './cpu/gradnorm.ts'
 
 // Odd sizes (V, T, B·T) catch index mix-ups; HS = 16 is the smallest head size the flash
 // attention block configs take (HS/4 vec4s split over 4 threads per row); L = 3 allows S = 3.
@@ -140,5 +142,38 @@ describe('GptStage', () => {
       }
       for (const s of stages) s.destroy()
     }
+  })
+
+  test('two AdamW steps with clipping and gradient scaling match the reference update', async () => {
+    const stage = new GptStage(device, config, fullRange(config), { B, T, params })
+    // eps well above float32 gradient noise: with 1e-8, Adam's g/|g| turns the rounding of
+    // near-zero gradients (the key bias's is exactly zero) into ±lr steps that no tolerance fits.
+    const hyper = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-3, weightDecay: 0.1 }
+    const p64 = Float64Array.from(params)
+    const m = new Float64Array(full.totalElements); const v = new Float64Array(full.totalElements)
+    for (let step = 1; step <= 2; step++) {
+      // Two microbatches accumulated (the same one twice), averaged by gradScale ½, clipped to 0.1.
+      await checked(`step ${step}`, async () => {
+        stage.zeroGrad()
+        for (let k = 0; k < 2; k++) { await stage.forward(tokens); await stage.forward(tokens, targets); await stage.backward() }
+        stage.step({ ...hyper, gradClip: 0.1, gradScale: 0.5 })
+      })
+      const fwd = stageForward(full, p64, tokens, B, T, targets)
+      const g = stageBackward(full, p64, fwd).grads
+      const sumsq = await stage.gradSumOfSquares()
+      expect(Math.abs(Math.sqrt(sumsq) - 2 * globalNorm([g])) / (2 * globalNorm([g]))).toBeLessThan(1e-4)
+      expect(globalNorm([g])).toBeGreaterThan(0.1) // clipping is exercised
+      adamwStageStep(full, p64, g, m, v, step, hyper, clipScale(globalNorm([g]), 0.1))
+    }
+    expect(stage.stepCount).toBe(2)
+    const got = await stage.exportParams()
+    const worst = { ratio: 0, name: '' }
+    for (const view of full.views) expectTensorClose(view.name, viewOf(got, view), viewOf(p64, view), worst)
+    console.log(`AdamW after 2 steps: worst ${worst.name} at ${worst.ratio.toFixed(3)} of the tolerance`)
+    const state = await stage.exportAdamState()
+    expect(state.step).toBe(2)
+    const worstM = compareClose(state.m, m, { rtol: 1e-3, atol: 1e-6 })
+    expect(worstM.ok, describeClose('adam m', worstM)).toBe(true)
+    stage.destroy()
   })
 })

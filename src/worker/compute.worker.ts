@@ -1,21 +1,121 @@
 // The compute worker: all GPU work of a tab runs here, behind comlink.
 import * as Comlink from 'comlink'
 import { requestTabgradDevice, type TabgradDevice } from '../gpu/device.ts'
-import type { ComputeApi, ProbeResult } from './protocol.ts'
+import { Matmul } from '../gpu/kernels/matmul.ts'
+import { createTensor } from '../gpu/tensor.ts'
+import { GptStage } from '../model/stage.ts'
+import { ownsHead } from '../model/config.ts'
+import type { BackwardResult, CheatMode, ComputeApi, ForwardResult, ProbeResult, StageSpec } from './protocol.ts'
 
 let gpu: Promise<TabgradDevice> | undefined
+let stage: GptStage | undefined
+let spec: StageSpec | undefined
+let cheat: CheatMode = 'none'
+
+function device (): Promise<TabgradDevice> {
+  gpu ??= requestTabgradDevice().catch(err => { gpu = undefined; throw err })
+  return gpu
+}
+
+function requireStage (): GptStage {
+  if (stage == null) throw new Error('no stage: call initStage first')
+  return stage
+}
+
+/** The garbage a cheating worker hands over instead of real results (tests only). */
+function fake (like: Float32Array): Float32Array {
+  if (cheat === 'zeros') return new Float32Array(like.length)
+  const out = new Float32Array(like.length)
+  for (let i = 0; i < out.length; i++) out[i] = (Math.random() * 2 - 1) * 0.1
+  return out
+}
 
 const api: ComputeApi = {
   async probe (): Promise<ProbeResult> {
     try {
-      gpu ??= requestTabgradDevice()
-      const { summary } = await gpu
-      return { type: 'ok', adapter: summary, inWorker: true }
+      return { type: 'ok', adapter: (await device()).summary, inWorker: true }
     } catch (err) {
-      gpu = undefined
       return { type: 'no-webgpu', reason: (err as Error).message }
     }
-  }
+  },
+
+  async benchmark () {
+    const { device: d } = await device()
+    const n = 256
+    const mm = new Matmul(d, { M: n, K: n, N: n, layout: 'nn' })
+    const a = createTensor(d, [n, n], 'bench.a', new Float32Array(n * n).fill(0.5))
+    const b = createTensor(d, [n, n], 'bench.b', new Float32Array(n * n).fill(0.25))
+    const c = createTensor(d, [n, n], 'bench.c')
+    const run = async (iters: number): Promise<void> => {
+      const enc = d.createCommandEncoder({ label: 'bench' })
+      const pass = enc.beginComputePass({ label: 'bench' })
+      for (let i = 0; i < iters; i++) mm.encode(pass, a, b, c)
+      pass.end()
+      d.queue.submit([enc.finish()])
+      await d.queue.onSubmittedWorkDone()
+    }
+    await run(1) // compile and warm up
+    const iters = 4
+    const t0 = performance.now()
+    await run(iters)
+    const ms = performance.now() - t0
+    for (const t of [a, b, c]) t.buffer.destroy()
+    return { flopsPerSecond: (2 * n * n * n * iters) / (ms / 1000), ms }
+  },
+
+  async initStage (s, onProgress) {
+    const t0 = performance.now()
+    onProgress?.({ phase: 'device', message: 'Opening the GPU', fraction: 0.05 })
+    const { device: d } = await device()
+    stage?.destroy()
+    stage = undefined
+    onProgress?.({ phase: 'compile', message: 'Compiling kernels and allocating buffers', fraction: 0.2 })
+    const st = new GptStage(d, s.config, s.range, { B: s.B, T: s.T, seed: s.seed, ...(s.params != null ? { params: s.params } : {}) })
+    onProgress?.({ phase: 'init', message: s.params != null ? 'Loading weights' : 'Initialising weights from the seed', fraction: 0.8 })
+    await d.queue.onSubmittedWorkDone()
+    stage = st
+    spec = s
+    onProgress?.({ phase: 'ready', message: 'Ready', fraction: 1 })
+    return { paramCount: (await st.exportParams()).length, ms: performance.now() - t0 }
+  },
+
+  async forward (input, targets): Promise<ForwardResult> {
+    const st = requireStage()
+    const t0 = performance.now()
+    const out = await st.forward(input, targets)
+    const loss = ownsHead(spec!.config, spec!.range) ? await st.loss() : null
+    const output = out != null && cheat !== 'none' ? fake(out) : out
+    const result = { output, loss, ms: performance.now() - t0 }
+    return output != null ? Comlink.transfer(result, [output.buffer]) : result
+  },
+
+  async backward (dOutput): Promise<BackwardResult> {
+    const st = requireStage()
+    const t0 = performance.now()
+    const d = await st.backward(dOutput)
+    const dInput = d != null && cheat !== 'none' ? fake(d) : d
+    const result = { dInput, ms: performance.now() - t0 }
+    return dInput != null ? Comlink.transfer(result, [dInput.buffer]) : result
+  },
+
+  async zeroGrad () { requireStage().zeroGrad() },
+
+  async step (opts) {
+    const st = requireStage()
+    const t0 = performance.now()
+    st.step(opts)
+    await (await device()).device.queue.onSubmittedWorkDone()
+    return { ms: performance.now() - t0, stepCount: st.stepCount }
+  },
+
+  async exportParams () {
+    const p = await requireStage().exportParams()
+    return Comlink.transfer(p, [p.buffer])
+  },
+
+  async importParams (params) { requireStage().importParams(params) },
+
+  async setCheat (mode) { cheat = mode }
 }
 
 Comlink.expose(api)

@@ -1,0 +1,215 @@
+// The new-campaign form's state: raw field text in, the manifest the tracker will receive out,
+// validated on every keystroke by the same `validateManifest` the tracker runs.
+import { validateManifest, type DatasetSection, type FieldError } from '../../../campaign/manifest.ts'
+import { PRESETS, splitStages, stageParamCount, type GPTConfig, type PresetName, type StageParamCount, type StageRange } from '../../../model/config.ts'
+import { stageMemory, type StageMemory } from '../../../model/memory.ts'
+import { api, ApiError } from '../../api.ts'
+import { ALL_FIELDS, initialValues, parseNumber, type FieldPath } from './fields.ts'
+import { MAX_UPLOAD_BYTES, sha256Hex, uploadDataset, type UploadedDataset } from './upload.ts'
+
+export type DatasetSource = 'builtin' | 'upload'
+
+export type UploadState =
+  | { status: 'idle' }
+  | { status: 'hashing' | 'uploading', file: string, size: number, loaded: number, localSha256: string | null }
+  | { status: 'done', file: string, size: number, localSha256: string, result: UploadedDataset }
+  | { status: 'error', file: string, message: string }
+
+export interface StageInfo {
+  index: number
+  range: StageRange
+  params: StageParamCount
+  /** null while B or T is invalid */
+  memory: StageMemory | null
+}
+
+export class NewCampaignForm {
+  values = $state<Record<FieldPath, string>>(initialValues())
+  /** Fields the user has edited; their errors show inline. `showAll` shows every field's. */
+  touched = $state<Partial<Record<string, true>>>({})
+  showAll = $state(false)
+
+  source = $state<DatasetSource>('builtin')
+  builtin = $state.raw<DatasetSection | null>(null)
+  builtinError = $state<string | null>(null)
+  upload = $state.raw<UploadState>({ status: 'idle' })
+
+  serverErrors = $state.raw<FieldError[]>([])
+  submitting = $state(false)
+  submitError = $state<string | null>(null)
+  created = $state.raw<{ id: string, link: string } | null>(null)
+
+  #uploadAbort: AbortController | null = null
+
+  /** The dataset the manifest will name (its `name` comes from the editable field). */
+  dataset = $derived.by((): Omit<DatasetSection, 'name'> | null => {
+    if (this.source === 'builtin') return this.builtin
+    return this.upload.status === 'done' ? this.upload.result : null
+  })
+
+  input = $derived.by(() => {
+    const v = this.values
+    const n = (p: FieldPath): number | null => parseNumber(v[p])
+    return {
+      version: 1,
+      name: v.name,
+      description: v.description,
+      model: { vocab: n('model.vocab'), d_model: n('model.d_model'), n_layer: n('model.n_layer'), n_head: n('model.n_head'), n_ctx: n('model.n_ctx') },
+      stages: n('stages'),
+      ...(this.dataset == null ? {} : { dataset: { ...this.dataset, name: v['dataset.name'] } }),
+      training: {
+        microbatch: n('training.microbatch'),
+        accumulation: n('training.accumulation'),
+        seq_len: n('training.seq_len'),
+        lr: n('training.lr'),
+        lr_schedule: v['training.lr_schedule'],
+        warmup_steps: n('training.warmup_steps'),
+        steps: n('training.steps'),
+        weight_decay: n('training.weight_decay'),
+        grad_clip: n('training.grad_clip'),
+        sync_every: n('training.sync_every'),
+        seed: n('training.seed')
+      },
+      spot_check_rate: n('spot_check_rate')
+    }
+  })
+
+  validation = $derived(validateManifest(this.input))
+  clientErrors = $derived(this.validation.ok ? [] : this.validation.errors)
+  /** Every current error: the validator's, then the tracker's last answer for fields not edited since. */
+  errors = $derived([...this.clientErrors, ...this.serverErrors])
+  canSubmit = $derived(this.validation.ok && !this.submitting)
+
+  /** The preset the model fields match, or 'custom'. */
+  preset = $derived.by((): PresetName | 'custom' => {
+    const v = this.values
+    for (const [name, p] of Object.entries(PRESETS) as Array<[PresetName, GPTConfig]>) {
+      if ((Object.keys(p) as Array<keyof GPTConfig>).every(k => parseNumber(v[`model.${k}`]) === p[k])) return name
+    }
+    return 'custom'
+  })
+
+  /** The model config, once its fields (and the stage count) pass validation. */
+  config = $derived.by((): GPTConfig | null => {
+    if (this.clientErrors.some(e => e.path.startsWith('model.') || e.path === 'stages')) return null
+    const m = this.input.model
+    return { vocab: m.vocab!, d_model: m.d_model!, n_layer: m.n_layer!, n_head: m.n_head!, n_ctx: m.n_ctx! }
+  })
+
+  stages = $derived.by((): StageInfo[] | null => {
+    const c = this.config
+    if (c == null) return null
+    const { microbatch: B, seq_len: T } = this.input.training
+    const batchOk = !this.clientErrors.some(e => e.path === 'training.microbatch' || e.path === 'training.seq_len')
+    return splitStages(c, this.input.stages!).map((range, index) => ({
+      index,
+      range,
+      params: stageParamCount(c, range),
+      memory: batchOk ? stageMemory(c, range, B!, T!) : null
+    }))
+  })
+
+  totalParams = $derived(this.stages?.reduce((sum, s) => sum + s.params.total, 0) ?? null)
+
+  // ---- reading errors
+
+  errorsFor (path: string): string[] {
+    return this.errors.filter(e => e.path === path).map(e => e.message)
+  }
+
+  /** The errors to show next to a field now: after it was edited, or after a submit attempt. */
+  visibleErrors (path: string): string[] {
+    const server = this.serverErrors.filter(e => e.path === path).map(e => e.message)
+    if (!this.showAll && this.touched[path] == null) return server
+    return this.errorsFor(path)
+  }
+
+  labelOf (path: string): string {
+    return ALL_FIELDS.find(f => f.path === path)?.label ?? (path === 'dataset' || path.startsWith('dataset.') ? 'Dataset' : path || 'Manifest')
+  }
+
+  // ---- editing
+
+  set (path: FieldPath, raw: string): void {
+    this.values[path] = raw
+    this.touched[path] = true
+    // The tracker's verdict on this field is stale once it changes.
+    if (this.serverErrors.some(e => e.path === path)) this.serverErrors = this.serverErrors.filter(e => e.path !== path)
+  }
+
+  applyPreset (name: PresetName): void {
+    const p = PRESETS[name]
+    for (const k of Object.keys(p) as Array<keyof GPTConfig>) this.set(`model.${k}`, String(p[k]))
+    // Keep the rest of the form consistent with the new shape where that is unambiguous.
+    const stages = parseNumber(this.values.stages)
+    if (stages != null && stages > p.n_layer) this.set('stages', String(p.n_layer))
+    const T = parseNumber(this.values['training.seq_len'])
+    if (T != null && T > p.n_ctx) this.set('training.seq_len', String(p.n_ctx))
+  }
+
+  // ---- dataset
+
+  async loadBuiltin (): Promise<void> {
+    try {
+      const summary = (await api.campaigns()).find(c => c.builtin)
+      if (summary == null) throw new Error('this tracker has no built-in campaign')
+      this.builtin = (await api.campaign(summary.id)).manifest.dataset
+      if (this.source === 'builtin' && this.values['dataset.name'] === '') this.values['dataset.name'] = this.builtin.name
+    } catch (err) {
+      this.builtinError = (err as Error).message
+    }
+  }
+
+  chooseSource (source: DatasetSource): void {
+    this.source = source
+    const name = source === 'builtin' ? this.builtin?.name : this.upload.status === 'done' ? this.upload.file : undefined
+    if (name != null) this.values['dataset.name'] = name
+  }
+
+  async uploadFile (file: File): Promise<void> {
+    this.#uploadAbort?.abort()
+    const abort = this.#uploadAbort = new AbortController()
+    const base = { file: file.name, size: file.size, loaded: 0, localSha256: null }
+    if (file.size === 0) { this.upload = { status: 'error', file: file.name, message: 'the file is empty' }; return }
+    if (file.size > MAX_UPLOAD_BYTES) {
+      this.upload = { status: 'error', file: file.name, message: `the file is ${mib(file.size)}; the tracker accepts at most ${mib(MAX_UPLOAD_BYTES)}` }
+      return
+    }
+    try {
+      this.upload = { status: 'hashing', ...base }
+      const localSha256 = await sha256Hex(file)
+      if (abort.signal.aborted) return
+      this.upload = { status: 'uploading', ...base, localSha256 }
+      const result = await uploadDataset(file, loaded => {
+        if (!abort.signal.aborted) this.upload = { status: 'uploading', ...base, loaded, localSha256 }
+      }, { signal: abort.signal })
+      if (result.sha256 !== localSha256) throw new Error(`the tracker stored a file with sha256 ${result.sha256}, not the ${localSha256} computed here: the bytes changed on the way`)
+      this.upload = { status: 'done', file: file.name, size: file.size, localSha256, result }
+      this.values['dataset.name'] = file.name
+    } catch (err) {
+      if (!abort.signal.aborted) this.upload = { status: 'error', file: file.name, message: (err as Error).message }
+    }
+  }
+
+  // ---- submit
+
+  async submit (): Promise<void> {
+    if (!this.validation.ok || this.submitting) { this.showAll = true; return }
+    this.submitting = true
+    this.submitError = null
+    try {
+      this.created = await api.createCampaign(this.validation.manifest)
+    } catch (err) {
+      const fields = err instanceof ApiError ? (err.body as { fields?: FieldError[] } | null)?.fields : undefined
+      this.serverErrors = Array.isArray(fields) ? fields : []
+      this.submitError = (err as Error).message
+      this.showAll = true
+    } finally {
+      this.submitting = false
+    }
+  }
+}
+
+export function mib (bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(2)} GiB` : bytes >= 1024 ** 2 ? `${(bytes / 1024 ** 2).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`
+}

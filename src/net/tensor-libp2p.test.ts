@@ -94,6 +94,13 @@ describe.skipIf(typeof globalThis.WebSocket === 'undefined')('tensor protocol be
     expect(got.at(-1)?.microbatch).toBe(9)
   })
 
+  it('reaches the sender of a refused tensor as a typed NackError', async () => {
+    const err = await sendTensor(conn, { ...tensor([4, 4], 10), campaign: 'f'.repeat(32) }).then(() => undefined, (e: unknown) => e as Error & { reason?: string })
+    expect([err?.name, err?.reason]).toEqual(['NackError', 'WrongCampaignError'])
+    await sendTensor(conn, tensor([4, 4], 11))
+    expect(got.at(-1)?.microbatch).toBe(11)
+  })
+
   it('measures throughput: stream per tensor vs long-lived stream', async () => {
     got.length = 0
     const t = tensor([4, 256, 1024], 0) // (B, T, C) = 4 MiB of f32 activations

@@ -20,7 +20,7 @@ import {
   DEFAULT_MAX_TENSOR_BYTES, MAX_FRAME_BYTES, MAX_INBOUND_TENSOR_STREAMS, NACK_FLUSH_TIMEOUT_MS,
   TENSOR_PROTOCOL, TENSOR_RECEIVE_TIMEOUT_MS, TENSOR_SEND_TIMEOUT_MS
 } from './constants.ts'
-import { DigestMismatchError, MalformedFrameError, NackError, TimeoutError, TruncatedError } from './errors.ts'
+import { DigestMismatchError, MalformedFrameError, NackError, NetError, TimeoutError, TruncatedError } from './errors.ts'
 import { sha256, toHex } from './byte-stream.ts'
 import {
   FRAME_PREFIX_BYTES, MSG_TENSOR, PREFIX_BYTES, decodeHeader, decodeReply, encodeAck, encodeFramePrefix,
@@ -59,7 +59,7 @@ export class TensorReader {
       try {
         next = await this.#iter.next()
       } catch (err) {
-        throw asTruncated(err)
+        throw asStreamError(err)
       }
       if (next.done === true) return false
       const v = next.value
@@ -88,10 +88,10 @@ export class TensorReader {
   }
 }
 
-function asTruncated (err: unknown): Error {
-  const e = err as Error
-  if (e?.name === 'TimeoutError' || e?.name === 'TruncatedError') return e
-  return new TruncatedError(`stream failed: ${e?.message ?? String(err)}`, { cause: err })
+/** Our own typed errors pass; anything the stream threw (reset, closed, StreamStateError) means the stream is gone. */
+function asStreamError (err: unknown): Error {
+  if (err instanceof NetError) return err
+  return new TruncatedError(`stream failed: ${(err as Error | undefined)?.message ?? String(err)}`, { cause: err })
 }
 
 /** Reads one tensor message after its type byte: header, then frames into one buffer, then the digest check. */
@@ -285,7 +285,12 @@ export async function sendTensor (target: Connection | Stream, msg: TensorMessag
   const digest = toHex(await sha256(payload))
   const header = headerOf(msg, digest, options.maxPayloadBytes ?? DEFAULT_MAX_TENSOR_BYTES)
   if (isConnection(target)) {
-    const stream = await target.newStream(TENSOR_PROTOCOL, { signal })
+    let stream: Stream
+    try {
+      stream = await target.newStream(TENSOR_PROTOCOL, { signal })
+    } catch (err) {
+      throw timedOut(err, signal, header)
+    }
     try {
       const result = await exchange(stream, new TensorReader(stream), header, payload, signal, start)
       void stream.close().catch(() => {})
@@ -332,6 +337,8 @@ async function exchange (stream: Stream, reader: TensorReader, header: TensorHea
   aborted.catch(() => {})
   const reply = readReply(reader)
   reply.catch(() => {})
+  let answered = false
+  void reply.finally(() => { answered = true }).catch(() => {})
   // Settles (rejects) once any reply arrived, to interrupt a write that waits for 'drain'.
   const replied = reply.then(() => { throw new Error('reply arrived') })
   replied.catch(() => {})
@@ -344,7 +351,8 @@ async function exchange (stream: Stream, reader: TensorReader, header: TensorHea
       const headerBytes = encodeHeader(header)
       bytes += headerBytes.length
       if (!stream.send(headerBytes)) await drained(stream, stop)
-      for (let off = 0; off < payload.length; off += MAX_FRAME_BYTES) {
+      for (let off = 0; off < payload.length && !answered; off += MAX_FRAME_BYTES) {
+        // An early answer is a refusal (e.g. OversizedError after the header): stop uploading.
         const frame = payload.subarray(off, Math.min(payload.length, off + MAX_FRAME_BYTES))
         if (!stream.send(encodeFramePrefix(frame.length))) await drained(stream, stop)
         if (!stream.send(frame)) await drained(stream, stop)
@@ -357,25 +365,30 @@ async function exchange (stream: Stream, reader: TensorReader, header: TensorHea
     try {
       answer = await Promise.race([reply, aborted])
     } catch (err) {
-      if (signal.aborted && err === signal.reason) throw err
+      if (signal.aborted) throw signal.reason
       // The stream failed: report the write's error if it came first, else the reader's.
-      throw writeError ?? err
+      throw asStreamError(writeError ?? err)
     }
+    // An answer wins over a write error: the receiver only answers what it read (or refused early).
     if (answer.type === 'nack') throw new NackError(answer.nack.error, answer.nack.message)
-    if (writeError != null) throw writeError
     const ack = answer.ack
     if (ack.sha256 !== header.sha256 || ack.microbatch !== header.microbatch || ack.routeStep !== header.routeStep || ack.kind !== header.kind) {
       throw new MalformedFrameError(`ack for microbatch ${ack.microbatch} hop ${ack.routeStep} does not match microbatch ${header.microbatch} hop ${header.routeStep}`)
     }
     return { sha256: ack.sha256, bytes, ms: performance.now() - start }
   } catch (err) {
-    if (signal.aborted && err === signal.reason && (err as Error)?.name === 'TimeoutError') {
-      throw new TimeoutError(`no ack for microbatch ${header.microbatch} hop ${header.routeStep}`, { cause: err })
-    }
-    throw err
+    throw timedOut(err, signal, header)
   } finally {
     signal.removeEventListener('abort', onAbort)
   }
+}
+
+/** A default-signal timeout becomes our TimeoutError naming the tensor; a caller's own abort reason passes through. */
+function timedOut (err: unknown, signal: AbortSignal, header: TensorHeader): unknown {
+  if (signal.aborted && (signal.reason as Error | undefined)?.name === 'TimeoutError' && !(err instanceof NetError)) {
+    return new TimeoutError(`no ack for microbatch ${header.microbatch} hop ${header.routeStep}`, { cause: err })
+  }
+  return err
 }
 
 async function readReply (reader: TensorReader): Promise<Reply> {

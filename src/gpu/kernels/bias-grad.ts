@@ -8,7 +8,10 @@ import { binding, createBuffer, expectShape, type GpuTensor } from '../tensor.ts
 const WG = 64
 
 export interface BiasGradInit {
-  /** Rows each partial sum covers; fixes the summation order. @default 32 */
+  /**
+   * Rows each partial sum covers; fixes the summation order.
+   * @default 128 (on an H100 at 8192x3072: 976 GB/s, against 733 at 32 and 413 at 256)
+   */
   rowsPerBlock?: number
 }
 
@@ -23,7 +26,7 @@ export class BiasGrad {
   readonly #reducePipe: GPUComputePipeline
 
   constructor (device: GPUDevice, M: number, N: number, init: BiasGradInit = {}) {
-    const rowsPerBlock = init.rowsPerBlock ?? 32
+    const rowsPerBlock = init.rowsPerBlock ?? 128
     this.M = M
     this.N = N
     this.#device = device

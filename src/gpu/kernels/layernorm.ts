@@ -15,15 +15,20 @@ export interface LayerNormInit {
   eps?: number
   /**
    * Rows each dweight/dbias partial sum covers; fixes the summation order.
-   * @default 32
+   * @default 64 (fastest of 16–128 on an H100 at 8192x768)
    */
   rowsPerBlock?: number
+  /** Threads per row, a power of two in [32, 256]. @default about C/16 */
+  threadsPerRow?: number
 }
 
-/** Threads per row: enough for ~4 elements each, a power of two in [32, 256]. */
+/**
+ * Threads per row: a power of two in [32, 256] giving each thread ~8–16 elements. On an H100 at
+ * C = 768, 64 threads beat 256 by 1.45x forward and 1.2x backward (Dawn/Vulkan, 2026-11-24).
+ */
 function rowWorkgroupSize (C: number): number {
   let wg = 32
-  while (wg < 256 && wg * 4 < C) wg *= 2
+  while (wg < 256 && wg * 16 < C) wg *= 2
   return wg
 }
 
@@ -42,7 +47,7 @@ export class LayerNorm {
   readonly #reducePipe: GPUComputePipeline
 
   constructor (device: GPUDevice, N: number, C: number, init: LayerNormInit = {}) {
-    const rowsPerBlock = init.rowsPerBlock ?? 32
+    const rowsPerBlock = init.rowsPerBlock ?? 64
     if (N > device.limits.maxComputeWorkgroupsPerDimension) throw new LimitError(`layernorm: ${N} rows exceed maxComputeWorkgroupsPerDimension`)
     this.N = N
     this.C = C
@@ -54,7 +59,7 @@ export class LayerNorm {
     new Float32Array(data, 16, 1)[0] = init.eps ?? 1e-5
     device.queue.writeBuffer(this.#params, 0, data)
     this.#partial = createBuffer(device, this.#blocks * 2 * C, 'layernorm.partial')
-    const rowWG = { WG: rowWorkgroupSize(C) }
+    const rowWG = { WG: init.threadsPerRow ?? rowWorkgroupSize(C) }
     this.#forward = computePipeline(device, 'layernorm.forward', SRC, rowWG, 'forward')
     this.#dinp = computePipeline(device, 'layernorm.backward_dinp', SRC, rowWG, 'backward_dinp')
     this.#partialPipe = computePipeline(device, 'layernorm.backward_params_partial', SRC, { WG: COL_WG }, 'backward_params_partial')

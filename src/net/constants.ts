@@ -44,3 +44,6 @@ export const NACK_FLUSH_TIMEOUT_MS = 2_000
 
 /** Concurrent inbound tensor streams per connection: one per microbatch in flight; a stage queues a few (libp2p's default is 32 per protocol). */
 export const MAX_INBOUND_TENSOR_STREAMS = 32
+
+/** Payload bytes a tab holds at once for tensors being received (all streams together) before it answers BusyError: four tensors at DEFAULT_MAX_TENSOR_BYTES, so MAX_INBOUND_TENSOR_STREAMS senders can't make it allocate 32 × 64 MiB. */
+export const TENSOR_RECEIVE_BUDGET_BYTES = 4 * DEFAULT_MAX_TENSOR_BYTES

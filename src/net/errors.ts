@@ -48,3 +48,8 @@ export class WrongCampaignError extends NetError {
 export class TimeoutError extends NetError {
   override name = 'TimeoutError'
 }
+
+/** The receiver has no room for a tensor right now; the sender should try another replica. */
+export class BusyError extends NetError {
+  override name = 'BusyError'
+}

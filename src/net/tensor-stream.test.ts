@@ -3,7 +3,7 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { MAX_FRAME_BYTES } from './constants.ts'
 import { sha256, toHex } from './byte-stream.ts'
 import { memoryStreamPair, type MemoryStream, type MemoryStreamPairInit } from './memory-stream.ts'
-import { handleTensorStream, sendTensor, TensorReader, type ReceivedTensor, type TensorHandlerInit, type TensorStreamSummary } from './tensor-stream.ts'
+import { handleTensorStream, ReceiveBudget, sendTensor, TensorReader, type ReceivedTensor, type TensorHandlerInit, type TensorStreamSummary } from './tensor-stream.ts'
 import {
   decodeReply, encodeFramePrefix, encodeHeader, encodeJsonRecord, headerOf, MSG_TENSOR, payloadOf, PREFIX_BYTES,
   recordLength, type Reply, type TensorHeader, type TensorMessage
@@ -320,6 +320,56 @@ describe('tensor stream: refusals', () => {
     const summary = await done
     expect(summary.error?.name).toBe('TimeoutError')
     expect(summary.violation).toBe(false)
+  })
+})
+
+describe('tensor stream: receive budget', () => {
+  it('answers BusyError before allocating when the shared budget is spent, and recovers once onTensor returns', async () => {
+    let release = (): void => {}
+    const held = new Promise<void>(resolve => { release = resolve })
+    const budget = new ReceiveBudget(1 << 20)
+    const r = receiver({ budget, onTensor: async t => { r.got.push(t); if (t.microbatch === 1) await held } })
+    const first = serve(r, {}, 'slow-consumer')
+    const pending = sendTensor(asStream(first.out), randomTensor([192, 1024], 1)) // 768 KiB, held by onTensor
+    await expect.poll(() => r.got.length).toBe(1)
+    expect(budget.used).toBe(768 * 1024)
+    const second = serve(r, {}, 'second')
+    const err = await rejection(sendTensor(asStream(second.out), randomTensor([128, 1024], 2))) // 512 KiB: doesn't fit
+    expect([err.name, (err as Error & { reason: string }).reason]).toEqual(['NackError', 'BusyError'])
+    expect(second.out.status).not.toBe('open') // a final nack: the stream is gone
+    expect(await second.done).toMatchObject({ violation: false })
+    expect(r.violations).toEqual([])
+    release()
+    await pending
+    expect(budget.used).toBe(0)
+    const third = serve(r, {}, 'third')
+    await sendTensor(asStream(third.out), randomTensor([128, 1024], 3))
+    expect(r.got.map(t => t.microbatch)).toEqual([1, 3])
+    expect(budget.used).toBe(0)
+  })
+
+  it('gives the budget back when a tensor fails its digest', async () => {
+    const budget = new ReceiveBudget(1 << 20)
+    const r = receiver({ budget })
+    const { out, done } = serve(r)
+    const msg = randomTensor([16, 16])
+    writeRaw(out, { ...(await headerFor(msg)), sha256: '00'.repeat(32) }, payloadOf(msg.data))
+    await done
+    expect(budget.used).toBe(0)
+  })
+})
+
+describe('tensor stream: receiver shutdown', () => {
+  it('stops serving when its signal aborts, and the sender learns the stream is gone', async () => {
+    const ctl = new AbortController()
+    const r = receiver({ signal: ctl.signal })
+    const { out, done } = serve(r)
+    await sendTensor(asStream(out), randomTensor([2, 2]))
+    ctl.abort()
+    const summary = await done
+    expect(summary).toMatchObject({ received: 1, violation: false })
+    expect(summary.error?.name).toBe('TruncatedError')
+    expect((await rejection(sendTensor(asStream(out), randomTensor([2, 2])))).name).toBe('TruncatedError')
   })
 })
 

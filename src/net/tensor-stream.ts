@@ -18,9 +18,9 @@ import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import { createLogger } from '../log.ts'
 import {
   DEFAULT_MAX_TENSOR_BYTES, MAX_FRAME_BYTES, MAX_INBOUND_TENSOR_STREAMS, NACK_FLUSH_TIMEOUT_MS,
-  TENSOR_PROTOCOL, TENSOR_RECEIVE_TIMEOUT_MS, TENSOR_SEND_TIMEOUT_MS
+  TENSOR_PROTOCOL, TENSOR_RECEIVE_BUDGET_BYTES, TENSOR_RECEIVE_TIMEOUT_MS, TENSOR_SEND_TIMEOUT_MS
 } from './constants.ts'
-import { DigestMismatchError, MalformedFrameError, NackError, NetError, TimeoutError, TruncatedError } from './errors.ts'
+import { BusyError, DigestMismatchError, MalformedFrameError, NackError, NetError, TimeoutError, TruncatedError } from './errors.ts'
 import { sha256, toHex } from './byte-stream.ts'
 import {
   FRAME_PREFIX_BYTES, MSG_TENSOR, PREFIX_BYTES, decodeHeader, decodeReply, encodeAck, encodeFramePrefix,
@@ -35,6 +35,29 @@ const VIOLATIONS = new Set(['MalformedFrameError', 'OversizedError', 'DigestMism
 
 export function isViolation (err: unknown): boolean {
   return VIOLATIONS.has((err as Error | undefined)?.name ?? '')
+}
+
+// ---- receive budget
+
+/** Payload bytes held by tensors being received, shared by all inbound streams of a node. */
+export class ReceiveBudget {
+  readonly limit: number
+  used = 0
+
+  constructor (limit: number) {
+    this.limit = limit
+  }
+
+  /** Reserves `n` bytes, or returns false if that would go over the limit. */
+  take (n: number): boolean {
+    if (this.used + n > this.limit) return false
+    this.used += n
+    return true
+  }
+
+  give (n: number): void {
+    this.used -= n
+  }
 }
 
 // ---- reading
@@ -95,26 +118,35 @@ function asStreamError (err: unknown): Error {
 }
 
 /** Reads one tensor message after its type byte: header, then frames into one buffer, then the digest check. */
-async function readTensorBody (reader: TensorReader, expect: { campaign: string, maxPayloadBytes: number }): Promise<{ header: TensorHeader, payload: ArrayBuffer }> {
+async function readTensorBody (reader: TensorReader, expect: { campaign: string, maxPayloadBytes: number }, budget: ReceiveBudget): Promise<{ header: TensorHeader, payload: ArrayBuffer }> {
   const prefix = await reader.read(PREFIX_BYTES - 1)
   const lengthView = new Uint8Array(PREFIX_BYTES)
   lengthView.set(prefix, 1)
   const header = decodeHeader(await reader.read(recordLength(lengthView)), expect)
-  // The header passed validation: payloadBytes ≤ the campaign's limit. Only now allocate.
-  const payload = new ArrayBuffer(header.payloadBytes)
-  const bytes = new Uint8Array(payload)
-  const framePrefix = new Uint8Array(FRAME_PREFIX_BYTES)
-  for (let off = 0; off < bytes.length;) {
-    await reader.readInto(framePrefix)
-    const n = frameLength(framePrefix, bytes.length - off)
-    await reader.readInto(bytes.subarray(off, off + n))
-    off += n
+  // The header passed validation: payloadBytes ≤ the campaign's limit. Only now, and only if the
+  // node has room for it next to the tensors other streams are receiving, allocate.
+  if (!budget.take(header.payloadBytes)) {
+    throw new BusyError(`no room for ${header.payloadBytes} more bytes (${budget.used} of ${budget.limit} held)`)
   }
-  const digest = toHex(await sha256(bytes))
-  if (digest !== header.sha256) {
-    throw new DigestMismatchError(`microbatch ${header.microbatch} hop ${header.routeStep}: payload digest ${digest}, header promised ${header.sha256}`)
+  try {
+    const payload = new ArrayBuffer(header.payloadBytes)
+    const bytes = new Uint8Array(payload)
+    const framePrefix = new Uint8Array(FRAME_PREFIX_BYTES)
+    for (let off = 0; off < bytes.length;) {
+      await reader.readInto(framePrefix)
+      const n = frameLength(framePrefix, bytes.length - off)
+      await reader.readInto(bytes.subarray(off, off + n))
+      off += n
+    }
+    const digest = toHex(await sha256(bytes))
+    if (digest !== header.sha256) {
+      throw new DigestMismatchError(`microbatch ${header.microbatch} hop ${header.routeStep}: payload digest ${digest}, header promised ${header.sha256}`)
+    }
+    return { header, payload }
+  } catch (err) {
+    budget.give(header.payloadBytes)
+    throw err
   }
-  return { header, payload }
 }
 
 // ---- receiving
@@ -141,6 +173,13 @@ export interface TensorHandlerInit {
   onViolation?: (peer: string, error: Error) => void
   /** A message that has started must be complete within this. @default TENSOR_RECEIVE_TIMEOUT_MS */
   receiveTimeoutMs?: number
+  /**
+   * Payload bytes held across inbound streams, from allocation until `onTensor` resolves (then the
+   * trainer's own queue owns them). A tensor that doesn't fit is refused with BusyError before
+   * allocation and its stream is aborted. @default TENSOR_RECEIVE_BUDGET_BYTES for this stream;
+   * tensorProtocol shares one budget across all its streams
+   */
+  budget?: ReceiveBudget
   /** Stops reading (node shutdown). @default never */
   signal?: AbortSignal
 }
@@ -163,6 +202,7 @@ export interface TensorStreamSummary {
 export async function handleTensorStream (stream: Stream, peer: string, init: TensorHandlerInit): Promise<TensorStreamSummary> {
   const expect = { campaign: init.campaign, maxPayloadBytes: init.maxPayloadBytes ?? DEFAULT_MAX_TENSOR_BYTES }
   const receiveTimeoutMs = init.receiveTimeoutMs ?? TENSOR_RECEIVE_TIMEOUT_MS
+  const budget = init.budget ?? new ReceiveBudget(TENSOR_RECEIVE_BUDGET_BYTES)
   const reader = new TensorReader(stream)
   const summary: TensorStreamSummary = { received: 0, refused: 0, violation: false }
   const onAbort = (): void => { stream.abort(init.signal?.reason ?? new Error('tensor handler stopped')) }
@@ -176,10 +216,11 @@ export async function handleTensorStream (stream: Stream, peer: string, init: Te
       try {
         const type = (await reader.read(1))[0]
         if (type !== MSG_TENSOR) throw new MalformedFrameError(`expected a tensor message, got type 0x${type.toString(16)}`)
-        ;({ header, payload } = await readTensorBody(reader, expect))
+        ;({ header, payload } = await readTensorBody(reader, expect, budget))
       } finally {
         clearTimeout(timer)
       }
+      // The payload's bytes count against the budget until onTensor has taken custody.
       try {
         await init.onTensor({
           campaign: header.campaign,
@@ -195,8 +236,10 @@ export async function handleTensorStream (stream: Stream, peer: string, init: Te
       } catch (err) {
         summary.refused++
         log('refused tensor', header.microbatch, 'from', peer, (err as Error).name)
-        await send(stream, encodeNack(err))
+        await send(stream, encodeNack(err, false))
         continue
+      } finally {
+        budget.give(header.payloadBytes)
       }
       summary.received++
       await send(stream, encodeAck(header))
@@ -205,7 +248,7 @@ export async function handleTensorStream (stream: Stream, peer: string, init: Te
   } catch (err) {
     summary.error = err as Error
     summary.violation = isViolation(err)
-    await refuse(stream, err as Error, summary.violation)
+    await refuse(stream, err as Error)
     if (summary.violation) {
       log.info('tensor protocol violation by', peer, (err as Error).name, (err as Error).message)
       try {
@@ -223,10 +266,10 @@ export async function handleTensorStream (stream: Stream, peer: string, init: Te
 }
 
 /** Nacks (if the stream can still carry it), then aborts so nothing more from this peer is read. */
-async function refuse (stream: Stream, err: Error, violation: boolean): Promise<void> {
-  if (violation && stream.status === 'open' && stream.writeStatus === 'writable') {
+async function refuse (stream: Stream, err: Error): Promise<void> {
+  if (stream.status === 'open' && stream.writeStatus === 'writable') {
     try {
-      stream.send(encodeNack(err))
+      stream.send(encodeNack(err, true))
       // Closing our writable end flushes the nack before the abort below throws away unsent data.
       await stream.close({ signal: AbortSignal.timeout(NACK_FLUSH_TIMEOUT_MS) })
     } catch {}
@@ -267,6 +310,9 @@ export interface SendTensorResult {
   bytes: number
   ms: number
 }
+
+/** Nacks after which the receiver aborts the stream (`final` on the wire). */
+const finalNacks = new WeakSet<NackError>()
 
 /** Per long-lived stream: its reader (leftover bytes belong to the next reply) and the queue of sends. */
 const outbound = new WeakMap<Stream, { reader: TensorReader, tail: Promise<unknown> }>()
@@ -314,7 +360,7 @@ export async function sendTensor (target: Connection | Stream, msg: TensorMessag
     } catch (err) {
       // A refusal by `onTensor` comes after the whole message was read: the stream is still in step.
       // After any other failure nobody knows where the stream stands: it can't carry another message.
-      if (!(err instanceof NackError) || isViolation({ name: err.reason })) stream.abort(err as Error)
+      if (!(err instanceof NackError) || finalNacks.has(err)) stream.abort(err as Error)
       throw err
     }
   })
@@ -370,7 +416,11 @@ async function exchange (stream: Stream, reader: TensorReader, header: TensorHea
       throw asStreamError(writeError ?? err)
     }
     // An answer wins over a write error: the receiver only answers what it read (or refused early).
-    if (answer.type === 'nack') throw new NackError(answer.nack.error, answer.nack.message)
+    if (answer.type === 'nack') {
+      const nack = new NackError(answer.nack.error, answer.nack.message)
+      if (answer.nack.final) finalNacks.add(nack)
+      throw nack
+    }
     const ack = answer.ack
     if (ack.sha256 !== header.sha256 || ack.microbatch !== header.microbatch || ack.routeStep !== header.routeStep || ack.kind !== header.kind) {
       throw new MalformedFrameError(`ack for microbatch ${ack.microbatch} hop ${ack.routeStep} does not match microbatch ${header.microbatch} hop ${header.routeStep}`)
@@ -411,8 +461,9 @@ export interface TensorProtocol {
 
 /** Registers the tensor handler on a libp2p node. Relayed (limited) connections are refused: tensors go direct. */
 export async function tensorProtocol (node: Pick<Libp2p, 'handle' | 'unhandle'>, init: TensorProtocolInit): Promise<TensorProtocol> {
+  const handlerInit = { ...init, budget: init.budget ?? new ReceiveBudget(TENSOR_RECEIVE_BUDGET_BYTES) }
   await node.handle(TENSOR_PROTOCOL, async (stream, connection) => {
-    await handleTensorStream(stream, connection.remotePeer.toString(), init)
+    await handleTensorStream(stream, connection.remotePeer.toString(), handlerInit)
   }, { maxInboundStreams: init.maxInboundStreams ?? MAX_INBOUND_TENSOR_STREAMS, runOnLimitedConnection: false })
   return { stop: async () => { await node.unhandle(TENSOR_PROTOCOL) } }
 }

@@ -14,7 +14,8 @@
 //
 //   u8 0x41 'A' (ack) or 0x4E 'N' (nack) | u32 BE length | UTF-8 JSON (≤ MAX_TENSOR_HEADER_BYTES)
 //   ack  = { v: 1, microbatch, routeStep, kind, sha256 }   (the digest the receiver computed)
-//   nack = { v: 1, error, message }                          (`error` is the receiver's error name)
+//   nack = { v: 1, error, message, final }                   (`error` is the receiver's error name;
+//                                                            `final`: the receiver aborts the stream)
 //
 // Everything a header declares is checked before anything is allocated for the payload.
 import { MAX_FRAME_BYTES, MAX_TENSOR_HEADER_BYTES, MAX_TENSOR_RANK } from './constants.ts'
@@ -66,7 +67,13 @@ export interface TensorMessage {
 }
 
 export interface Ack { v: number, microbatch: number, routeStep: number, kind: TensorKind, sha256: string }
-export interface Nack { v: number, error: string, message: string }
+export interface Nack {
+  v: number
+  error: string
+  message: string
+  /** True when the receiver aborts the stream after this nack; false when the stream can carry the next tensor. */
+  final: boolean
+}
 export type Reply = { type: 'ack', ack: Ack } | { type: 'nack', nack: Nack }
 
 export interface HeaderLimits {
@@ -136,11 +143,11 @@ export function encodeAck (header: TensorHeader): Uint8Array {
   return encodeJsonRecord(MSG_ACK, ack)
 }
 
-export function encodeNack (error: unknown): Uint8Array {
+export function encodeNack (error: unknown, final: boolean): Uint8Array {
   const e = error as { name?: unknown, message?: unknown } | undefined
   const name = typeof e?.name === 'string' ? e.name.slice(0, 64) : 'Error'
   const message = typeof e?.message === 'string' ? e.message.slice(0, 1024) : String(error).slice(0, 1024)
-  return encodeJsonRecord(MSG_NACK, { v: TENSOR_VERSION, error: name, message } satisfies Nack)
+  return encodeJsonRecord(MSG_NACK, { v: TENSOR_VERSION, error: name, message, final } satisfies Nack)
 }
 
 export function encodeFramePrefix (n: number): Uint8Array {
@@ -241,7 +248,7 @@ export function decodeReply (type: number, json: Uint8Array): Reply {
     return { type: 'ack', ack: value as unknown as Ack }
   }
   if (type === MSG_NACK) {
-    if (typeof value.error !== 'string' || typeof value.message !== 'string') throw new MalformedFrameError('malformed nack')
+    if (typeof value.error !== 'string' || typeof value.message !== 'string' || typeof value.final !== 'boolean') throw new MalformedFrameError('malformed nack')
     return { type: 'nack', nack: value as unknown as Nack }
   }
   throw new MalformedFrameError(`unknown reply type 0x${type.toString(16)}`)

@@ -74,7 +74,7 @@ test('a valid campaign on the built-in dataset is created, shared and opens', as
   await expect(page.getByLabel('Layers (n_layer)')).toHaveValue('6')
   await page.getByLabel('Pipeline stages').fill('3')
   await expect(page.getByTestId('stage-row')).toHaveCount(3)
-  await expect(page.getByTestId('stage-row').nth(0)).toContainText('0–1')
+  await expect(page.getByTestId('stage-row').nth(0)).toContainText("0–1")
   await expect(page.getByTestId('stage-row').nth(2)).toContainText('4–5')
   // GPT-2 body at d=384, 6 layers, vocab 256, ctx 256 (unpadded count, stageParamCount).
   const d = 384

@@ -1,0 +1,103 @@
+// The new-campaign form state against the real tracker in-process (its relative `/api/...` calls
+// are pointed at the tracker's URL): live validation, presets, stage sizes, create.
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startTracker, type Tracker } from '../../../tracker/tracker.ts'
+import { splitStages, stageParamCount, PRESETS } from '../../../model/config.ts'
+import { NewCampaignForm } from './form.svelte.ts'
+
+let tracker: Tracker
+let dir: string
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tabgrad-form-'))
+  tracker = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
+  const realFetch = globalThis.fetch
+  vi.stubGlobal('fetch', async (input: string, init?: RequestInit) => await realFetch(new URL(input, tracker.url), init))
+})
+
+afterAll(async () => {
+  vi.unstubAllGlobals()
+  await tracker.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function loaded (): Promise<NewCampaignForm> {
+  const form = new NewCampaignForm()
+  await form.loadBuiltin()
+  return form
+}
+
+describe('NewCampaignForm', () => {
+  it('takes the built-in dataset from the demo campaign and is invalid only for the empty name', async () => {
+    const form = await loaded()
+    const demo = tracker.campaigns.get(tracker.demoCampaignId)!.manifest
+    expect(form.builtin).toEqual(demo.dataset)
+    expect(form.values['dataset.name']).toBe(demo.dataset.name)
+    expect(form.clientErrors).toEqual([{ path: 'name', message: 'is required' }])
+    expect(form.canSubmit).toBe(false)
+    // Not edited yet, so not shown inline; shown after a submit attempt.
+    expect(form.visibleErrors('name')).toEqual([])
+    await form.submit()
+    expect(form.visibleErrors('name')).toEqual(['is required'])
+    expect(form.created).toBeNull()
+  })
+
+  it('validates as the user types with the shared validator', async () => {
+    const form = await loaded()
+    form.set('name', 'x')
+    expect(form.canSubmit).toBe(true)
+    form.set('training.lr', 'abc')
+    expect(form.visibleErrors('training.lr')).toEqual(['must be a number'])
+    form.set('training.lr', '')
+    expect(form.visibleErrors('training.lr')).toEqual(['must be a number'])
+    form.set('training.lr', '3e-4')
+    expect(form.visibleErrors('training.lr')).toEqual([])
+    form.set('training.seq_len', '65')
+    expect(form.errorsFor('training.seq_len')).toEqual(['must be at most n_ctx (64)'])
+    expect(form.canSubmit).toBe(false)
+  })
+
+  it('applies presets, recognises them, and keeps stages and seq_len inside the new shape', async () => {
+    const form = await loaded()
+    expect(form.preset).toBe('tiny')
+    form.applyPreset('base')
+    expect(form.preset).toBe('base')
+    form.set('training.seq_len', '1024')
+    form.set('stages', '12')
+    form.applyPreset('small')
+    expect(form.values.stages).toBe('6')
+    expect(form.values['training.seq_len']).toBe('256')
+    form.set('model.n_layer', '7')
+    expect(form.preset).toBe('custom')
+  })
+
+  it('shows the stage split, parameter counts and memory of the configured model', async () => {
+    const form = await loaded()
+    form.applyPreset('small')
+    form.set('stages', '4')
+    const ranges = splitStages(PRESETS.small, 4)
+    expect(form.stages?.map(s => s.range)).toEqual(ranges)
+    expect(form.totalParams).toBe(ranges.reduce((n, r) => n + stageParamCount(PRESETS.small, r).total, 0))
+    expect(form.stages?.every(s => s.memory != null && s.memory.total > 4 * s.params.total)).toBe(true)
+    form.set('training.microbatch', '0')
+    expect(form.stages?.every(s => s.memory == null)).toBe(true)
+    form.set('stages', '7')
+    expect(form.stages).toBeNull()
+  })
+
+  it('creates the campaign on the tracker and gets its link', async () => {
+    const form = await loaded()
+    form.set('name', 'Form unit test')
+    form.set('training.lr_schedule', 'cosine')
+    await form.submit()
+    expect(form.submitError).toBeNull()
+    expect(form.created?.link).toBe(`${tracker.url}/#/c/${form.created?.id}`)
+    const stored = tracker.campaigns.get(form.created!.id)!.manifest
+    expect(stored.name).toBe('Form unit test')
+    expect(stored.training.lr_schedule).toBe('cosine')
+    expect(stored.dataset.url).toBe('/datasets/sotu-excerpt.txt')
+  })
+})

@@ -77,7 +77,7 @@ describe('credit from receipts', () => {
     const { record, proof, epoch } = (await call(`/api/campaigns/${campaign}/ledger/proof/0`)).json
     expect(await verifyEpochRoot(epoch, t.relay.peerId.toString())).toBe(true)
     expect(verifyInclusion(record.hash, proof, epoch)).toBe(true)
-    expect(verifyInclusion(record.hash.replace(/^./, c => c === '0' ? '1' : '0'), proof, epoch)).toBe(false)
+    expect(verifyInclusion(record.hash.replace(/^./, (c: string) => c === '0' ? '1' : '0'), proof, epoch)).toBe(false)
     expect((await call(`/api/campaigns/${campaign}/ledger/proof/5`)).status).toBe(404)
 
     let own = (await call(`/api/campaigns/${campaign}/ownership`)).json

@@ -39,6 +39,7 @@ var<workgroup> kTile: array<vec4f, BC * HS4>;
 var<workgroup> vTile: array<vec4f, BC * HS4>;
 var<workgroup> sTile: array<f32, BR * BC>;     // scores (forward), dS (dQ) or P (dK/dV)
 var<workgroup> dsTile: array<f32, BR * BC>;    // dS (dK/dV)
+var<workgroup> pTile: array<f32, BR * BC>;     // P (forward)
 var<workgroup> lseTile: array<f32, BR>;
 var<workgroup> dTile: array<f32, BR>;
 
@@ -50,6 +51,26 @@ fn qkvRow (b: u32, t: u32, h: u32) -> u32 {
 // vec4 index of row t's head-h slice in out / dout.
 fn outRow (b: u32, t: u32, h: u32) -> u32 {
   return ((b * p.T + t) * p.NH + h) * HS4;
+}
+
+// Σ a[ai + i]·b[bi + i] over one head row, 4 vec4s per step (HS4 is a multiple of 4: fewer loop
+// iterations, which matter on SwiftShader's per-lane loops).
+fn dotQK (ai: u32, bi: u32) -> f32 {
+  var s = 0.0;
+  for (var i = 0u; i < HS4; i += 4u) {
+    s += dot(qTile[ai + i], kTile[bi + i]) + dot(qTile[ai + i + 1u], kTile[bi + i + 1u]) +
+      dot(qTile[ai + i + 2u], kTile[bi + i + 2u]) + dot(qTile[ai + i + 3u], kTile[bi + i + 3u]);
+  }
+  return s;
+}
+
+fn dotOV (ai: u32, bi: u32) -> f32 {
+  var s = 0.0;
+  for (var i = 0u; i < HS4; i += 4u) {
+    s += dot(oTile[ai + i], vTile[bi + i]) + dot(oTile[ai + i + 1u], vTile[bi + i + 1u]) +
+      dot(oTile[ai + i + 2u], vTile[bi + i + 2u]) + dot(oTile[ai + i + 3u], vTile[bi + i + 3u]);
+  }
+  return s;
 }
 
 // Rows [t0, t0 + BR) of head h: q, scaled, into qTile. Rows past T read as zero.
@@ -111,23 +132,25 @@ fn forward (@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) l
     loadKV(b, h, k0, lid, BR * TPR);
     workgroupBarrier();
     for (var c = j; c < BC; c += TPR) {
-      var s = 0.0;
-      for (var i = 0u; i < HS4; i++) { s += dot(qTile[r * HS4 + i], kTile[c * HS4 + i]); }
-      sTile[r * BC + c] = select(NEG, s, k0 + c <= qi);
+      sTile[r * BC + c] = select(NEG, dotQK(r * HS4, c * HS4), k0 + c <= qi);
     }
     workgroupBarrier();
-    // every lane of the row keeps the same m and l
+    // every lane of the row finds the same max; each lane exponentiates its own columns
     var mNew = m;
     for (var c = 0u; c < BC; c++) { mNew = max(mNew, sTile[r * BC + c]); }
+    for (var c = j; c < BC; c += TPR) { pTile[r * BC + c] = exp(sTile[r * BC + c] - mNew); }
     let alpha = exp(m - mNew);
-    l *= alpha;
-    for (var v = 0u; v < NV; v++) { acc[v] *= alpha; }
-    for (var c = 0u; c < BC && k0 + c <= qi; c++) {
-      let pc = exp(sTile[r * BC + c] - mNew);
-      l += pc;
-      for (var v = 0u; v < NV; v++) { acc[v] += pc * vTile[c * HS4 + j + v * TPR]; }
-    }
     m = mNew;
+    workgroupBarrier();
+    // masked columns hold exp(NEG - m) = 0: no causal test in the inner loops
+    var rowSum = 0.0;
+    for (var c = 0u; c < BC; c++) { rowSum += pTile[r * BC + c]; }
+    l = l * alpha + rowSum;
+    for (var v = 0u; v < NV; v++) {
+      var a = acc[v] * alpha;
+      for (var c = 0u; c < BC; c++) { a += pTile[r * BC + c] * vTile[c * HS4 + j + v * TPR]; }
+      acc[v] = a;
+    }
   }
   if (qi < T) {
     let o = outRow(b, qi, h);
@@ -178,19 +201,15 @@ fn backward_dq (@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
     loadKV(b, h, k0, lid, BR * TPR);
     workgroupBarrier();
     for (var c = j; c < BC; c += TPR) {
-      var s = 0.0;
-      var dp = 0.0;
-      for (var i = 0u; i < HS4; i++) {
-        s += dot(qTile[r * HS4 + i], kTile[c * HS4 + i]);
-        dp += dot(oTile[r * HS4 + i], vTile[c * HS4 + i]);
-      }
-      let pc = select(0.0, exp(s - rowLse), k0 + c <= qi);
-      sTile[r * BC + c] = pc * (dp - rowD);
+      let pc = select(0.0, exp(dotQK(r * HS4, c * HS4) - rowLse), k0 + c <= qi);
+      sTile[r * BC + c] = pc * (dotOV(r * HS4, c * HS4) - rowD);
     }
     workgroupBarrier();
-    for (var c = 0u; c < BC && k0 + c <= qi; c++) {
-      let ds = sTile[r * BC + c];
-      for (var v = 0u; v < NV; v++) { acc[v] += ds * kTile[c * HS4 + j + v * TPR]; }
+    // masked columns hold dS = 0: no causal test in the inner loop
+    for (var v = 0u; v < NV; v++) {
+      var a = acc[v];
+      for (var c = 0u; c < BC; c++) { a += sTile[r * BC + c] * kTile[c * HS4 + j + v * TPR]; }
+      acc[v] = a;
     }
   }
   if (qi < T) {
@@ -231,25 +250,22 @@ fn backward_dkv (@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_ind
     }
     workgroupBarrier();
     for (var r = j; r < BR; r += TPR) {
-      var s = 0.0;
-      var dp = 0.0;
-      for (var i = 0u; i < HS4; i++) {
-        s += dot(qTile[r * HS4 + i], kTile[c * HS4 + i]);
-        dp += dot(oTile[r * HS4 + i], vTile[c * HS4 + i]);
-      }
       let qi = q0 + r;
-      let pc = select(0.0, exp(s - lseTile[r]), qi >= ki && qi < T);
+      let pc = select(0.0, exp(dotQK(r * HS4, c * HS4) - lseTile[r]), qi >= ki && qi < T);
       sTile[c * BR + r] = pc;
-      dsTile[c * BR + r] = pc * (dp - dTile[r]);
+      dsTile[c * BR + r] = pc * (dotOV(r * HS4, c * HS4) - dTile[r]);
     }
     workgroupBarrier();
-    for (var r = 0u; r < BR; r++) {
-      let pc = sTile[c * BR + r];
-      let ds = dsTile[c * BR + r];
-      for (var v = 0u; v < NV; v++) {
-        dv[v] += pc * oTile[r * HS4 + j + v * TPR];
-        dk[v] += ds * qTile[r * HS4 + j + v * TPR];
+    // masked rows hold P = dS = 0: no causal test in the inner loops
+    for (var v = 0u; v < NV; v++) {
+      var av = dv[v];
+      var ak = dk[v];
+      for (var r = 0u; r < BR; r++) {
+        av += sTile[c * BR + r] * oTile[r * HS4 + j + v * TPR];
+        ak += dsTile[c * BR + r] * qTile[r * HS4 + j + v * TPR];
       }
+      dv[v] = av;
+      dk[v] = ak;
     }
   }
   if (ki < T) {

@@ -39,7 +39,7 @@ export function attentionConfigName (c: AttentionConfig): string {
 
 /** Workgroup memory of a direction's largest kernel, as laid out in shaders/attention.wgsl. */
 export function attentionWorkgroupBytes (dir: AttentionDirection, HS: number, c: AttentionConfig): number {
-  if (dir === 'forward') return ((c.br + 2 * c.bc) * HS + c.br * c.bc) * 4 // Q, K, V, S
+  if (dir === 'forward') return ((c.br + 2 * c.bc) * HS + 2 * c.br * c.bc) * 4 // Q, K, V, S, P
   return ((2 * c.br + 2 * c.bc) * HS + 2 * c.br * c.bc + 2 * c.br) * 4 // Q, dout, K, V, P, dS, lse, D
 }
 

@@ -26,7 +26,9 @@ class StreamResetError extends Error {
 export class MemoryStream extends EventTarget {
   status: 'open' | 'closed' | 'aborted' | 'reset' = 'open'
   writeStatus: 'writable' | 'closed' = 'writable'
-  readStatus: 'readable' | 'closed' = 'readable'
+  readStatus: 'readable' | 'paused' | 'closed' = 'readable'
+  /** Like libp2p: bytes held while paused past this reset the stream. */
+  maxReadBufferLength = 4 * 1024 * 1024
   writableNeedsDrain = false
   protocol = ''
   direction: 'inbound' | 'outbound'
@@ -48,6 +50,8 @@ export class MemoryStream extends EventTarget {
   #ended = false
   #error: Error | undefined
   #wake: (() => void) | undefined
+  #paused: Uint8Array[] = []
+  #pausedBytes = 0
 
   constructor (direction: 'inbound' | 'outbound', init: Required<MemoryStreamPairInit>) {
     super()
@@ -96,6 +100,20 @@ export class MemoryStream extends EventTarget {
     this.peer.#reset()
   }
 
+  /** Holds incoming bytes back from the reader, as libp2p's pause() does, resetting past maxReadBufferLength. */
+  pause (): void {
+    if (this.readStatus === 'readable') this.readStatus = 'paused'
+  }
+
+  resume (): void {
+    if (this.readStatus !== 'paused') return
+    this.readStatus = 'readable'
+    for (const chunk of this.#paused) this.#queue.push(chunk)
+    this.#paused = []
+    this.#pausedBytes = 0
+    this.#wake?.()
+  }
+
   async * [Symbol.asyncIterator] (): AsyncGenerator<Uint8Array> {
     while (true) {
       while (this.#queue.length === 0 && !this.#ended) {
@@ -115,7 +133,15 @@ export class MemoryStream extends EventTarget {
   }
 
   #deliver (chunk: Uint8Array): void {
-    if (this.status !== 'open' || this.readStatus !== 'readable') return
+    if (this.status !== 'open' || this.readStatus === 'closed') return
+    if (this.readStatus === 'paused') {
+      this.#paused.push(chunk)
+      this.#pausedBytes += chunk.length
+      if (this.#pausedBytes > this.maxReadBufferLength) {
+        this.abort(Object.assign(new Error(`read buffer of ${this.#pausedBytes} bytes exceeds ${this.maxReadBufferLength}`), { name: 'StreamBufferError' }))
+      }
+      return
+    }
     this.#queue.push(chunk)
     this.#wake?.()
   }

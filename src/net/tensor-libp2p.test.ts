@@ -50,13 +50,14 @@ describe.skipIf(typeof globalThis.WebSocket === 'undefined')('tensor protocol be
   let conn: Connection
   const got: ReceivedTensor[] = []
   const violations: Array<[string, string]> = []
+  let hold: Promise<void> = Promise.resolve()
 
   beforeAll(async () => {
     receiver = await node(true)
     sender = await node(false)
     protocol = await tensorProtocol(receiver, {
       campaign: CAMPAIGN,
-      onTensor: t => { got.push(t) },
+      onTensor: async t => { got.push(t); await hold },
       onViolation: (peer, err) => { violations.push([peer, err.name]) }
     })
     conn = await sender.dial(receiver.getMultiaddrs()[0])
@@ -99,6 +100,24 @@ describe.skipIf(typeof globalThis.WebSocket === 'undefined')('tensor protocol be
     expect([err?.name, err?.reason]).toEqual(['NackError', 'WrongCampaignError'])
     await sendTensor(conn, tensor([4, 4], 11))
     expect(got.at(-1)?.microbatch).toBe(11)
+  })
+
+  it('holds back a sender that floods instead of waiting for its ack (yamux window stays closed while paused)', async () => {
+    violations.length = 0
+    got.length = 0
+    let release = (): void => {}
+    hold = new Promise<void>(resolve => { release = resolve })
+    const stream = await conn.newStream(TENSOR_PROTOCOL)
+    const pending = sendTensor(stream, tensor([8, 8], 20))
+    await expect.poll(() => got.length).toBe(1)
+    for (let i = 0; i < 8; i++) stream.send(new Uint8Array(1024 * 1024)) // 8 MiB without waiting
+    await new Promise(resolve => setTimeout(resolve, 300))
+    // The receiver stopped granting window while it was busy: most of the flood is still queued here.
+    expect(stream.writeBufferLength).toBeGreaterThan(4 * 1024 * 1024)
+    release()
+    hold = Promise.resolve()
+    await pending
+    await expect.poll(() => violations).toEqual([[sender.peerId.toString(), 'MalformedFrameError']])
   })
 
   it('measures throughput: stream per tensor vs long-lived stream', async () => {

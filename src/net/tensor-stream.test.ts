@@ -359,6 +359,27 @@ describe('tensor stream: receive budget', () => {
   })
 })
 
+describe('tensor stream: a sender that does not wait for its ack', () => {
+  it('cannot queue more than the read buffer while the receiver is busy with a tensor', async () => {
+    let release = (): void => {}
+    const held = new Promise<void>(resolve => { release = resolve })
+    const r = receiver({ onTensor: async t => { r.got.push(t); await held } })
+    const { out, inb, done } = serve(r)
+    inb.maxReadBufferLength = 1 << 20
+    const msg = randomTensor([16, 16])
+    writeRaw(out, await headerFor(msg), payloadOf(msg.data))
+    await expect.poll(() => r.got.length).toBe(1)
+    // While onTensor holds the first tensor, the sender floods 2 MiB.
+    const junk = new Uint8Array(64 * 1024)
+    for (let i = 0; i < 32 && out.status === 'open'; i++) out.send(junk)
+    expect(inb.status).not.toBe('open')
+    release()
+    const summary = await done
+    expect(summary.received + summary.refused).toBeLessThanOrEqual(1)
+    expect(summary.error).toBeDefined()
+  })
+})
+
 describe('tensor stream: receiver shutdown', () => {
   it('stops serving when its signal aborts, and the sender learns the stream is gone', async () => {
     const ctl = new AbortController()

@@ -208,7 +208,9 @@ export async function handleTensorStream (stream: Stream, peer: string, init: Te
   const onAbort = (): void => { stream.abort(init.signal?.reason ?? new Error('tensor handler stopped')) }
   init.signal?.addEventListener('abort', onAbort)
   try {
-    while (await reader.more()) {
+    while (true) {
+      if (stream.readStatus === 'paused') stream.resume()
+      if (!await reader.more()) break
       // A message has begun: it must be complete in time (a stalled sender cannot pin the buffer).
       const timer = setTimeout(() => { stream.abort(new TimeoutError(`tensor from ${peer} not complete within ${receiveTimeoutMs} ms`)) }, receiveTimeoutMs)
       let header: TensorHeader
@@ -220,6 +222,10 @@ export async function handleTensorStream (stream: Stream, peer: string, init: Te
       } finally {
         clearTimeout(timer)
       }
+      // The sender waits for our answer now. Pausing holds anything it sends anyway in libp2p's
+      // read buffer, which resets the stream past maxReadBufferLength (yamux itself grants window
+      // as soon as bytes arrive, so without this a flood would queue without bound).
+      if (stream.readStatus === 'readable') stream.pause()
       // The payload's bytes count against the budget until onTensor has taken custody.
       try {
         await init.onTensor({

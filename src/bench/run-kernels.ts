@@ -1,7 +1,7 @@
 // Times our kernels against onnxruntime-web's WebGPU EP on the same GPUDevice, in the same page,
 // with data GPU-resident on both sides. Runs in the browser; src/cli/bench.ts drives it.
 import * as ort from 'onnxruntime-web/webgpu'
-import { MatmulTuner, memoryTuneStore, timeKernel, type TuneResult } from '../gpu/autotune.ts'
+import { MatmulTuner, memoryTuneStore, type TuneResult } from '../gpu/autotune.ts'
 import { requestTabgradDevice, type AdapterSummary } from '../gpu/device.ts'
 import { KERNEL_OPS, type BenchContext, type KernelOp, type OurRun } from './kernel-ops.ts'
 import { onnxModel } from './onnx.ts'
@@ -11,7 +11,7 @@ export interface KernelBenchInit {
   ops?: string[]
   /** Only shapes whose largest dimension is at most this (short SwiftShader runs). @default all */
   maxDim?: number
-  /** Timed iterations per op and side, after one warm-up. @default 3 */
+  /** Timed rounds per op and side (each a batch of iterations), after one warm-up. @default 3 */
   iterations?: number
   /** Autotune matmul shapes first (else the untuned default config). @default true */
   tune?: boolean
@@ -51,8 +51,9 @@ export interface KernelBenchResult {
 const log = (msg: string): void => console.log(`tabgrad:bench ${msg}`)
 
 export async function runKernelBench (init: KernelBenchInit = {}): Promise<KernelBenchResult> {
-  const iterations = init.iterations ?? 3
+  const rounds = init.iterations ?? 3
   const tg = await requestTabgradDevice({ label: 'bench' })
+  const { device } = tg
   const useOrt = init.ort !== false
   if (useOrt) {
     ort.env.wasm.wasmPaths = init.ortWasmPaths ?? '/node_modules/onnxruntime-web/dist/'
@@ -69,35 +70,58 @@ export async function runKernelBench (init: KernelBenchInit = {}): Promise<Kerne
     const shape = Object.entries(op.shape).map(([k, v]) => `${k}=${v}`).join(' ')
     log(`${op.op} ${shape}`)
     const ours = await op.ours(ctx)
+    let twin: OrtTwin | undefined
+    let ortError: string | undefined
     try {
-      const t = await timeKernel(tg, ours.encode, { iterations, timestamps: false, label: `bench.${op.op}` })
+      const runOurs = async (n: number): Promise<void> => {
+        for (let i = 0; i < n; i++) {
+          const enc = device.createCommandEncoder({ label: `bench.${op.op}` })
+          const pass = enc.beginComputePass({ label: `bench.${op.op}` })
+          ours.encode(pass)
+          pass.end()
+          device.queue.submit([enc.finish()])
+        }
+        await device.queue.onSubmittedWorkDone()
+      }
+      if (useOrt && op.ort != null) {
+        try { twin = await OrtTwin.create(device, op, ours) } catch (err) { ortError = errorText(err) }
+      }
+      // Warm-up (pipelines, first touch), then size a batch to about 20 ms so sync latency
+      // doesn't dominate fast GPUs; slow adapters run one iteration per batch.
+      const warm = await elapsed(() => runOurs(1))
+      const inner = Math.max(1, Math.min(100, Math.round(20 / Math.max(warm, 1e-3))))
+      // Alternate the two sides round by round so load drift on a shared machine hits both.
+      const oursMs: number[] = []
+      const ortMs: number[] = []
+      for (let r = 0; r < rounds; r++) {
+        oursMs.push(await elapsed(() => runOurs(inner)) / inner)
+        if (twin != null && ortError == null) {
+          try { ortMs.push(await elapsed(() => twin!.run(inner)) / inner) } catch (err) { ortError = errorText(err) }
+        }
+      }
+      const oursT = median(oursMs)
       const r: OpResult = {
         op: op.op,
         shape: op.shape,
         flops: op.flops,
-        ours_ms: t.ms,
-        ours_gflops: op.flops / t.ms / 1e6,
+        ours_ms: oursT,
+        ours_gflops: op.flops / oursT / 1e6,
         ort_ms: null,
         ort_gflops: null,
         ratio: null,
-        max_abs_diff_vs_ort: null,
-        notes: ours.notes
+        max_abs_diff_vs_ort: twin?.maxAbsDiff ?? null,
+        notes: { ...ours.notes, iterations_per_round: inner, rounds }
       }
-      if (useOrt && op.ort != null) {
-        try {
-          const o = await timeOrt(tg.device, op, ours, iterations)
-          r.ort_ms = o.ms
-          r.ort_gflops = op.flops / o.ms / 1e6
-          r.ratio = r.ours_gflops / r.ort_gflops
-          r.max_abs_diff_vs_ort = o.maxAbsDiff
-        } catch (err) {
-          r.ort_error = String((err as Error)?.message ?? err)
-          log(`ORT failed: ${r.ort_error}`)
-        }
+      if (ortMs.length > 0 && ortError == null) {
+        r.ort_ms = median(ortMs)
+        r.ort_gflops = op.flops / r.ort_ms / 1e6
+        r.ratio = r.ours_gflops / r.ort_gflops
       }
+      if (ortError != null) { r.ort_error = ortError; log(`  ORT failed: ${ortError}`) }
       log(`  ours ${r.ours_gflops.toFixed(2)} GFLOP/s, ort ${r.ort_gflops?.toFixed(2) ?? '-'} GFLOP/s`)
       results.push(r)
     } finally {
+      await twin?.release()
       ours.destroy()
     }
   }
@@ -108,54 +132,88 @@ export async function runKernelBench (init: KernelBenchInit = {}): Promise<Kerne
     ort_version: ort.env.versions.web ?? ort.env.versions.common,
     timing: {
       method: 'wall',
-      iterations,
-      note: 'mean wall-clock per iteration: one submit (ours) or one session.run (ORT) each, then queue.onSubmittedWorkDone; one warm-up first; same GPUDevice for both'
+      iterations: rounds,
+      note: 'median over rounds of wall-clock per iteration; each round runs a batch of iterations (one submit, or one session.run, each) and waits for queue.onSubmittedWorkDone; ours and ORT alternate round by round on the same GPUDevice; one warm-up first'
     },
     ops: results,
     autotune: [...ctx.tuner.results.values()]
   }
 }
 
+const errorText = (err: unknown): string => String((err as Error)?.message ?? err)
+
+async function elapsed (f: () => Promise<void>): Promise<number> {
+  const t0 = performance.now()
+  await f()
+  return performance.now() - t0
+}
+
+function median (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
 // ---- onnxruntime-web side
 
-async function timeOrt (device: GPUDevice, op: KernelOp, ours: OurRun, iterations: number): Promise<{ ms: number, maxAbsDiff: number }> {
-  const graph = op.ort!
-  const session = await ort.InferenceSession.create(onnxModel(graph), {
-    // ORT computes on our device, so both sides read the very same GPU buffers (ORT 1.30's
-    // WebGPU EP takes the device as an EP option; env.webgpu.device is not consulted).
-    executionProviders: [{ name: 'webgpu', device } as ort.InferenceSession.ExecutionProviderConfig],
-    preferredOutputLocation: 'gpu-buffer',
-    graphOptimizationLevel: 'all'
-  })
-  try {
-    const feeds: Record<string, ort.Tensor> = {}
-    graph.inputs.forEach((v, i) => {
-      feeds[v.name] = ort.Tensor.fromGpuBuffer(ours.inputs[i], { dataType: 'float32', dims: v.dims })
+/** An ORT session of the op's one-node graph, fed our GPU buffers, checked once against our output. */
+class OrtTwin {
+  readonly maxAbsDiff: number
+  readonly #device: GPUDevice
+  readonly #session: ort.InferenceSession
+  readonly #feeds: Record<string, ort.Tensor>
+  readonly #outName: string
+
+  private constructor (device: GPUDevice, session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, outName: string, maxAbsDiff: number) {
+    this.#device = device; this.#session = session; this.#feeds = feeds; this.#outName = outName; this.maxAbsDiff = maxAbsDiff
+  }
+
+  static async create (device: GPUDevice, op: KernelOp, ours: OurRun): Promise<OrtTwin> {
+    const graph = op.ort!
+    const session = await ort.InferenceSession.create(onnxModel(graph), {
+      // ORT computes on our device, so both sides read the very same GPU buffers (ORT 1.30's
+      // WebGPU EP takes the device as an EP option; env.webgpu.device is not consulted).
+      executionProviders: [{ name: 'webgpu', device } as ort.InferenceSession.ExecutionProviderConfig],
+      preferredOutputLocation: 'gpu-buffer',
+      graphOptimizationLevel: 'all'
     })
-    const outName = graph.outputs[0].name
-    const run = async (): Promise<ort.Tensor> => (await session.run(feeds))[outName]
-
-    // Warm-up doubles as the cross-check: ours has already run on the same inputs.
-    const first = await run()
-    const theirs = await first.getData() as Float32Array
-    first.dispose()
-    const mine = await readBuffer(device, ours.output, theirs.length)
-    let maxAbsDiff = 0
-    let maxAbs = 0
-    for (let i = 0; i < theirs.length; i++) {
-      maxAbsDiff = Math.max(maxAbsDiff, Math.abs(theirs[i] - mine[i]))
-      maxAbs = Math.max(maxAbs, Math.abs(mine[i]))
+    try {
+      const feeds: Record<string, ort.Tensor> = {}
+      graph.inputs.forEach((v, i) => {
+        feeds[v.name] = ort.Tensor.fromGpuBuffer(ours.inputs[i], { dataType: 'float32', dims: v.dims })
+      })
+      const outName = graph.outputs[0].name
+      // Our kernel has run on these inputs (the autotuner or a warm-up), so compare outputs now.
+      const encode = device.createCommandEncoder({ label: 'bench.crosscheck' })
+      const pass = encode.beginComputePass({ label: 'bench.crosscheck' })
+      ours.encode(pass)
+      pass.end()
+      device.queue.submit([encode.finish()])
+      const mine = await readBuffer(device, ours.output, graph.outputs[0].dims.reduce((a, b) => a * b, 1))
+      const first = (await session.run(feeds))[outName]
+      const theirs = await first.getData() as Float32Array
+      first.dispose()
+      let maxAbsDiff = 0
+      let maxAbs = 0
+      for (let i = 0; i < theirs.length; i++) {
+        maxAbsDiff = Math.max(maxAbsDiff, Math.abs(theirs[i] - mine[i]))
+        maxAbs = Math.max(maxAbs, Math.abs(mine[i]))
+      }
+      // All-zero outputs would make the cross-check vacuous.
+      if (maxAbs === 0) throw new Error(`${op.op}: our output is all zeros, cross-check with ORT is meaningless`)
+      return new OrtTwin(device, session, feeds, outName, maxAbsDiff)
+    } catch (err) {
+      await session.release()
+      throw err
     }
-    // All-zero outputs would make the cross-check vacuous.
-    if (maxAbs === 0) throw new Error(`${op.op}: our output is all zeros, cross-check with ORT is meaningless`)
+  }
 
-    await device.queue.onSubmittedWorkDone()
-    const t0 = performance.now()
-    for (let i = 0; i < iterations; i++) (await run()).dispose()
-    await device.queue.onSubmittedWorkDone()
-    return { ms: (performance.now() - t0) / iterations, maxAbsDiff }
-  } finally {
-    await session.release()
+  async run (n: number): Promise<void> {
+    for (let i = 0; i < n; i++) (await this.#session.run(this.#feeds))[this.#outName].dispose()
+    await this.#device.queue.onSubmittedWorkDone()
+  }
+
+  async release (): Promise<void> {
+    await this.#session.release()
   }
 }
 

@@ -8,10 +8,12 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import type { Connection } from '@libp2p/interface'
 import { TENSOR_PROTOCOL } from './constants.ts'
-import { sendTensor, tensorProtocol, type ReceivedTensor, type TensorProtocol } from './tensor-stream.ts'
+import { sendAll } from './byte-stream.ts'
+import { sendTensor, TensorReader, tensorProtocol, type ReceivedTensor, type TensorProtocol } from './tensor-stream.ts'
 import { encodeJsonRecord, MSG_TENSOR, type TensorMessage } from './tensor-wire.ts'
 
 const CAMPAIGN = '0123456789abcdef0123456789abcdef'
+const SINK_PROTOCOL = '/tabgrad-test/sink/1.0.0'
 
 // Node 20 has no global WebSocket (browsers and Node 22 do); libp2p's own `ws` dependency stands in.
 if (typeof globalThis.WebSocket === 'undefined') {
@@ -59,6 +61,14 @@ describe.skipIf(typeof globalThis.WebSocket === 'undefined')('tensor protocol be
       campaign: CAMPAIGN,
       onTensor: async t => { got.push(t); await hold },
       onViolation: (peer, err) => { violations.push([peer, err.name]) }
+    })
+    // A bare sink for the baseline: read n bytes (u32 BE length first), answer one byte.
+    await receiver.handle(SINK_PROTOCOL, async stream => {
+      const reader = new TensorReader(stream)
+      const n = new DataView((await reader.read(4)).buffer).getUint32(0)
+      await reader.read(n)
+      stream.send(new Uint8Array([1]))
+      await stream.close()
     })
     conn = await sender.dial(receiver.getMultiaddrs()[0])
   })
@@ -133,7 +143,21 @@ describe.skipIf(typeof globalThis.WebSocket === 'undefined')('tensor protocol be
     for (let i = 0; i < n; i++) await sendTensor(stream, { ...t, microbatch: n + i })
     const longLived = (performance.now() - t0) / n
     await stream.close()
-    console.info(`tensor over libp2p ws+noise+yamux (127.0.0.1), ${mb.toFixed(1)} MB tensors: stream per tensor ${perTensor.toFixed(1)} ms/tensor (${(mb / perTensor * 1000).toFixed(0)} MB/s), long-lived stream ${longLived.toFixed(1)} ms/tensor (${(mb / longLived * 1000).toFixed(0)} MB/s)`)
+    // Baseline: the same bytes on a bare stream (no header, frames, digests or ack checks).
+    const bytes = new Uint8Array(t.data.buffer)
+    t0 = performance.now()
+    for (let i = 0; i < n; i++) {
+      const s = await conn.newStream(SINK_PROTOCOL)
+      const len = new Uint8Array(4)
+      new DataView(len.buffer).setUint32(0, bytes.length)
+      s.send(len)
+      await sendAll(s, bytes, 1024 * 1024)
+      await new TensorReader(s).read(1)
+      await s.close()
+    }
+    const raw = (performance.now() - t0) / n
+    const rate = (ms: number): string => `${ms.toFixed(1)} ms (${(mb / ms * 1000).toFixed(0)} MB/s)`
+    console.info(`tensor over libp2p ws+noise+yamux (127.0.0.1), ${mb.toFixed(1)} MB tensors: stream per tensor ${rate(perTensor)}, long-lived stream ${rate(longLived)}, bare stream baseline ${rate(raw)}`)
     expect(got.length).toBe(2 * n)
   })
 })

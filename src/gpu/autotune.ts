@@ -177,7 +177,10 @@ export interface MatmulTunerInit {
    * so slow adapters (SwiftShader) aren't held up by a fixed count. @default 50
    */
   targetMsPerCandidate?: number
-  /** @default 10 */
+  /**
+   * Enough that Chrome's 100 µs timestamp quantization stays small against a fast kernel's
+   * total. @default 200
+   */
   maxIterations?: number
 }
 
@@ -196,7 +199,7 @@ export class MatmulTuner {
     this.#store = init.store ?? defaultTuneStore()
     this.#candidates = (init.candidates ?? TILE_CONFIGS).filter(c => configProblem(c, tg.device.limits) == null)
     this.#targetMs = init.targetMsPerCandidate ?? 50
-    this.#maxIterations = init.maxIterations ?? 10
+    this.#maxIterations = init.maxIterations ?? 200
   }
 
   key (p: MatmulProblem): string {

@@ -338,7 +338,9 @@ const outbound = new WeakMap<Stream, { reader: TensorReader, tail: Promise<unkno
  * still holds it and can send it elsewhere. Throws NackError (the receiver refused
  * it; `reason` names why), TimeoutError (no ack in time), TruncatedError (the stream closed or
  * reset first), MalformedFrameError (a reply that makes no sense), or the signal's reason when the
- * caller aborted.
+ * caller aborted. All of these are worth a re-route. A message that fails the local checks (shape
+ * against data length, payload over `maxPayloadBytes`) throws MalformedFrameError or OversizedError
+ * before anything is sent: no receiver would take it.
  */
 export async function sendTensor (target: Connection | Stream, msg: TensorMessage, options: SendTensorOptions = {}): Promise<SendTensorResult> {
   const signal = options.signal ?? AbortSignal.timeout(TENSOR_SEND_TIMEOUT_MS)

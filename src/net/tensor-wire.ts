@@ -6,7 +6,9 @@
 //   u8 0x54 'T' | u32 BE headerLength | header: UTF-8 JSON, ≤ MAX_TENSOR_HEADER_BYTES | frames
 //   frame = u32 BE n (1 ≤ n ≤ MAX_FRAME_BYTES) | n payload bytes, repeated until payloadBytes are sent
 //
-// The header is JSON so that it can be read in a log; it has exactly the keys of TensorHeader.
+// The header is JSON so that it can be read in a log; it has exactly the keys of TensorHeader:
+//   {"v":1,"campaign":"0123…cdef","microbatch":7,"routeStep":2,"kind":"activations","dtype":"f32",
+//    "shape":[4,64,768],"payloadBytes":786432,"sha256":"<64 hex>","optimizerStep":11}
 // Explicit frame lengths let a receiver refuse an oversized frame before it buffers it and catch a
 // sender that lost its place. The payload is the tensor's elements, little-endian, row-major.
 //
@@ -53,6 +55,8 @@ export interface TensorHeader {
   sha256: string
   /** The sender's optimizer step when it produced the tensor (for staleness checks). */
   optimizerStep: number
+  /** Optional JSON riding with the tensor (the route's work receipts); counts against the header limit. */
+  meta?: unknown
 }
 
 /** What a sender hands over; the dtype follows from `data`. */
@@ -64,6 +68,8 @@ export interface TensorMessage {
   optimizerStep: number
   shape: readonly number[]
   data: TensorData
+  /** Optional JSON for the receiver (work receipts). */
+  meta?: unknown
 }
 
 export interface Ack { v: number, microbatch: number, routeStep: number, kind: TensorKind, sha256: string }
@@ -117,9 +123,12 @@ export function headerOf (msg: TensorMessage, sha256: string, maxPayloadBytes = 
     shape: [...msg.shape],
     payloadBytes: msg.data.byteLength,
     sha256,
-    optimizerStep: msg.optimizerStep
+    optimizerStep: msg.optimizerStep,
+    ...(msg.meta !== undefined ? { meta: msg.meta } : {})
   }
   validateHeader(header, { campaign: msg.campaign, maxPayloadBytes })
+  const headerBytes = new TextEncoder().encode(JSON.stringify(header)).length
+  if (headerBytes > MAX_TENSOR_HEADER_BYTES) throw new OversizedError(`tensor header of ${headerBytes} bytes exceeds ${MAX_TENSOR_HEADER_BYTES}`)
   return header
 }
 
@@ -212,7 +221,7 @@ export function validateHeader (value: unknown, limits: HeaderLimits): asserts v
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MalformedFrameError('header is not an object')
   const h = value as Record<string, unknown>
   const keys = Object.keys(h)
-  const unknown = keys.filter(k => !(HEADER_KEYS as readonly string[]).includes(k))
+  const unknown = keys.filter(k => !(HEADER_KEYS as readonly string[]).includes(k) && k !== 'meta')
   if (unknown.length > 0) throw new MalformedFrameError(`unknown header field ${JSON.stringify(unknown[0]).slice(0, 80)}`)
   for (const k of HEADER_KEYS) if (!(k in h)) throw new MalformedFrameError(`header lacks ${k}`)
   if (h.v !== TENSOR_VERSION) throw new MalformedFrameError(`header version ${String(h.v).slice(0, 20)} is not ${TENSOR_VERSION}`)

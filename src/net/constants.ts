@@ -24,8 +24,12 @@ export const PEER_EXPIRY_MS = 10_000
 /** Protocol of tensor transfer between pipeline stages (DESIGN.md "Wire format for tensors"). */
 export const TENSOR_PROTOCOL = '/tabgrad/tensor/1.0.0'
 
-/** Largest tensor header (JSON) accepted. A real header is about 300 bytes with an 8-dim shape; 4 KiB bounds what an unchecked peer can make us parse. */
-export const MAX_TENSOR_HEADER_BYTES = 4096
+/**
+ * Largest tensor header (JSON) accepted. A bare header is about 300 bytes; the route's receipts
+ * ride along (about 600 bytes each, 2·(S−1) of them by the last hop), so 16 KiB fits 12 stages
+ * while still bounding what an unchecked peer can make us parse.
+ */
+export const MAX_TENSOR_HEADER_BYTES = 16 * 1024
 
 /** Highest tensor rank on the wire: activations are (B, T, C); 8 leaves room without letting a header carry a long shape list. */
 export const MAX_TENSOR_RANK = 8

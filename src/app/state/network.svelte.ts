@@ -1,7 +1,7 @@
 // This tab's place in the tracker's libp2p network: its PeerId, the peers it sees, and the
 // link check (a digest-verified bulk transfer over a direct WebRTC connection).
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { createTabNode, directConnection, isDirect, type TabLibp2p } from '../../net/tab-node.ts'
 import { receiveBlob, sendBlob, type BlobResult } from '../../net/blob-check.ts'
 import { BLOB_PROTOCOL, PEER_EXPIRY_MS } from '../../net/constants.ts'
@@ -23,7 +23,10 @@ class NetworkState {
   /** Link checks this tab sent or received, newest first. */
   checks = $state.raw<Array<BlobResult & { direction: 'sent' | 'received' }>>([])
   node: TabLibp2p | undefined
+  privateKey: PrivateKey | undefined
   #relayAddrs: string[] = []
+
+  get relayAddrs (): string[] { return this.#relayAddrs }
   /** PeerId → last time its announcement arrived over the discovery topic. */
   #discovered = new Map<string, number>()
   #started: Promise<void> | undefined
@@ -42,6 +45,7 @@ class NetworkState {
       const stored = await kvGet<Uint8Array>('libp2p-key').catch(() => undefined)
       const privateKey = stored != null ? privateKeyFromProtobuf(stored) : await generateKeyPair('Ed25519')
       if (stored == null) await kvSet('libp2p-key', privateKeyToProtobuf(privateKey)).catch(() => {})
+      this.privateKey = privateKey
       const node = await createTabNode({ relayAddrs: this.#relayAddrs, privateKey })
       this.node = node
       this.peerId = node.peerId.toString()

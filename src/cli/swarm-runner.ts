@@ -1,0 +1,184 @@
+// Runs a whole swarm on one machine: a real tracker, a campaign, and N headless Chromium
+// contexts that open the campaign link and press "Start contributing", exactly as volunteers do.
+// Used by `npm run swarm`, `npm run bench -- swarm` and the swarm e2e tests.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright'
+import { startTracker, type Tracker } from '../tracker/tracker.ts'
+import { demoManifest } from '../campaign/demo.ts'
+import type { CampaignManifest } from '../campaign/manifest.ts'
+import type { SwarmStatus, TabStats } from '../tracker/swarm/coordinator.ts'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.ts'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+
+export interface SwarmRunInit {
+  tabs: number
+  stages: number
+  /** Optimizer steps to run. */
+  steps: number
+  /** Close tab `tab` (0-based) once the swarm reaches optimizer step `step`. */
+  kill?: { tab: number, step: number }
+  /** Overrides of the demo manifest (model, training…). */
+  manifest?: (m: CampaignManifest) => void
+  /** The built app. @default 'dist' */
+  staticDir?: string
+  /** Progress lines. @default none */
+  log?: (line: string) => void
+  /** Gives up after this long. @default 15 minutes */
+  timeoutMs?: number
+  /** Tabs whose worker returns garbage (verification tests). @default none */
+  cheaters?: number[]
+  /** Extra setup of each page before it opens the link (e.g. an injected wallet). */
+  preparePage?: (page: Page, tab: number) => Promise<void>
+  /** Keep the tracker, browser and pages open after the run (the caller closes them). @default false */
+  keepOpen?: boolean
+}
+
+export interface TabReport {
+  tab: number
+  peerId: string
+  stage: number
+  killed: boolean
+  busy_fraction: number
+  idle_wait_fraction: number
+  bytes_sent: number
+  bytes_received: number
+  flops: number
+  microbatches: number
+}
+
+export interface SwarmReport {
+  config: { tabs: number, stages: number, steps: number, model: CampaignManifest['model'], training: CampaignManifest['training'], kill: SwarmRunInit['kill'] | null }
+  steps: Array<{ step: number, loss: number }>
+  microbatches: { scheduled: number, completed: number, retried: number, lost: number }
+  tabs: TabReport[]
+  tokens: number
+  wall_s: number
+  tokens_per_second: number
+  /** Bytes on the wire per token, per stage boundary (activations forward plus gradients back). */
+  bytes_per_token_per_boundary: number
+  campaign: string
+}
+
+export interface SwarmRun {
+  report: SwarmReport
+  tracker: Tracker
+  browser: Browser
+  pages: Page[]
+  campaignId: string
+  close(): Promise<void>
+}
+
+async function peerIdOf (page: Page): Promise<string> {
+  const el = page.getByTestId('tab-dashboard')
+  await el.waitFor({ timeout: 120_000 })
+  return (await el.getAttribute('data-peer')) ?? ''
+}
+
+export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
+  const log = init.log ?? (() => {})
+  const dataDir = await mkdtemp(join(tmpdir(), 'tabgrad-swarm-'))
+  const staticDir = init.staticDir ?? 'dist'
+  const tracker = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir, staticDir })
+  const corpus = await readFile(join(staticDir, 'datasets/sotu-excerpt.txt'))
+  const manifest = demoManifest(createHash('sha256').update(corpus).digest('hex'), corpus.length)
+  manifest.name = `Swarm run: ${init.tabs} tabs, ${init.stages} stages`
+  manifest.stages = init.stages
+  manifest.model.n_layer = Math.max(manifest.model.n_layer, init.stages)
+  manifest.training.steps = init.steps
+  init.manifest?.(manifest)
+  const created = await (await fetch(`${tracker.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(manifest) })).json() as { id: string, link: string, error?: string }
+  if (created.error != null) throw new Error(`campaign rejected: ${created.error}`)
+  const link = `${tracker.url}/#/c/${created.id}`
+  log(`tracker ${tracker.url}, campaign ${link}`)
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true })
+  const contexts: BrowserContext[] = []
+  const pages: Page[] = []
+  const peers: string[] = []
+  const started = Date.now()
+  const deadline = started + (init.timeoutMs ?? 15 * 60_000)
+  const status = async (): Promise<SwarmStatus> => await (await fetch(`${tracker.url}/api/campaigns/${created.id}/swarm`)).json() as SwarmStatus
+
+  try {
+    // Tabs join one at a time so each assignment sees the previous ones.
+    for (let i = 0; i < init.tabs; i++) {
+      const ctx = await browser.newContext()
+      const page = await ctx.newPage()
+      page.on('pageerror', err => log(`tab ${i} error: ${err.message}`))
+      await init.preparePage?.(page, i)
+      await page.goto(link)
+      if (init.cheaters?.includes(i)) {
+        await page.getByTestId('start').waitFor()
+        await page.evaluate(async () => { await (window as unknown as { __tabgradCheat: (m: string) => Promise<void> }).__tabgradCheat('noise') })
+      }
+      await page.getByTestId('start').click({ timeout: 120_000 })
+      const peerId = await peerIdOf(page)
+      const stage = await page.getByTestId('my-stage').getAttribute('data-stage', { timeout: 120_000 })
+      log(`tab ${i} joined: ${peerId.slice(-8)} → stage ${stage}`)
+      contexts.push(ctx)
+      pages.push(page)
+      peers.push(peerId)
+    }
+
+    const lastStats = new Map<string, TabStats & { stage: number }>()
+    const killed = new Set<number>()
+    let s = await status()
+    let lastLine = ''
+    while (!s.done) {
+      if (Date.now() > deadline) throw new Error(`swarm did not finish ${init.steps} steps in time (at step ${s.step})`)
+      for (const st of s.stages) for (const r of st.replicas) lastStats.set(r.peerId, { ...r, stage: st.stage })
+      if (init.kill != null && !killed.has(init.kill.tab) && s.step >= init.kill.step) {
+        killed.add(init.kill.tab)
+        log(`killing tab ${init.kill.tab} (${peers[init.kill.tab].slice(-8)}) at step ${s.step}`)
+        await contexts[init.kill.tab].close()
+      }
+      const loss = s.losses.at(-1)
+      const line = `step ${s.step}/${init.steps}  loss ${loss?.loss.toFixed(4) ?? '–'}  microbatches ${s.microbatches.completed} done, ${s.microbatches.in_flight} in flight, ${s.microbatches.retried} retried  stages [${s.stages.map(st => st.replicas.length).join(' ')}]`
+      if (line !== lastLine) { log(line); lastLine = line }
+      await new Promise(resolve => setTimeout(resolve, 500))
+      s = await status()
+    }
+    for (const st of s.stages) for (const r of st.replicas) lastStats.set(r.peerId, { ...r, stage: st.stage })
+
+    const wall = (Date.now() - started) / 1000
+    const B = manifest.training.microbatch
+    const T = manifest.training.seq_len
+    const tokens = s.microbatches.completed * B * T
+    const tabs: TabReport[] = peers.map((peerId, tab) => {
+      const st = lastStats.get(peerId)
+      return {
+        tab, peerId, stage: st?.stage ?? -1, killed: killed.has(tab),
+        busy_fraction: st?.busy_fraction ?? 0, idle_wait_fraction: st?.idle_wait_fraction ?? 0,
+        bytes_sent: st?.bytes_sent ?? 0, bytes_received: st?.bytes_received ?? 0, flops: st?.flops ?? 0, microbatches: st?.microbatches ?? 0
+      }
+    })
+    const wireBytes = tabs.reduce((n, t) => n + t.bytes_sent, 0)
+    const report: SwarmReport = {
+      config: { tabs: init.tabs, stages: init.stages, steps: init.steps, model: manifest.model, training: manifest.training, kill: init.kill ?? null },
+      steps: s.losses.map(l => ({ step: l.step, loss: l.loss })),
+      // Re-leases (tracker) plus re-routes to another replica (stage-0 tabs).
+      microbatches: { scheduled: s.microbatches.scheduled, completed: s.microbatches.completed, retried: s.microbatches.retried + [...lastStats.values()].reduce((n, t) => n + (t.retried ?? 0), 0), lost: s.microbatches.lost },
+      tabs,
+      tokens,
+      wall_s: wall,
+      tokens_per_second: tokens / wall,
+      bytes_per_token_per_boundary: init.stages > 1 && tokens > 0 ? wireBytes / tokens / (init.stages - 1) : 0,
+      campaign: created.id
+    }
+    const close = async (): Promise<void> => {
+      await browser.close().catch(() => {})
+      await tracker.close().catch(() => {})
+      await rm(dataDir, { recursive: true, force: true }).catch(() => {})
+    }
+    if (init.keepOpen !== true) await close()
+    return { report, tracker, browser, pages, campaignId: created.id, close }
+  } catch (err) {
+    await browser.close().catch(() => {})
+    await tracker.close().catch(() => {})
+    await rm(dataDir, { recursive: true, force: true }).catch(() => {})
+    throw err
+  }
+}

@@ -1,0 +1,607 @@
+// One volunteer tab in a campaign's swarm: joins, gets a stage, loads its weights, then trains.
+//
+// The recipe per microbatch (stage s of S):
+//   stage 0: lease id → forward(tokens) → send activations to a stage-1 replica → … → gradients
+//            come back → backward → report completion with the route's receipts;
+//   stage s: activations arrive → forward → send on (or, last: loss → backward) → gradients
+//            arrive → backward → send gradients back to whoever sent the activations.
+// The GPU holds one microbatch's activations; a backward for another microbatch recomputes its
+// forward from the kept input first. Optimizer steps follow the tracker's step counter, learned
+// from leases, heartbeats, tensor headers and weight requests, whichever comes first.
+import { proxy, type Remote } from 'comlink'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { CampaignManifest } from '../../campaign/manifest.ts'
+import { microbatchWindow } from '../../campaign/dataset.ts'
+import type { ComputeApi, Progress } from '../../worker/protocol.ts'
+import type { StageRange } from '../../model/config.ts'
+import { ownsEmbedding, ownsHead, stageFlops } from '../../model/config.ts'
+import { stageLayout } from '../../model/params.ts'
+import type { TabLibp2p } from '../../net/tab-node.ts'
+import { directConnection } from '../../net/tab-node.ts'
+import { sendTensor, tensorProtocol, type ReceivedTensor, type TensorProtocol } from '../../net/tensor-stream.ts'
+import { fetchWeights, serveWeights, WEIGHTS_PROTOCOL, type Weights, type WeightsRequest } from '../../net/weights.ts'
+import { sha256, toHex } from '../../net/byte-stream.ts'
+import { countersign, signAsSender, type SenderSignedReceipt, type SignedReceipt } from '../../ledger/receipt.ts'
+import { createTrackerClient, TrackerError, type TrackerClient } from './tracker-client.ts'
+import { learningRate } from './schedule.ts'
+import { ReplicaPicker } from './replica-picker.ts'
+import { createLogger } from '../../log.ts'
+
+const log = createLogger('tabgrad:swarm')
+
+export type SwarmPhase = 'joining' | 'loading-data' | 'loading-weights' | 'compiling' | 'running' | 'paused' | 'done' | 'left' | 'error'
+
+export interface SwarmSnapshot {
+  phase: SwarmPhase
+  message: string
+  /** 0..1 within the current phase, where it is known. */
+  progress: number
+  stage: number | null
+  range: StageRange | null
+  stages: number
+  appliedStep: number
+  resumed: boolean
+  replicas: string[]
+  next: string[]
+  microbatches: number
+  flops: number
+  bytesSent: number
+  bytesReceived: number
+  busyFraction: number
+  idleWaitFraction: number
+  retried: number
+  lastLoss: number | null
+  error: string | null
+}
+
+export interface SwarmTabInit {
+  campaignId: string
+  manifest: CampaignManifest
+  /** The tracker's origin. */
+  origin: string
+  node: TabLibp2p
+  relayAddrs: string[]
+  compute: Remote<ComputeApi>
+  /** The tab's libp2p key: it signs work receipts. */
+  privateKey: PrivateKey
+  /** Loads the dataset's tokens (stage 0 and the last stage need them). */
+  loadTokens: (onProgress: (loaded: number, total: number) => void) => Promise<Uint32Array>
+  /** The stage this tab trained before (kept in IndexedDB), to resume it. */
+  previousStage?: number
+  /** Weights saved locally for `previousStage`, used when no live replica can give newer ones. */
+  savedWeights?: Weights
+  /** Microbatches a stage-0 tab keeps in flight. @default 2 */
+  inflight?: number
+  /** Called on every state change (the UI's store, the swarm runner's reporter). */
+  onUpdate?: (s: SwarmSnapshot) => void
+  /** Gradients not back within this are re-routed to another replica. @default 60000 */
+  routeTimeoutMs?: number
+  /** Time a replica waits for its peers' weights at a sync. @default 20000 */
+  syncTimeoutMs?: number
+}
+
+interface Outbound {
+  /** Stage 0: the microbatch's tokens. Others: the activations that arrived. */
+  input: Float32Array | Uint32Array
+  inDigest: string
+  /** Who sent us the input (stage > 0), to send gradients back to. */
+  from: string | null
+  /** Receipts of the route so far, each countersigned. */
+  receipts: SignedReceipt[]
+  sentTo: string | null
+  sentAt: number
+  activations: Float32Array | null
+  outDigest: string
+  attempts: number
+}
+
+export class SwarmTab {
+  readonly #init: SwarmTabInit
+  readonly #tracker: TrackerClient
+  readonly #me: string
+  #state: SwarmSnapshot
+  #tokens: Uint32Array | undefined
+  #paramCount = 0
+  #protocol: TensorProtocol | undefined
+  #running = false
+  #stopped = false
+  #timers: Array<ReturnType<typeof setInterval>> = []
+  /** Microbatches whose forward this tab has done and whose backward it awaits. */
+  readonly #routes = new Map<number, Outbound>()
+  /** Which microbatch's activations are in the GPU's buffers. */
+  #onGpu: number | null = null
+  /** GPU work runs one job at a time, in order. */
+  #gpuChain: Promise<unknown> = Promise.resolve()
+  #gpuQueued = 0
+  #accumulated = 0
+  readonly #snapshots = new Map<number, Float32Array>()
+  readonly #snapshotWaiters = new Map<number, Array<() => void>>()
+  #picker = new ReplicaPicker()
+  #runningSince = 0
+  #busyMs = 0
+  #idleSince: number | null = null
+  #idleMs = 0
+  #stepping: Promise<void> = Promise.resolve()
+
+  constructor (init: SwarmTabInit) {
+    this.#init = init
+    this.#me = init.node.peerId.toString()
+    this.#tracker = createTrackerClient({ origin: init.origin, campaign: init.campaignId, peerId: this.#me })
+    this.#state = {
+      phase: 'joining', message: 'Joining the campaign', progress: 0, stage: null, range: null, stages: init.manifest.stages,
+      appliedStep: 0, resumed: false, replicas: [], next: [], microbatches: 0, flops: 0, bytesSent: 0, bytesReceived: 0,
+      busyFraction: 0, idleWaitFraction: 0, retried: 0, lastLoss: null, error: null
+    }
+  }
+
+  get snapshot (): SwarmSnapshot { return this.#state }
+
+  #update (patch: Partial<SwarmSnapshot>): void {
+    this.#state = { ...this.#state, ...patch }
+    this.#init.onUpdate?.(this.#state)
+  }
+
+  get #m (): CampaignManifest { return this.#init.manifest }
+  get #isFirst (): boolean { return this.#state.range != null && ownsEmbedding(this.#state.range) }
+  get #isLast (): boolean { return this.#state.range != null && ownsHead(this.#m.model, this.#state.range) }
+
+  // ---- joining
+
+  async start (): Promise<void> {
+    try {
+      this.#update({ phase: 'joining', message: 'Measuring this GPU', progress: 0.1 })
+      const { flopsPerSecond } = await this.#init.compute.benchmark()
+      this.#update({ message: 'Asking the tracker for a stage', progress: 0.5 })
+      const joined = await this.#tracker.join({ throughput: flopsPerSecond, ...(this.#init.previousStage != null ? { stage: this.#init.previousStage } : {}) })
+      const resumed = this.#init.previousStage === joined.stage
+      this.#update({ stage: joined.stage, range: joined.range, stages: joined.stages, appliedStep: joined.step, replicas: joined.replicas, resumed, progress: 1 })
+
+      if (this.#isFirst || this.#isLast) {
+        this.#update({ phase: 'loading-data', message: `Downloading the dataset (${(this.#m.dataset.bytes / 1024).toFixed(0)} KiB)`, progress: 0 })
+        this.#tokens = await this.#init.loadTokens((loaded, total) => { this.#update({ progress: loaded / total }) })
+      }
+
+      const weights = await this.#loadWeights(joined.replicas.filter(p => p !== this.#me), joined.step)
+      this.#update({ phase: 'compiling', message: 'Compiling kernels and allocating the stage', progress: 0 })
+      const { B, T } = { B: this.#m.training.microbatch, T: this.#m.training.seq_len }
+      const { paramCount } = await this.#init.compute.initStage(
+        { config: this.#m.model, range: joined.range, B, T, seed: this.#m.training.seed, ...(weights != null ? { params: weights.params } : {}) },
+        // comlink proxies callbacks; a plain function cannot cross to the worker.
+        proxy((p: Progress) => { this.#update({ message: p.message, progress: p.fraction }) })
+      )
+      this.#paramCount = paramCount
+      if (weights != null) this.#update({ appliedStep: Math.max(weights.step, this.#state.appliedStep) })
+
+      await this.#serve()
+      this.#running = true
+      this.#runningSince = performance.now()
+      this.#idleSince = performance.now()
+      this.#update({ phase: 'running', message: this.#isFirst ? 'Training: leasing microbatches' : 'Training: waiting for activations', progress: 1 })
+      this.#timers.push(setInterval(() => { void this.#heartbeat() }, 2000))
+      if (this.#isFirst) void this.#pump()
+      this.#timers.push(setInterval(() => { this.#checkRoutes() }, 2000))
+    } catch (err) {
+      this.#fail(err)
+    }
+  }
+
+  /** A live replica's current weights; else the tab's own saved ones; else null (seed init). */
+  async #loadWeights (others: string[], step: number): Promise<Weights | null> {
+    if (others.length === 0) {
+      const saved = this.#init.savedWeights
+      if (saved != null) {
+        this.#update({ phase: 'loading-weights', message: `Resuming from this tab's saved weights (step ${saved.step})`, progress: 1 })
+        return saved
+      }
+      this.#update({ phase: 'loading-weights', message: step === 0 ? 'First replica of this stage: starting from the seed' : 'No live replica holds this stage: restarting it from the seed', progress: 1 })
+      return null
+    }
+    const expectElements = await this.#expectedParams()
+    for (const peer of others) {
+      try {
+        this.#update({ phase: 'loading-weights', message: `Fetching this stage's weights from ${peer.slice(-8)}`, progress: 0.2 })
+        const conn = await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(peer))
+        const w = await fetchWeights(conn, { campaign: this.#init.campaignId, stage: this.#state.stage!, step: 'latest' }, { expectElements })
+        this.#update({ progress: 1, message: `Got the weights of step ${w.step}` })
+        return w
+      } catch (err) {
+        log('weights from', peer, 'failed:', (err as Error).message)
+      }
+    }
+    this.#update({ message: 'No replica answered: starting from the seed' })
+    return null
+  }
+
+  async #expectedParams (): Promise<number> {
+    return stageLayout(this.#m.model, this.#state.range!).totalElements
+  }
+
+  async #serve (): Promise<void> {
+    const node = this.#init.node
+    this.#protocol = await tensorProtocol(node, {
+      campaign: this.#init.campaignId,
+      maxPayloadBytes: 4 * this.#m.training.microbatch * this.#m.training.seq_len * this.#m.model.d_model,
+      onTensor: t => { this.#onTensor(t) },
+      onViolation: (peer, err) => {
+        log.error(`peer ${peer} broke the tensor protocol (${err.name}); disconnecting it`)
+        this.#picker.exclude(peer)
+        void node.hangUp(peerIdFromString(peer)).catch(() => {})
+      }
+    })
+    await node.handle(WEIGHTS_PROTOCOL, (stream, conn) => {
+      void serveWeights(stream, conn.remotePeer.toString(), { campaign: this.#init.campaignId, provide: async req => await this.#provideWeights(req) })
+    }, { runOnLimitedConnection: false })
+  }
+
+  // ---- the GPU queue
+
+  #gpu<T> (job: () => Promise<T>): Promise<T> {
+    this.#gpuQueued++
+    if (this.#idleSince != null) { this.#idleMs += performance.now() - this.#idleSince; this.#idleSince = null }
+    const run = this.#gpuChain.then(async () => {
+      const t0 = performance.now()
+      try {
+        return await job()
+      } finally {
+        this.#busyMs += performance.now() - t0
+        if (--this.#gpuQueued === 0 && this.#running) this.#idleSince = performance.now()
+      }
+    })
+    this.#gpuChain = run.catch(() => {})
+    return run
+  }
+
+  /** Brings the GPU's saved activations to microbatch `mb` (recomputing its forward if needed). */
+  async #ensureOnGpu (mb: number, route: Outbound): Promise<void> {
+    if (this.#onGpu === mb) return
+    const targets = this.#isLast ? microbatchWindow(this.#tokens!, mb, this.#m.training.microbatch, this.#m.training.seq_len).targets : undefined
+    await this.#init.compute.forward(route.input.slice(), targets)
+    this.#onGpu = mb
+  }
+
+  // ---- optimizer steps and replica sync
+
+  /** Applies pending optimizer steps up to `target` (the tracker's step counter), in order. */
+  #advanceTo (target: number): Promise<void> {
+    this.#stepping = this.#stepping.then(async () => {
+      while (this.#state.appliedStep < target) {
+        const step = this.#state.appliedStep
+        const count = this.#accumulated
+        this.#accumulated = 0
+        if (count > 0) {
+          const t = this.#m.training
+          await this.#gpu(async () => {
+            await this.#init.compute.step({ lr: learningRate(t, step), weightDecay: t.weight_decay, gradClip: t.grad_clip, gradScale: 1 / count })
+            await this.#init.compute.zeroGrad()
+          })
+        }
+        this.#update({ appliedStep: step + 1 })
+        if ((step + 1) % this.#m.training.sync_every === 0) await this.#sync(step + 1)
+      }
+    })
+    return this.#stepping
+  }
+
+  /** Averages weights with the other replicas of this stage, each contributing its step-k weights. */
+  async #sync (k: number): Promise<void> {
+    const own = await this.#gpu(async () => await this.#init.compute.exportParams())
+    this.#snapshots.set(k, own)
+    for (const old of this.#snapshots.keys()) if (old < k - 1) this.#snapshots.delete(old)
+    for (const wake of this.#snapshotWaiters.get(k) ?? []) wake()
+    this.#snapshotWaiters.delete(k)
+    const others = this.#state.replicas.filter(p => p !== this.#me)
+    if (others.length === 0) return
+    this.#update({ message: `Averaging weights with ${others.length} replica${others.length === 1 ? '' : 's'} (step ${k})` })
+    const got = await Promise.allSettled(others.map(async peer => {
+      const conn = await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(peer))
+      return await fetchWeights(conn, { campaign: this.#init.campaignId, stage: this.#state.stage!, step: k }, { expectElements: own.length, signal: AbortSignal.timeout(this.#init.syncTimeoutMs ?? 20_000) })
+    }))
+    const peers = got.flatMap(r => r.status === 'fulfilled' && r.value.step === k ? [r.value.params] : [])
+    if (peers.length > 0) {
+      const avg = own.slice()
+      for (const p of peers) for (let i = 0; i < avg.length; i++) avg[i] += p[i]
+      for (let i = 0; i < avg.length; i++) avg[i] /= peers.length + 1
+      await this.#gpu(async () => { await this.#init.compute.importParams(avg) })
+    }
+    this.#update({ message: `Synced with ${peers.length} of ${others.length} replicas at step ${k}` })
+  }
+
+  async #provideWeights (req: WeightsRequest): Promise<Weights | null> {
+    if (req.stage !== this.#state.stage || !this.#running) return null
+    if (req.step === 'latest') {
+      await this.#stepping
+      return { step: this.#state.appliedStep, params: await this.#gpu(async () => await this.#init.compute.exportParams()) }
+    }
+    const k = req.step
+    // A peer at step k means step k-1 is over everywhere: catch up (which also snapshots k).
+    if (k > this.#state.appliedStep) void this.#advanceTo(k)
+    const have = this.#snapshots.get(k)
+    if (have != null) return { step: k, params: have }
+    await new Promise<void>(resolve => {
+      const list = this.#snapshotWaiters.get(k) ?? []
+      list.push(resolve)
+      this.#snapshotWaiters.set(k, list)
+      setTimeout(resolve, this.#init.syncTimeoutMs ?? 20_000)
+    })
+    const snap = this.#snapshots.get(k)
+    return snap == null ? null : { step: k, params: snap }
+  }
+
+  // ---- stage 0: leasing and starting microbatches
+
+  async #pump (): Promise<void> {
+    const inflight = this.#init.inflight ?? 2
+    while (this.#running && !this.#stopped) {
+      if (this.#state.phase === 'paused' || this.#routes.size >= inflight) { await sleep(100); continue }
+      let lease
+      try {
+        lease = await this.#tracker.lease(1)
+      } catch (err) {
+        if (err instanceof TrackerError && err.status === 409) { await this.#rejoin(); continue }
+        await sleep(1000)
+        continue
+      }
+      if (lease.step > this.#state.appliedStep) await this.#advanceTo(lease.step)
+      if (lease.leases.length === 0) { await sleep(150); continue }
+      for (const { id } of lease.leases) void this.#startMicrobatch(id)
+    }
+  }
+
+  async #startMicrobatch (mb: number): Promise<void> {
+    const { inputs } = microbatchWindow(this.#tokens!, mb, this.#m.training.microbatch, this.#m.training.seq_len)
+    const route: Outbound = { input: inputs, inDigest: toHex(await sha256(new Uint8Array(inputs.buffer))), from: null, receipts: [], sentTo: null, sentAt: 0, activations: null, outDigest: '', attempts: 0 }
+    this.#routes.set(mb, route)
+    try {
+      const { output } = await this.#gpu(async () => {
+        const r = await this.#init.compute.forward(inputs.slice())
+        this.#onGpu = mb
+        return r
+      })
+      route.activations = output!
+      this.#addFlops(this.#flops().forward)
+      await this.#sendForward(mb, route)
+    } catch (err) {
+      log('microbatch', mb, 'could not start:', (err as Error).message)
+      this.#routes.delete(mb)
+      await this.#tracker.release(mb).catch(() => {})
+    }
+  }
+
+  // ---- sending
+
+  #flops (): { forward: number, backward: number } {
+    const f = stageFlops(this.#m.model, this.#state.range!, this.#m.training.microbatch, this.#m.training.seq_len)
+    return { forward: f.forward, backward: f.backward }
+  }
+
+  #addFlops (n: number): void {
+    this.#update({ flops: this.#state.flops + n })
+  }
+
+  /** Sends activations to the best next-stage replica, trying others if one fails. */
+  async #sendForward (mb: number, route: Outbound): Promise<void> {
+    const data = route.activations!
+    route.outDigest = toHex(await sha256(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)))
+    const tried = new Set<string>()
+    for (;;) {
+      const to = this.#picker.pick(this.#state.next, tried)
+      if (to == null) throw new Error(`no replica of stage ${this.#state.stage! + 1} is reachable`)
+      tried.add(to)
+      route.attempts++
+      if (route.attempts > 1) this.#update({ retried: this.#state.retried + 1 })
+      try {
+        const receipt = await signAsSender({
+          campaign: this.#init.campaignId, microbatch: mb, stage: this.#state.stage!, direction: 'fwd', flops: this.#flops().forward,
+          inDigest: route.inDigest, outDigest: route.outDigest, from: this.#me, to
+        }, this.#init.privateKey)
+        const conn = await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(to))
+        const t0 = performance.now()
+        const res = await sendTensor(conn, {
+          campaign: this.#init.campaignId, microbatch: mb, routeStep: this.#state.stage!, kind: 'activations',
+          optimizerStep: this.#state.appliedStep, shape: [this.#m.training.microbatch, this.#m.training.seq_len, this.#m.model.d_model],
+          data, meta: { receipts: [...route.receipts, receipt] }
+        })
+        this.#picker.observe(to, performance.now() - t0)
+        route.sentTo = to
+        route.sentAt = performance.now()
+        this.#update({ bytesSent: this.#state.bytesSent + res.bytes })
+        return
+      } catch (err) {
+        log('send to', to, 'failed:', (err as Error).message)
+        this.#picker.penalize(to)
+      }
+    }
+  }
+
+  async #sendBackward (mb: number, route: Outbound, dInput: Float32Array, flops: number): Promise<void> {
+    const to = route.from!
+    const outDigest = toHex(await sha256(new Uint8Array(dInput.buffer, dInput.byteOffset, dInput.byteLength)))
+    const receipt = await signAsSender({
+      campaign: this.#init.campaignId, microbatch: mb, stage: this.#state.stage!, direction: 'bwd', flops,
+      inDigest: route.inDigest, outDigest, from: this.#me, to
+    }, this.#init.privateKey)
+    const conn = await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(to))
+    const res = await sendTensor(conn, {
+      campaign: this.#init.campaignId, microbatch: mb, routeStep: this.#state.stage!, kind: 'gradients',
+      optimizerStep: this.#state.appliedStep, shape: [this.#m.training.microbatch, this.#m.training.seq_len, this.#m.model.d_model],
+      data: dInput, meta: { receipts: [...route.receipts, receipt] }
+    })
+    this.#update({ bytesSent: this.#state.bytesSent + res.bytes })
+  }
+
+  // ---- receiving
+
+  /** Takes custody of an arriving tensor (the ack goes out when this returns); the work runs after. */
+  #onTensor (t: ReceivedTensor): void {
+    if (!this.#running) throw Object.assign(new Error('this tab is not training'), { name: 'NotReadyError' })
+    if (t.optimizerStep < this.#state.appliedStep && t.kind === 'activations') {
+      throw Object.assign(new Error(`activations of step ${t.optimizerStep}, this replica is at ${this.#state.appliedStep}`), { name: 'StaleError' })
+    }
+    if (!(t.data instanceof Float32Array)) throw Object.assign(new Error('expected f32 data'), { name: 'DTypeError' })
+    this.#update({ bytesReceived: this.#state.bytesReceived + t.data.byteLength })
+    const work = t.kind === 'activations' ? this.#onActivations(t) : this.#onGradients(t)
+    work.catch(err => { log('microbatch', t.microbatch, t.kind, 'failed:', (err as Error).message) })
+  }
+
+  async #countersignIncoming (t: ReceivedTensor): Promise<SignedReceipt[]> {
+    const list = (t.meta as { receipts?: unknown[] } | undefined)?.receipts
+    if (!Array.isArray(list) || list.length === 0) throw new Error('tensor carries no receipts')
+    const last = list[list.length - 1] as SenderSignedReceipt
+    const r = last.receipt
+    if (r.from !== t.from || r.to !== this.#me || r.outDigest !== t.sha256 || r.microbatch !== t.microbatch) {
+      throw new Error('the hop receipt does not match the tensor that came with it')
+    }
+    return [...list.slice(0, -1) as SignedReceipt[], await countersign(last, this.#init.privateKey)]
+  }
+
+  async #onActivations (t: ReceivedTensor): Promise<void> {
+    if (t.optimizerStep > this.#state.appliedStep) await this.#advanceTo(t.optimizerStep)
+    const input = t.data as Float32Array
+    const route: Outbound = { input, inDigest: t.sha256, from: t.from, receipts: await this.#countersignIncoming(t), sentTo: null, sentAt: 0, activations: null, outDigest: '', attempts: 0 }
+    this.#routes.set(t.microbatch, route)
+    const mb = t.microbatch
+    if (this.#isLast) {
+      const { targets } = microbatchWindow(this.#tokens!, mb, this.#m.training.microbatch, this.#m.training.seq_len)
+      const { loss, dInput } = await this.#gpu(async () => {
+        const f = await this.#init.compute.forward(input.slice(), targets)
+        this.#onGpu = mb
+        const b = await this.#init.compute.backward()
+        return { loss: f.loss, dInput: b.dInput }
+      })
+      this.#accumulated++
+      const { forward, backward } = this.#flops()
+      this.#addFlops(forward + backward)
+      if (loss != null) {
+        this.#update({ lastLoss: loss })
+        void this.#tracker.loss(mb, loss).catch(() => {})
+      }
+      this.#routes.delete(mb)
+      this.#update({ microbatches: this.#state.microbatches + 1 })
+      await this.#sendBackward(mb, route, dInput!, forward + backward)
+      return
+    }
+    const { output } = await this.#gpu(async () => {
+      const r = await this.#init.compute.forward(input.slice())
+      this.#onGpu = mb
+      return r
+    })
+    route.activations = output!
+    this.#addFlops(this.#flops().forward)
+    await this.#sendForward(mb, route)
+  }
+
+  async #onGradients (t: ReceivedTensor): Promise<void> {
+    const mb = t.microbatch
+    const route = this.#routes.get(mb)
+    // A late answer from a replica we already re-routed away from: ignore it.
+    if (route == null || route.sentTo !== t.from) return
+    route.receipts = await this.#countersignIncoming(t)
+    this.#routes.delete(mb)
+    const dOut = t.data as Float32Array
+    const { dInput } = await this.#gpu(async () => {
+      await this.#ensureOnGpu(mb, route)
+      const b = await this.#init.compute.backward(dOut)
+      this.#onGpu = null
+      return b
+    })
+    this.#accumulated++
+    this.#addFlops(this.#flops().backward)
+    this.#update({ microbatches: this.#state.microbatches + 1 })
+    if (this.#isFirst) {
+      try {
+        await this.#tracker.complete(mb, route.receipts)
+      } catch (err) {
+        log.error('completion of microbatch', mb, 'refused:', (err as Error).message)
+      }
+      return
+    }
+    await this.#sendBackward(mb, route, dInput!, this.#flops().backward)
+  }
+
+  /** Stage 0 re-routes microbatches whose receiver went away or never answered. */
+  #checkRoutes (): void {
+    if (!this.#isFirst || !this.#running) return
+    const timeout = this.#init.routeTimeoutMs ?? 60_000
+    for (const [mb, route] of this.#routes) {
+      if (route.sentTo == null || route.activations == null) continue
+      const gone = !this.#state.next.includes(route.sentTo)
+      if (gone || performance.now() - route.sentAt > timeout) {
+        const dead = route.sentTo
+        route.sentTo = null
+        this.#picker.penalize(dead)
+        log(`re-routing microbatch ${mb}: ${dead} ${gone ? 'left' : 'timed out'}`)
+        this.#sendForward(mb, route).catch(async () => {
+          this.#routes.delete(mb)
+          await this.#tracker.release(mb).catch(() => {})
+        })
+      }
+    }
+  }
+
+  // ---- heartbeat, pause, leave
+
+  async #heartbeat (): Promise<void> {
+    if (this.#stopped) return
+    const wall = performance.now() - this.#runningSince
+    const idle = this.#idleMs + (this.#idleSince != null ? performance.now() - this.#idleSince : 0)
+    const busyFraction = wall > 0 ? Math.min(1, this.#busyMs / wall) : 0
+    const idleWaitFraction = wall > 0 ? Math.min(1, idle / wall) : 0
+    this.#update({ busyFraction, idleWaitFraction })
+    try {
+      const r = await this.#tracker.heartbeat({
+        busy_fraction: busyFraction, idle_wait_fraction: idleWaitFraction, bytes_sent: this.#state.bytesSent, bytes_received: this.#state.bytesReceived,
+        flops: this.#state.flops, microbatches: this.#state.microbatches, retried: this.#state.retried, queue: this.#gpuQueued
+      })
+      this.#update({ replicas: r.replicas, next: r.next.filter(p => !this.#picker.isExcluded(p)) })
+      if (r.step > this.#state.appliedStep && this.#routes.size === 0) void this.#advanceTo(r.step)
+      if (r.done && this.#state.phase === 'running') this.#update({ phase: 'done', message: 'The campaign reached its last step. Thank you!' })
+    } catch (err) {
+      if (err instanceof TrackerError && err.status === 409) await this.#rejoin()
+    }
+  }
+
+  async #rejoin (): Promise<void> {
+    const j = await this.#tracker.join({ stage: this.#state.stage! }).catch(() => null)
+    if (j != null) this.#update({ replicas: j.replicas })
+  }
+
+  pause (): void {
+    if (this.#state.phase === 'running') this.#update({ phase: 'paused', message: 'Paused: finishing the microbatches in flight' })
+  }
+
+  resume (): void {
+    if (this.#state.phase === 'paused') this.#update({ phase: 'running', message: 'Training' })
+  }
+
+  /** Current weights and step, to save locally. */
+  async exportWeights (): Promise<Weights> {
+    await this.#stepping
+    return { step: this.#state.appliedStep, params: await this.#gpu(async () => await this.#init.compute.exportParams()) }
+  }
+
+  /** Leaves cleanly: gives leased microbatches back and tells the tracker. */
+  async leave (): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    this.#running = false
+    for (const t of this.#timers) clearInterval(t)
+    if (this.#isFirst) for (const mb of this.#routes.keys()) await this.#tracker.release(mb).catch(() => {})
+    await this.#tracker.leave().catch(() => {})
+    await this.#protocol?.stop().catch(() => {})
+    await this.#init.node.unhandle(WEIGHTS_PROTOCOL).catch(() => {})
+    this.#update({ phase: 'left', message: 'Left the campaign' })
+  }
+
+  #fail (err: unknown): void {
+    log.error('swarm tab failed:', err)
+    this.#running = false
+    for (const t of this.#timers) clearInterval(t)
+    this.#update({ phase: 'error', error: (err as Error).message, message: (err as Error).message })
+  }
+}
+
+function sleep (ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms))
+}
+

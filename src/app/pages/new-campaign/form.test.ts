@@ -1,5 +1,5 @@
 // The new-campaign form state against the real tracker in-process (its relative `/api/...` calls
-// are pointed at the tracker's URL): live validation, presets, stage sizes, create.
+// are pointed at the tracker's URL): live validation, presets, stage sizes, create, and a 400's field errors.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -99,5 +99,25 @@ describe('NewCampaignForm', () => {
     expect(stored.name).toBe('Form unit test')
     expect(stored.training.lr_schedule).toBe('cosine')
     expect(stored.dataset.url).toBe('/datasets/sotu-excerpt.txt')
+  })
+
+  it('shows the tracker\'s 400 field errors inline until that field is edited', async () => {
+    const form = await loaded()
+    form.set('name', 'Rejected by the tracker')
+    // A tracker with stricter rules than this build's validator (e.g. a newer version) answers 400 with fields.
+    const fetchNow = globalThis.fetch
+    vi.stubGlobal('fetch', async () => new Response(JSON.stringify({ error: 'invalid manifest: training.steps too many for this tracker', fields: [{ path: 'training.steps', message: 'must be at most 5000 on this tracker' }] }), { status: 400, headers: { 'content-type': 'application/json' } }))
+    try {
+      await form.submit()
+    } finally {
+      vi.stubGlobal('fetch', fetchNow)
+    }
+    expect(form.created).toBeNull()
+    expect(form.submitError).toMatch(/invalid manifest/)
+    expect(form.visibleErrors('training.steps')).toEqual(['must be at most 5000 on this tracker'])
+    expect(form.visibleErrors('training.lr')).toEqual([])
+    form.set('training.steps', '5000')
+    expect(form.visibleErrors('training.steps')).toEqual([])
+    expect(form.canSubmit).toBe(true)
   })
 })

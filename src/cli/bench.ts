@@ -41,7 +41,13 @@ async function main (): Promise<void> {
   }
   const out = resolve(values.out ?? `bench/results/${name}.json`)
 
-  const server = await createServer({ configFile: resolve('vite.config.ts'), logLevel: 'warn', server: { host: '127.0.0.1', port: 0, strictPort: false } })
+  // No HMR and no watching: an edited file (or a newly optimized dependency) would reload the
+  // page in the middle of a run.
+  const server = await createServer({
+    configFile: resolve('vite.config.ts'),
+    logLevel: 'warn',
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: { ignored: ['**/*'] } }
+  })
   await server.listen()
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,

@@ -1,0 +1,179 @@
+// Stages connected by links that carry tensors in and tensors out: the network implements
+// StageLink later (src/net), the in-process pipeline here implements it with copies, so nothing
+// but Float32Arrays ever crosses between stages. One microbatch is in flight per stage (its
+// activations live in the stage's one activation buffer until its backward).
+import type { GPTConfig } from '../model/config.ts'
+import { splitStages } from '../model/config.ts'
+import { GptStage } from '../model/stage.ts'
+import { StageTrainer, type StageTrainerInit } from './trainer.ts'
+import type { Microbatch } from './data.ts'
+import { TrainError } from './errors.ts'
+
+/** What one stage sends its neighbours. The receiver runs its part of the microbatch. */
+export interface StageLink {
+  /** forward: microbatch mb's output (B,T,C) to the next stage */
+  sendActivations: (mb: number, x: Float32Array) => Promise<void>
+  /** backward: d loss/d input (B,T,C) of microbatch mb to the stage before */
+  sendGradients: (mb: number, dx: Float32Array) => Promise<void>
+}
+
+/** Derives a microbatch's tokens from its id alone (TokenLoader does). */
+export interface MicrobatchSource {
+  microbatch: (id: number) => Microbatch
+}
+
+/** One stage's side of the protocol: receive, compute, send on. */
+export class PipelineStage {
+  readonly trainer: StageTrainer
+  readonly #data: MicrobatchSource
+  next: StageLink | null = null
+  prev: StageLink | null = null
+  /** last stage: loss of each microbatch, by id, until taken */
+  readonly losses = new Map<number, number>()
+  #inFlight: number | null = null
+
+  constructor (trainer: StageTrainer, data: MicrobatchSource) {
+    this.trainer = trainer
+    this.#data = data
+  }
+
+  get stage (): GptStage {
+    return this.trainer.stage
+  }
+
+  /** Stage 0: embeds microbatch mb and sends it on; resolves when its backward is back here. */
+  async start (mb: number): Promise<void> {
+    if (!this.stage.isFirst) throw new TrainError('only stage 0 starts microbatches')
+    await this.onInput(mb, this.#data.microbatch(mb).inputs)
+  }
+
+  async onActivations (mb: number, x: Float32Array): Promise<void> {
+    await this.onInput(mb, x)
+  }
+
+  async onGradients (mb: number, dx: Float32Array): Promise<void> {
+    this.#expect(mb)
+    await this.#backward(mb, dx)
+  }
+
+  async onInput (mb: number, input: Uint32Array | Float32Array): Promise<void> {
+    if (this.#inFlight != null) throw new TrainError(`${this.stage.label}: microbatch ${mb} arrived while ${this.#inFlight} is in flight`)
+    this.#inFlight = mb
+    if (this.stage.isLast) {
+      await this.trainer.forward(input, this.#data.microbatch(mb).targets)
+      this.losses.set(mb, await this.stage.loss())
+      await this.#backward(mb)
+      return
+    }
+    const out = await this.trainer.forward(input)
+    if (this.next == null) throw new TrainError(`${this.stage.label}: no link to the next stage`)
+    await this.next.sendActivations(mb, out!)
+  }
+
+  async #backward (mb: number, dx?: Float32Array): Promise<void> {
+    const { dinput } = await this.trainer.backward(dx)
+    this.#inFlight = null
+    if (dinput == null) return
+    if (this.prev == null) throw new TrainError(`${this.stage.label}: no link to the stage before`)
+    await this.prev.sendGradients(mb, dinput)
+  }
+
+  #expect (mb: number): void {
+    if (this.#inFlight !== mb) throw new TrainError(`${this.stage.label}: gradients for microbatch ${mb}, but ${String(this.#inFlight)} is in flight`)
+  }
+}
+
+/** An in-process link to `to`: tensors are copied, as a network would, so no memory is shared. */
+export function localLink (to: PipelineStage): StageLink {
+  return {
+    sendActivations: async (mb, x) => { await to.onActivations(mb, x.slice()) },
+    sendGradients: async (mb, dx) => { await to.onGradients(mb, dx.slice()) }
+  }
+}
+
+export interface PipelineInit {
+  B: number
+  T: number
+  /** stages, each a contiguous layer range (splitStages). @default 1 */
+  stages?: number
+  /** deterministic init seed. @default 0 */
+  seed?: number
+  /** per-stage flat params (checkpoint), instead of the seed */
+  params?: Float32Array[]
+  /**
+   * 'global': clip by the norm over all stages (the unsplit model's maths); 'stage': each stage
+   * clips its own, as independent replicas must. @default 'global'
+   */
+  clip?: 'global' | 'stage'
+  trainer: StageTrainerInit
+}
+
+export interface StepResult {
+  /** 0-based optimizer step */
+  step: number
+  /** mean loss over the step's microbatches */
+  loss: number
+  lr: number
+  /** global gradient norm before clipping ('global' clip only, else null) */
+  gradNorm: number | null
+}
+
+/** S stages in one process, wired by localLink. trainStep() is llm.c's loop body. */
+export class Pipeline {
+  readonly nodes: PipelineStage[]
+  readonly clip: 'global' | 'stage'
+  readonly accumulation: number
+  #nextMicrobatch = 0
+
+  constructor (device: GPUDevice, config: GPTConfig, data: MicrobatchSource, init: PipelineInit) {
+    const ranges = splitStages(config, init.stages ?? 1)
+    this.clip = init.clip ?? 'global'
+    this.accumulation = init.trainer.accumulation ?? 1
+    const trainerInit = { ...init.trainer, autoStep: this.clip === 'stage' }
+    this.nodes = ranges.map((range, s) => {
+      const stage = new GptStage(device, config, range, { B: init.B, T: init.T, seed: init.seed, params: init.params?.[s] })
+      return new PipelineStage(new StageTrainer(stage, trainerInit), data)
+    })
+    for (let s = 0; s < this.nodes.length; s++) {
+      if (s + 1 < this.nodes.length) this.nodes[s].next = localLink(this.nodes[s + 1])
+      if (s > 0) this.nodes[s].prev = localLink(this.nodes[s - 1])
+    }
+  }
+
+  get step (): number {
+    return this.nodes[0].trainer.step
+  }
+
+  /** Microbatches (ids continue across steps) → accumulated gradients → one optimizer step. */
+  async trainStep (): Promise<StepResult> {
+    const step = this.step
+    const lr = this.nodes[0].trainer.lr
+    const last = this.nodes[this.nodes.length - 1]
+    let lossSum = 0
+    for (let k = 0; k < this.accumulation; k++) {
+      const mb = this.#nextMicrobatch++
+      await this.nodes[0].start(mb)
+      lossSum += last.losses.get(mb)!
+      last.losses.delete(mb)
+    }
+    let gradNorm: number | null = null
+    if (this.clip === 'global') {
+      // Norm of the averaged gradient over every stage's tensors, then the same factor everywhere.
+      const sumsq = (await Promise.all(this.nodes.map(async n => await n.stage.gradSumOfSquares()))).reduce((a, b) => a + b, 0)
+      gradNorm = Math.sqrt(sumsq) / this.accumulation
+      const maxNorm = this.nodes[0].trainer.gradClip
+      const factor = maxNorm > 0 && gradNorm > maxNorm ? maxNorm / gradNorm : 1
+      for (const n of this.nodes) n.trainer.applyStep(factor)
+    }
+    return { step, loss: lossSum / this.accumulation, lr, gradNorm }
+  }
+
+  /** Every stage's flat params, in stage order. */
+  async exportParams (): Promise<Float32Array[]> {
+    return await Promise.all(this.nodes.map(async n => await n.stage.exportParams()))
+  }
+
+  destroy (): void {
+    for (const n of this.nodes) n.stage.destroy()
+  }
+}

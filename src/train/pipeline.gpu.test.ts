@@ -3,7 +3,13 @@ import { beforeAll, describe, expect, test } from 'vitest'
 import { requestTabgradDevice } from '../gpu/device.ts'
 import { Pipeline } from './pipeline.ts'
 import { TokenLoader, decodeTokens } from './data.ts'
-import type { GPTConfig } from '../model/config.ts'
+import { splitStages, type GPTConfig } from '../model/config.ts'
+import { stageLayout, viewOf } from '../model/params.ts'
+import { initStageParams } from '../model/init.ts'
+import { stageBackward, stageForward } from '../model/cpu/gpt.ts'
+import { adamwStageStep, clipScale } from '../model/cpu/adamw.ts'
+import { globalNorm } from '../model/cpu/gradnorm.ts'
+import { compareClose, describeClose } from '../gpu/numerics.ts'
 
 let device: GPUDevice
 beforeAll(async () => { device = (await requestTabgradDevice()).device })
@@ -32,6 +38,56 @@ describe('Pipeline', () => {
     console.log(`learning: loss ${first.toFixed(3)} → ${lastLoss.toFixed(3)} in ${steps} steps, ${(ms / steps).toFixed(1)} ms/step, ${(steps * B * T / ms * 1000).toFixed(0)} tokens/s`)
     expect(first).toBeCloseTo(Math.log(256), 0)
     expect(lastLoss).toBeLessThan(0.7 * Math.log(256))
+    pipe.destroy()
+  })
+
+  test('2 stages, 2 accumulated microbatches, global clipping: losses and weights follow the float64 recipe', async () => {
+    const config: GPTConfig = { vocab: 37, d_model: 32, n_layer: 2, n_head: 2, n_ctx: 8 }
+    const B = 2; const T = 8; const k = 2; const steps = 3; const S = 2
+    const loader = new TokenLoader(Uint32Array.from({ length: 200 }, (_, i) => (i * i + 3 * i) % 37), { B, T })
+    // eps above float32 gradient noise (see src/model/stage.gpu.test.ts), clip low enough to act.
+    const hyper = { lr: 1e-2, beta1: 0.9, beta2: 0.95, eps: 1e-3, weightDecay: 0.1 }
+    const clip = 0.05
+    const pipe = new Pipeline(device, config, loader, { B, T, stages: S, seed: 3, trainer: { ...hyper, totalSteps: steps, accumulation: k, gradClip: clip } })
+    const gpu: Array<{ loss: number, gradNorm: number | null }> = []
+    for (let s = 0; s < steps; s++) gpu.push(await pipe.trainStep())
+    const got = await pipe.exportParams()
+
+    // The same recipe on the float64 reference (src/model/cpu/train.test.ts).
+    const layouts = splitStages(config, S).map(r => stageLayout(config, r))
+    const params = layouts.map(l => Float64Array.from(initStageParams(l, 3)))
+    const m = layouts.map(l => new Float64Array(l.totalElements)); const v = layouts.map(l => new Float64Array(l.totalElements))
+    for (let step = 0; step < steps; step++) {
+      const grads = layouts.map(l => new Float64Array(l.totalElements))
+      let loss = 0
+      for (let j = 0; j < k; j++) {
+        const mb = loader.microbatch(step * k + j)
+        const fwds = []
+        let x: Uint32Array | Float64Array = mb.inputs
+        for (let s = 0; s < S; s++) {
+          const r = stageForward(layouts[s], params[s], x, B, T, s === S - 1 ? mb.targets : undefined)
+          fwds.push(r)
+          if (r.out != null) x = r.out
+        }
+        loss += fwds[S - 1].loss! / k
+        let dout: Float64Array | undefined
+        for (let s = S - 1; s >= 0; s--) dout = stageBackward(layouts[s], params[s], fwds[s], dout, grads[s]).dinput ?? undefined
+      }
+      const norm = globalNorm(grads) / k
+      expect(Math.abs(gpu[step].loss - loss) / loss, `step ${step} loss`).toBeLessThan(1e-5)
+      expect(Math.abs(gpu[step].gradNorm! - norm) / norm, `step ${step} grad norm`).toBeLessThan(1e-4)
+      expect(norm).toBeGreaterThan(clip)
+      for (let s = 0; s < S; s++) adamwStageStep(layouts[s], params[s], grads[s], m[s], v[s], step + 1, hyper, clipScale(norm, clip) / k)
+    }
+    let worst = 0
+    for (let s = 0; s < S; s++) {
+      for (const view of layouts[s].views) {
+        const r = compareClose(viewOf(got[s], view), viewOf(params[s], view), { rtol: 1e-4, atol: 1e-6 })
+        worst = Math.max(worst, r.worstRatio)
+        expect(r.ok, describeClose(view.name, r)).toBe(true)
+      }
+    }
+    console.log(`pipeline vs float64 recipe: losses ${gpu.map(r => r.loss.toFixed(5)).join(', ')}; worst weight at ${worst.toFixed(3)} of the tolerance`)
     pipe.destroy()
   })
 })

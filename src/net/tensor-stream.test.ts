@@ -239,7 +239,7 @@ describe('tensor stream: refusals', () => {
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024)
   })
 
-  it('refuses a header longer than 4 KiB from its length prefix', async () => {
+  it('refuses a header longer than MAX_TENSOR_HEADER_BYTES from its length prefix', async () => {
     const r = receiver()
     const { out, done } = serve(r)
     const prefix = new Uint8Array(PREFIX_BYTES)

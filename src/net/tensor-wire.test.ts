@@ -68,7 +68,7 @@ describe('tensor header validation', () => {
     expect(errorName(() => decodeHeader(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), limits))).toBe('MalformedFrameError')
   })
 
-  it('refuses header lengths of 0 and over 4 KiB from the prefix alone', () => {
+  it('refuses header lengths of 0 and over MAX_TENSOR_HEADER_BYTES from the prefix alone', () => {
     const prefix = new Uint8Array(PREFIX_BYTES)
     expect(errorName(() => recordLength(prefix))).toBe('MalformedFrameError')
     new DataView(prefix.buffer).setUint32(1, MAX_TENSOR_HEADER_BYTES + 1)

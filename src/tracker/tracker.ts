@@ -14,6 +14,7 @@ import type { TrackerConfig } from './config.ts'
 import { demoManifest, DEMO_DATASET_PATH } from '../campaign/demo.ts'
 import { campaignLink } from '../campaign/manifest.ts'
 import { createLogger } from '../log.ts'
+import { handleDatasetRoute } from './dataset-routes.ts'
 import { createSwarmRoutes, type SwarmRoutes } from './swarm/routes.ts'
 import { createCampaignLedgers, type CampaignLedgers } from './campaign-ledgers.ts'
 import { createIdentityRoutes } from './identity-routes.ts'
@@ -121,17 +122,21 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       sendError(res, new BadRequestError('malformed URL'))
       return
     }
-    const handle = path.startsWith('/api/')
-      ? api(req, res, path)
-      : (req.method === 'GET' || req.method === 'HEAD')
-          ? serveStatic(config.staticDir, req, res)
-          : Promise.reject(new MethodNotAllowedError())
+    const handle = handleDatasetRoute(req, res, path, { dataDir: config.dataDir }).then(handled => handled ? undefined : route(req, res, path))
     handle.catch(err => {
       if (!(err instanceof HttpError)) log.error('request failed', req.method, path, err)
       if (!res.headersSent) sendError(res, err)
       else res.destroy()
     })
   })
+
+  function route (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    return path.startsWith('/api/')
+      ? api(req, res, path)
+      : (req.method === 'GET' || req.method === 'HEAD')
+          ? serveStatic(config.staticDir, req, res)
+          : Promise.reject(new MethodNotAllowedError())
+  }
   server.on('clientError', (_err, socket) => { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n') })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -179,6 +179,7 @@ export class SwarmTab {
       this.#idleSince = performance.now()
       this.#update({ phase: 'running', message: this.#isFirst ? 'Training: leasing microbatches' : 'Training: waiting for activations', progress: 1 })
       this.#timers.push(setInterval(() => { void this.#heartbeat() }, 2000))
+      await this.#heartbeat()
       if (this.#isFirst) void this.#pump()
       this.#timers.push(setInterval(() => { this.#checkRoutes() }, 2000))
     } catch (err) {
@@ -334,6 +335,12 @@ export class SwarmTab {
     const inflight = this.#init.inflight ?? 2
     while (this.#running && !this.#stopped) {
       if (this.#state.phase === 'paused' || this.#routes.size >= inflight) { await sleep(100); continue }
+      // Nobody to hand activations to yet: leasing now would only bounce microbatches back.
+      if (!this.#isLast && this.#state.next.length === 0) {
+        this.#update({ message: `Waiting for a volunteer on stage ${this.#state.stage! + 2}` })
+        await sleep(500)
+        continue
+      }
       let lease
       try {
         lease = await this.#tracker.lease(1)

@@ -18,8 +18,8 @@ const SINK_PROTOCOL = '/tabgrad-test/sink/1.0.0'
 // Node 20 has no global WebSocket (browsers and Node 22 do); libp2p's own `ws` dependency stands in.
 if (typeof globalThis.WebSocket === 'undefined') {
   const wsModule = 'ws'
-  const ws = await import(/* @vite-ignore */ wsModule).catch(() => null) as { WebSocket?: typeof WebSocket } | null
-  if (ws?.WebSocket != null) Object.assign(globalThis, { WebSocket: ws.WebSocket })
+  const ws = await import(/* @vite-ignore */ wsModule) as { WebSocket: typeof WebSocket }
+  Object.assign(globalThis, { WebSocket: ws.WebSocket })
 }
 
 async function node (listen: boolean): Promise<Libp2p> {
@@ -45,7 +45,7 @@ function same (a: Float32Array | Uint32Array, b: Float32Array | Uint32Array): bo
   return x.length === y.length && x.every((v, i) => v === y[i])
 }
 
-describe.skipIf(typeof globalThis.WebSocket === 'undefined')('tensor protocol between two libp2p nodes', () => {
+describe('tensor protocol between two libp2p nodes', () => {
   let receiver: Libp2p
   let sender: Libp2p
   let protocol: TensorProtocol

@@ -1,0 +1,48 @@
+import { beforeAll, describe, expect, test } from 'vitest'
+import { requestTabgradDevice } from '../gpu/device.ts'
+import { generate, nextTokenLogits, samplingStages } from './sample.ts'
+import { splitStages, fullRange, type GPTConfig } from '../model/config.ts'
+import { stageLayout, viewOf } from '../model/params.ts'
+import { stageForward } from '../model/cpu/gpt.ts'
+import { argmax } from '../model/cpu/sample.ts'
+import { createRng, fillNormal } from '../model/rng.ts'
+import { compareClose, describeClose } from '../gpu/numerics.ts'
+
+let device: GPUDevice
+beforeAll(async () => { device = (await requestTabgradDevice()).device })
+
+describe('generate', () => {
+  test('greedy tokens from a 2-stage GPU model equal the float64 reference\'s', async () => {
+    const config: GPTConfig = { vocab: 23, d_model: 32, n_layer: 2, n_head: 2, n_ctx: 8 }
+    const full = stageLayout(config, fullRange(config))
+    const flat = new Float32Array(full.totalElements)
+    const rng = createRng(9)
+    for (const v of full.views) { const t = viewOf(flat, v); fillNormal(t, rng, 0.3); if (v.init === 'ones') t.fill(1) }
+    const params = splitStages(config, 2).map(r => {
+      const l = stageLayout(config, r)
+      const out = new Float32Array(l.totalElements)
+      for (const v of l.views) viewOf(out, v).set(viewOf(flat, full.byName.get(v.name)!))
+      return out
+    })
+    const stages = samplingStages(device, config, params)
+    const prompt = Uint32Array.of(3, 1, 4)
+    // The reference on the same (sliding, at most n_ctx) window, unpadded.
+    const p64 = Float64Array.from(flat)
+    const want = Array.from(prompt)
+    for (let i = 0; i < 7; i++) {
+      const ctx = Uint32Array.from(want.slice(-config.n_ctx))
+      const logits = stageForward(full, p64, ctx, 1, ctx.length).logits!
+      if (i === 0) {
+        const got = await nextTokenLogits(stages, ctx)
+        const r = compareClose(got, logits.subarray((ctx.length - 1) * config.vocab), { rtol: 1e-4, atol: 1e-5 })
+        expect(r.ok, describeClose('logits', r)).toBe(true)
+      }
+      want.push(argmax(logits.subarray((ctx.length - 1) * config.vocab)))
+    }
+    const got = await generate(stages, prompt, { maxNewTokens: 7, temperature: 0 })
+    expect(Array.from(got)).toEqual(want)
+    const sampled = await generate(stages, prompt, { maxNewTokens: 4, temperature: 1, seed: 2 })
+    expect(sampled).toEqual(await generate(stages, prompt, { maxNewTokens: 4, temperature: 1, seed: 2 }))
+    for (const s of stages) s.destroy()
+  })
+})

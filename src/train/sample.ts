@@ -1,0 +1,52 @@
+// Text generation with a trained model on the GPU: all stages in one process, B = 1, each new
+// token a forward through every stage and the last position's logits sampled on the CPU
+// (src/model/cpu/sample.ts). The window is fixed at the stages' T: causal attention makes the
+// logits at position t depend on tokens ≤ t only, so a shorter context is padded at the end.
+import { GptStage } from '../model/stage.ts'
+import { splitStages, type GPTConfig } from '../model/config.ts'
+import { sampleToken, type SampleOptions } from '../model/cpu/sample.ts'
+import { createRng } from '../model/rng.ts'
+import { ModelInputError } from '../model/errors.ts'
+
+export interface GenerateOptions extends SampleOptions {
+  /** tokens to append */
+  maxNewTokens: number
+  /** sampling seed. @default 0 */
+  seed?: number
+}
+
+/** Sampling stages (B = 1, T = window) from per-stage flat params of an S-stage split. */
+export function samplingStages (device: GPUDevice, config: GPTConfig, params: Float32Array[], window = config.n_ctx): GptStage[] {
+  const ranges = splitStages(config, params.length)
+  return ranges.map((range, s) => new GptStage(device, config, range, { B: 1, T: window, params: params[s], label: `sample[${range.first},${range.last})` }))
+}
+
+/** Logits (V) of the token after `context` (its last `T` tokens). */
+export async function nextTokenLogits (stages: GptStage[], context: Uint32Array): Promise<Float32Array> {
+  const T = stages[0].T
+  const V = stages[0].config.vocab
+  if (context.length === 0) throw new ModelInputError('generation needs a non-empty prompt')
+  const window = context.subarray(Math.max(0, context.length - T))
+  const tokens = new Uint32Array(stages[0].B * T) // padding after the window never reaches it
+  tokens.set(window)
+  let x: Uint32Array | Float32Array = tokens
+  for (const s of stages) {
+    const out = await s.forward(x)
+    if (out != null) x = out
+  }
+  const logits = await stages[stages.length - 1].logits()
+  const t = window.length - 1
+  return logits.slice(t * V, (t + 1) * V)
+}
+
+/** prompt followed by maxNewTokens sampled tokens. */
+export async function generate (stages: GptStage[], prompt: Uint32Array, opts: GenerateOptions): Promise<Uint32Array> {
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new ModelInputError(`maxNewTokens must be an integer ≥ 0, got ${opts.maxNewTokens}`)
+  const rng = createRng(opts.seed ?? 0)
+  const out = new Uint32Array(prompt.length + opts.maxNewTokens)
+  out.set(prompt)
+  for (let n = prompt.length; n < out.length; n++) {
+    out[n] = sampleToken(await nextTokenLogits(stages, out.subarray(0, n)), rng, opts)
+  }
+  return out
+}

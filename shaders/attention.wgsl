@@ -21,6 +21,11 @@ override TPR: u32 = 4;   // threads per row
 override WG_D: u32 = 64; // threads of the D = rowsum(dout ∘ out) pass
 override HS4: u32 = HS / 4u;
 override NV: u32 = HS4 / TPR; // output vec4s per thread, at most MAXV
+// Row strides of the workgroup tiles, padded by one element so that the rows neighbouring threads
+// read at once fall in different shared-memory banks (4-way conflicts otherwise on NVIDIA).
+override RS: u32 = HS4 + 1u;  // Q, dout, K, V tiles, in vec4s
+override BCP: u32 = BC + 1u;  // score tiles indexed [query row][key] (forward, dQ)
+override BRP: u32 = BR + 1u;  // score tiles indexed [key][query row] (dK/dV)
 
 const MAXV = 8u;
 const NEG = -3.0e38; // "minus infinity" that keeps exp() and max() free of NaN
@@ -33,13 +38,13 @@ const NEG = -3.0e38; // "minus infinity" that keeps exp() and max() free of NaN
 @group(0) @binding(5) var<storage, read_write> dqkv: array<vec4f>; // (B, T, 3C), written
 @group(0) @binding(6) var<storage, read_write> dsum: array<f32>;   // (B, NH, T): D = rowsum(dout ∘ out)
 
-var<workgroup> qTile: array<vec4f, BR * HS4>;  // pre-scaled by 1/sqrt(HS)
-var<workgroup> oTile: array<vec4f, BR * HS4>;  // dout rows (backward)
-var<workgroup> kTile: array<vec4f, BC * HS4>;
-var<workgroup> vTile: array<vec4f, BC * HS4>;
-var<workgroup> sTile: array<f32, BR * BC>;     // scores (forward), dS (dQ) or P (dK/dV)
-var<workgroup> dsTile: array<f32, BR * BC>;    // dS (dK/dV)
-var<workgroup> pTile: array<f32, BR * BC>;     // P (forward)
+var<workgroup> qTile: array<vec4f, BR * RS>;  // pre-scaled by 1/sqrt(HS)
+var<workgroup> oTile: array<vec4f, BR * RS>;  // dout rows (backward)
+var<workgroup> kTile: array<vec4f, BC * RS>;
+var<workgroup> vTile: array<vec4f, BC * RS>;
+var<workgroup> sTile: array<f32, (BR + 1u) * (BC + 1u)>;     // scores (forward), dS (dQ) or P (dK/dV)
+var<workgroup> dsTile: array<f32, (BR + 1u) * (BC + 1u)>;    // dS (dK/dV)
+var<workgroup> pTile: array<f32, (BR + 1u) * (BC + 1u)>;     // P (forward)
 var<workgroup> lseTile: array<f32, BR>;
 var<workgroup> dTile: array<f32, BR>;
 
@@ -79,7 +84,7 @@ fn loadQ (b: u32, h: u32, t0: u32, lid: u32, threads: u32) {
     let t = t0 + e / HS4;
     var q = vec4f(0.0);
     if (t < p.T) { q = qkv[qkvRow(b, t, h) + e % HS4] * p.scale; }
-    qTile[e] = q;
+    qTile[e / HS4 * RS + e % HS4] = q;
   }
 }
 
@@ -89,7 +94,7 @@ fn loadDout (b: u32, h: u32, t0: u32, lid: u32, threads: u32) {
     let t = t0 + e / HS4;
     var o = vec4f(0.0);
     if (t < p.T) { o = dout[outRow(b, t, h) + e % HS4]; }
-    oTile[e] = o;
+    oTile[e / HS4 * RS + e % HS4] = o;
   }
 }
 
@@ -105,8 +110,8 @@ fn loadKV (b: u32, h: u32, t0: u32, lid: u32, threads: u32) {
       k = qkv[i + C4];
       v = qkv[i + 2u * C4];
     }
-    kTile[e] = k;
-    vTile[e] = v;
+    kTile[e / HS4 * RS + e % HS4] = k;
+    vTile[e / HS4 * RS + e % HS4] = v;
   }
 }
 
@@ -132,23 +137,23 @@ fn forward (@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) l
     loadKV(b, h, k0, lid, BR * TPR);
     workgroupBarrier();
     for (var c = j; c < BC; c += TPR) {
-      sTile[r * BC + c] = select(NEG, dotQK(r * HS4, c * HS4), k0 + c <= qi);
+      sTile[r * BCP + c] = select(NEG, dotQK(r * RS, c * RS), k0 + c <= qi);
     }
     workgroupBarrier();
     // every lane of the row finds the same max; each lane exponentiates its own columns
     var mNew = m;
-    for (var c = 0u; c < BC; c++) { mNew = max(mNew, sTile[r * BC + c]); }
-    for (var c = j; c < BC; c += TPR) { pTile[r * BC + c] = exp(sTile[r * BC + c] - mNew); }
+    for (var c = 0u; c < BC; c++) { mNew = max(mNew, sTile[r * BCP + c]); }
+    for (var c = j; c < BC; c += TPR) { pTile[r * BCP + c] = exp(sTile[r * BCP + c] - mNew); }
     let alpha = exp(m - mNew);
     m = mNew;
     workgroupBarrier();
     // masked columns hold exp(NEG - m) = 0: no causal test in the inner loops
     var rowSum = 0.0;
-    for (var c = 0u; c < BC; c++) { rowSum += pTile[r * BC + c]; }
+    for (var c = 0u; c < BC; c++) { rowSum += pTile[r * BCP + c]; }
     l = l * alpha + rowSum;
     for (var v = 0u; v < NV; v++) {
       var a = acc[v] * alpha;
-      for (var c = 0u; c < BC; c++) { a += pTile[r * BC + c] * vTile[c * HS4 + j + v * TPR]; }
+      for (var c = 0u; c < BC; c++) { a += pTile[r * BCP + c] * vTile[c * RS + j + v * TPR]; }
       acc[v] = a;
     }
   }
@@ -201,14 +206,14 @@ fn backward_dq (@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_inde
     loadKV(b, h, k0, lid, BR * TPR);
     workgroupBarrier();
     for (var c = j; c < BC; c += TPR) {
-      let pc = select(0.0, exp(dotQK(r * HS4, c * HS4) - rowLse), k0 + c <= qi);
-      sTile[r * BC + c] = pc * (dotOV(r * HS4, c * HS4) - rowD);
+      let pc = select(0.0, exp(dotQK(r * RS, c * RS) - rowLse), k0 + c <= qi);
+      sTile[r * BCP + c] = pc * (dotOV(r * RS, c * RS) - rowD);
     }
     workgroupBarrier();
     // masked columns hold dS = 0: no causal test in the inner loop
     for (var v = 0u; v < NV; v++) {
       var a = acc[v];
-      for (var c = 0u; c < BC; c++) { a += sTile[r * BC + c] * kTile[c * HS4 + j + v * TPR]; }
+      for (var c = 0u; c < BC; c++) { a += sTile[r * BCP + c] * kTile[c * RS + j + v * TPR]; }
       acc[v] = a;
     }
   }
@@ -251,9 +256,9 @@ fn backward_dkv (@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_ind
     workgroupBarrier();
     for (var r = j; r < BR; r += TPR) {
       let qi = q0 + r;
-      let pc = select(0.0, exp(dotQK(r * HS4, c * HS4) - lseTile[r]), qi >= ki && qi < T);
-      sTile[c * BR + r] = pc;
-      dsTile[c * BR + r] = pc * (dotOV(r * HS4, c * HS4) - dTile[r]);
+      let pc = select(0.0, exp(dotQK(r * RS, c * RS) - lseTile[r]), qi >= ki && qi < T);
+      sTile[c * BRP + r] = pc;
+      dsTile[c * BRP + r] = pc * (dotOV(r * RS, c * RS) - dTile[r]);
     }
     workgroupBarrier();
     // masked rows hold P = dS = 0: no causal test in the inner loops
@@ -261,8 +266,8 @@ fn backward_dkv (@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_ind
       var av = dv[v];
       var ak = dk[v];
       for (var r = 0u; r < BR; r++) {
-        av += sTile[c * BR + r] * oTile[r * HS4 + j + v * TPR];
-        ak += dsTile[c * BR + r] * qTile[r * HS4 + j + v * TPR];
+        av += sTile[c * BRP + r] * oTile[r * RS + j + v * TPR];
+        ak += dsTile[c * BRP + r] * qTile[r * RS + j + v * TPR];
       }
       dv[v] = av;
       dk[v] = ak;

@@ -43,8 +43,10 @@ export function attentionConfigName (c: AttentionConfig): string {
 
 /** Workgroup memory of a direction's largest kernel, as laid out in shaders/attention.wgsl. */
 export function attentionWorkgroupBytes (dir: AttentionDirection, HS: number, c: AttentionConfig): number {
-  if (dir === 'forward') return ((c.br + 2 * c.bc) * HS + 2 * c.br * c.bc) * 4 // Q, K, V, S, P
-  return ((2 * c.br + 2 * c.bc) * HS + 2 * c.br * c.bc + 2 * c.br) * 4 // Q, dout, K, V, P, dS, lse, D
+  const row = HS + 4 // tile rows carry one vec4 of padding (bank conflicts)
+  const scores = (c.br + 1) * (c.bc + 1)
+  if (dir === 'forward') return ((c.br + 2 * c.bc) * row + 2 * scores) * 4 // Q, K, V, S, P
+  return ((2 * c.br + 2 * c.bc) * row + 2 * scores + 2 * c.br) * 4 // Q, dout, K, V, P, dS, lse, D
 }
 
 /** Why `c` can't run for this head size on a device with `limits`, or null when it can. */

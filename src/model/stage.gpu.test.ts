@@ -176,4 +176,39 @@ describe('GptStage', () => {
     expect(worstM.ok, describeClose('adam m', worstM)).toBe(true)
     stage.destroy()
   })
+
+  test('two microbatches in flight in separate slots give the gradients of running them one by one', async () => {
+    const r0 = { first: 0, last: 2 }; const r1 = { first: 2, last: 3 }
+    const other = tokens.map(t => (t * 5 + 1) % 37)
+    const mk = (slots: number): GptStage[] => [r0, r1].map(r => new GptStage(device, config, r, { B, T, slots, params: extract(full, params, stageLayout(config, r)) }))
+    // One slot: A fully, then B.
+    const [a0, a1] = mk(1)
+    const lossesSeq: number[] = []
+    await checked('one slot', async () => {
+      for (const [inp, tgt] of [[tokens, targets], [other, tokens]]) {
+        await a1.forward((await a0.forward(inp))!, tgt)
+        const dx = await a1.backward()
+        lossesSeq.push(await a1.loss())
+        await a0.backward(dx!)
+      }
+    })
+    // Two slots: both forwards, then backwards in the other order.
+    const [b0, b1] = mk(2)
+    const lossesPar = await checked('two slots', async () => {
+      await b1.forward((await b0.forward(tokens, undefined, 0))!, targets, 0)
+      await b1.forward((await b0.forward(other, undefined, 1))!, tokens, 1)
+      const dxB = await b1.backward(undefined, 1)
+      const dxA = await b1.backward(undefined, 0)
+      await b0.backward(dxB!, 1)
+      await b0.backward(dxA!, 0)
+      return [await b1.loss(0), await b1.loss(1)]
+    })
+    expect(lossesPar).toEqual(lossesSeq)
+    const worst = { ratio: 0, name: '' }
+    for (const [x, y] of [[a0, b0], [a1, b1]]) {
+      const gx = await x.exportGrads(); const gy = await y.exportGrads()
+      for (const v of x.layout.views) expectTensorClose(v.name, viewOf(gy, v), viewOf(gx, v), worst)
+    }
+    for (const st of [a0, a1, b0, b1]) st.destroy()
+  })
 })

@@ -32,6 +32,12 @@ export interface GptStageInit {
   params?: Float32Array
   /** prefix of every GPU object's label. @default 'stage[first,last)' */
   label?: string
+  /**
+   * Microbatches that can be between forward and backward at once, each with its own activation
+   * buffers (a pipelined stage forwards the next microbatch before the last one's gradient is
+   * back). @default 1
+   */
+  slots?: number
 }
 
 export interface StepOptions {
@@ -57,6 +63,19 @@ export interface AdamState {
   v: Float32Array
 }
 
+/** One microbatch's activations, from its forward until its backward. */
+interface Slot {
+  acts: GPUBuffer
+  mm: GPUBuffer
+  tokenIndex: GPUBuffer | null
+  /** what the last forward left: 'loss' (dlogits ready), 'logits', 'output', or spent */
+  state: 'none' | 'loss' | 'logits' | 'output'
+  /** the losses view holds the last forward-with-targets' losses (backward leaves them) */
+  hasLosses: boolean
+  /** mean loss read back with backward's d(input), so loss() costs no extra GPU round trip */
+  loss: number | null
+}
+
 // ---- the stage
 
 export class GptStage {
@@ -75,12 +94,12 @@ export class GptStage {
   readonly #grads: GPUBuffer
   readonly #m: GPUBuffer
   readonly #v: GPUBuffer
-  readonly #actBuf: { acts: GPUBuffer, mm: GPUBuffer }
+  readonly slots: number
+  readonly #slots: Slot[]
   readonly #place: ActivationPlacement
   readonly #scratch: ScratchPlacement
   readonly #res: GPUBuffer
   readonly #mid: GPUBuffer
-  readonly #tokenIndex: GPUBuffer | null
   readonly #normOut: GpuTensor // [clip scale, norm, sum of squares]
   // plans
   readonly #mm: Record<string, Matmul> = {}
@@ -96,8 +115,6 @@ export class GptStage {
   // readback staging, reused
   readonly #staging = new Map<string, GPUBuffer>()
   #stepCount = 0
-  /** what the last forward left in the activation buffers, for backward */
-  #forwardState: 'none' | 'loss' | 'logits' | 'output' = 'none'
 
   constructor (device: GPUDevice, config: GPTConfig, range: StageRange, init: GptStageInit) {
     this.config = validateConfig(config)
@@ -119,10 +136,9 @@ export class GptStage {
     this.#m = createBuffer(device, n, `${this.label}.adam_m`)
     this.#v = createBuffer(device, n, `${this.label}.adam_v`)
     this.#place = placeActivations(this.acts)
-    this.#actBuf = {
-      acts: createBuffer(device, this.#place.sizes.acts, `${this.label}.acts`),
-      mm: createBuffer(device, Math.max(1, this.#place.sizes.mm), `${this.label}.acts_mm`)
-    }
+    const slots = init.slots ?? 1
+    if (!Number.isInteger(slots) || slots < 1) throw new ModelInputError(`${this.label}: slots must be a positive integer, got ${slots}`)
+    this.slots = slots
     this.#scratch = placeScratch(BT, C)
     this.#res = createBuffer(device, this.#scratch.res.size, `${this.label}.dres`)
     this.#mid = createBuffer(device, this.#scratch.mid.size, `${this.label}.dmid`)
@@ -159,7 +175,14 @@ export class GptStage {
     this.#attention = new Attention(device, B, T, C, NH)
     this.#bias = { C: new BiasGrad(device, BT, C), C3: new BiasGrad(device, BT, 3 * C), C4: new BiasGrad(device, BT, 4 * C) }
     this.#embedding = this.isFirst ? new Embedding(device, B, T, C, V, maxT) : null
-    this.#tokenIndex = this.#embedding != null ? createBuffer(device, this.#embedding.indexLength, `${this.label}.token_index`) : null
+    this.#slots = Array.from({ length: slots }, (_, i): Slot => ({
+      acts: createBuffer(device, this.#place.sizes.acts, `${this.label}.acts${i}`),
+      mm: createBuffer(device, Math.max(1, this.#place.sizes.mm), `${this.label}.acts_mm${i}`),
+      tokenIndex: this.#embedding != null ? createBuffer(device, this.#embedding.indexLength, `${this.label}.token_index${i}`) : null,
+      state: 'none',
+      hasLosses: false,
+      loss: null
+    }))
     this.#ce = this.isLast ? new CrossEntropy(device, BT, V) : null
     this.#adamw = new AdamW(device, n, this.layout.views.map(v => ({ offset: v.offset, length: v.size, decay: v.matrix })))
   }
@@ -177,7 +200,8 @@ export class GptStage {
    * targets it computes the per-position losses and d loss/d logits (read with `loss()`),
    * without them only the logits (read with `logits()`).
    */
-  async forward (input: Uint32Array | Float32Array, targets?: Uint32Array): Promise<Float32Array | null> {
+  async forward (input: Uint32Array | Float32Array, targets?: Uint32Array, slot = 0): Promise<Float32Array | null> {
+    const sl = this.#slot(slot)
     const { B, T } = this
     const { d_model: C, vocab: V } = this.config
     const BT = B * T
@@ -185,57 +209,58 @@ export class GptStage {
     if (this.isFirst) {
       if (!(input instanceof Uint32Array) || input.length !== BT) throw new ModelInputError(`${this.label} takes B·T = ${BT} token ids (Uint32Array)`)
       for (const t of input) if (t >= V) throw new ModelInputError(`token ${t} is outside the vocabulary (${V})`)
-      this.#write(this.acts.tokens!.name, input)
-      q.writeBuffer(this.#tokenIndex!, 0, buildTokenIndex(input, B, T, V) as Uint32Array<ArrayBuffer>)
+      this.#write(sl, this.acts.tokens!.name, input)
+      q.writeBuffer(sl.tokenIndex!, 0, buildTokenIndex(input, B, T, V) as Uint32Array<ArrayBuffer>)
     } else {
       if (!(input instanceof Float32Array) || input.length !== BT * C) throw new ModelInputError(`${this.label} takes a (B,T,C) = ${BT * C}-element Float32Array`)
-      this.#write(this.acts.input.name, input)
+      this.#write(sl, this.acts.input.name, input)
     }
     if (targets != null) {
       if (!this.isLast) throw new ModelInputError(`${this.label} is not the last stage: it takes no targets`)
       if (targets.length !== BT) throw new ModelInputError(`targets have ${targets.length} entries, need B·T = ${BT}`)
       for (const t of targets) if (t >= V) throw new ModelInputError(`target ${t} is outside the vocabulary (${V})`)
-      this.#write(this.acts.targets!.name, targets)
+      this.#write(sl, this.acts.targets!.name, targets)
     }
 
     const enc = this.#device.createCommandEncoder({ label: `${this.label}.forward` })
     const pass = enc.beginComputePass({ label: `${this.label}.forward` })
-    this.#encodeForward(pass, targets != null)
+    this.#encodeForward(pass, sl, targets != null)
     pass.end()
+    sl.loss = null
     if (!this.isLast) {
-      const out = this.#act(this.acts.output.name)
-      const staging = this.#stagingFor('output', BT * C)
+      const out = this.#act(sl, this.acts.output.name)
+      const staging = this.#stagingFor(`output${slot}`, BT * C)
       enc.copyBufferToBuffer(out.buffer, out.offset * 4, staging, 0, BT * C * 4)
       q.submit([enc.finish()])
-      this.#forwardState = 'output'
+      sl.state = 'output'
       return await this.#read(staging, BT * C)
     }
     q.submit([enc.finish()])
-    this.#forwardState = targets != null ? 'loss' : 'logits'
+    sl.state = targets != null ? 'loss' : 'logits'
+    sl.hasLosses = targets != null
     return null
   }
 
   /** Last stage, after a forward with targets: mean cross-entropy over B·T (a readback). */
-  async loss (): Promise<number> {
-    if (this.#forwardState !== 'loss') throw new ModelInputError(`${this.label}: loss() needs a last-stage forward with targets`)
-    const losses = await this.#readView(this.acts.head!.losses.name)
-    let sum = 0
-    for (const x of losses) sum += x
-    return sum / losses.length
+  async loss (slot = 0): Promise<number> {
+    const sl = this.#slot(slot)
+    if (!sl.hasLosses) throw new ModelInputError(`${this.label}: loss() needs a last-stage forward with targets`)
+    return sl.loss ?? meanOf(await this.#readView(sl, this.acts.head!.losses.name))
   }
 
   /** Last stage, after a forward without targets: logits (B,T,V). */
-  async logits (): Promise<Float32Array> {
-    if (this.#forwardState !== 'logits') throw new ModelInputError(`${this.label}: logits() needs a last-stage forward without targets`)
-    return await this.#readView(this.acts.head!.logits.name)
+  async logits (slot = 0): Promise<Float32Array> {
+    const sl = this.#slot(slot)
+    if (sl.state !== 'logits') throw new ModelInputError(`${this.label}: logits() needs a last-stage forward without targets`)
+    return await this.#readView(sl, this.acts.head!.logits.name)
   }
 
-  #encodeForward (pass: GPUComputePassEncoder, withTargets: boolean): void {
+  #encodeForward (pass: GPUComputePassEncoder, sl: Slot, withTargets: boolean): void {
     const { B, T } = this
     const C = this.config.d_model
     const BT = B * T
     const p = (v: ParamView): GpuTensor => this.#param(v)
-    const a = (name: string, shape?: number[]): GpuTensor => this.#act(name, shape)
+    const a = (name: string, shape?: number[]): GpuTensor => this.#act(sl, name, shape)
     const m = this.#mm
     let x = a(this.acts.input.name, [BT, C])
     if (this.#embedding != null) {
@@ -280,41 +305,51 @@ export class GptStage {
    * (with targets); the others take d loss/d output (B,T,C). Returns d loss/d input (B,T,C), read
    * back for the stage before; null on stage 0.
    */
-  async backward (dOutput?: Float32Array): Promise<Float32Array | null> {
+  async backward (dOutput?: Float32Array, slot = 0): Promise<Float32Array | null> {
+    const sl = this.#slot(slot)
     const BT = this.B * this.T
     const C = this.config.d_model
     const q = this.#device.queue
     const dres = this.#dres()
     const enc = this.#device.createCommandEncoder({ label: `${this.label}.backward` })
     if (this.isLast) {
-      if (this.#forwardState !== 'loss') throw new ModelInputError(`${this.label}: backward needs a forward with targets first`)
+      if (sl.state !== 'loss') throw new ModelInputError(`${this.label}: backward needs a forward with targets first`)
       enc.clearBuffer(this.#res, dres.offset * 4, BT * C * 4) // LayerNorm backward accumulates into it
     } else {
-      if (this.#forwardState !== 'output') throw new ModelInputError(`${this.label}: backward needs a forward first`)
+      if (sl.state !== 'output') throw new ModelInputError(`${this.label}: backward needs a forward first`)
       if (dOutput == null || dOutput.length !== BT * C) throw new ModelInputError(`${this.label} backward takes d(output) with B·T·C = ${BT * C} elements`)
       q.writeBuffer(this.#res, dres.offset * 4, dOutput as Float32Array<ArrayBuffer>)
     }
     const pass = enc.beginComputePass({ label: `${this.label}.backward` })
-    this.#encodeBackward(pass)
+    this.#encodeBackward(pass, sl)
     pass.end()
-    this.#forwardState = 'none' // the logits are spent, and a second backward would double-count
+    sl.state = 'none' // the logits are spent, and a second backward would double-count
     if (this.isFirst) {
       q.submit([enc.finish()])
       return null
     }
-    const staging = this.#stagingFor('dinput', BT * C)
+    const staging = this.#stagingFor(`dinput${slot}`, BT * C)
     enc.copyBufferToBuffer(this.#res, dres.offset * 4, staging, 0, BT * C * 4)
+    // The last stage waits for d(input) anyway: bring the losses back in the same round trip.
+    let lossStaging: GPUBuffer | null = null
+    if (this.isLast) {
+      const losses = this.#act(sl, this.acts.head!.losses.name)
+      lossStaging = this.#stagingFor(`losses${slot}`, BT)
+      enc.copyBufferToBuffer(losses.buffer, losses.offset * 4, lossStaging, 0, BT * 4)
+    }
     q.submit([enc.finish()])
-    return await this.#read(staging, BT * C)
+    const [dinput, losses] = await Promise.all([this.#read(staging, BT * C), lossStaging != null ? this.#read(lossStaging, BT) : null])
+    if (losses != null) sl.loss = meanOf(losses)
+    return dinput
   }
 
-  #encodeBackward (pass: GPUComputePassEncoder): void {
+  #encodeBackward (pass: GPUComputePassEncoder, sl: Slot): void {
     const { B, T } = this
     const C = this.config.d_model
     const BT = B * T
     const p = (v: ParamView): GpuTensor => this.#param(v)
     const g = (v: ParamView): GpuTensor => this.#grad(v)
-    const a = (name: string, shape?: number[]): GpuTensor => this.#act(name, shape)
+    const a = (name: string, shape?: number[]): GpuTensor => this.#act(sl, name, shape)
     const m = this.#mm
     const s = this.#scratch
     const dres = this.#dres()
@@ -358,7 +393,7 @@ export class GptStage {
     }
     if (this.#embedding != null) {
       const e = this.layout.embedding!
-      this.#embedding.backward(pass, g(e.wte), g(e.wpe), view(this.#res, s.res.dres, [B, T, C]), view(this.#tokenIndex!, 0, [this.#embedding.indexLength], 'u32'))
+      this.#embedding.backward(pass, g(e.wte), g(e.wpe), view(this.#res, s.res.dres, [B, T, C]), view(sl.tokenIndex!, 0, [this.#embedding.indexLength], 'u32'))
     }
   }
 
@@ -445,7 +480,8 @@ export class GptStage {
 
   /** Frees every buffer the stage made. */
   destroy (): void {
-    for (const b of [this.#params, this.#grads, this.#m, this.#v, this.#actBuf.acts, this.#actBuf.mm, this.#res, this.#mid, this.#normOut.buffer, this.#tokenIndex]) b?.destroy()
+    for (const b of [this.#params, this.#grads, this.#m, this.#v, this.#res, this.#mid, this.#normOut.buffer]) b.destroy()
+    for (const sl of this.#slots) for (const b of [sl.acts, sl.mm, sl.tokenIndex]) b?.destroy()
     for (const b of this.#staging.values()) b.destroy()
     for (const plan of Object.values(this.#mm)) plan.destroy()
     this.#attention.destroy()
@@ -462,18 +498,24 @@ export class GptStage {
   }
 
   /** An activation view by activations.ts name, optionally reshaped (same element count). */
-  #act (name: string, shape?: number[]): GpuTensor {
+  #act (sl: Slot, name: string, shape?: number[]): GpuTensor {
     const placed = this.#place.byName.get(name)
     if (placed == null) throw new RangeError(`${this.label}: no activation ${name}`)
-    return view(this.#actBuf[placed.buffer], placed.offset, shape ?? placed.view.shape, placed.view.dtype)
+    return view(sl[placed.buffer], placed.offset, shape ?? placed.view.shape, placed.view.dtype)
+  }
+
+  #slot (i: number): Slot {
+    const sl = this.#slots[i]
+    if (!Number.isInteger(i) || sl == null) throw new ModelInputError(`${this.label}: slot ${i} is not in [0, ${this.slots})`)
+    return sl
   }
 
   #dres (): GpuTensor {
     return view(this.#res, this.#scratch.res.dres, [this.B * this.T, this.config.d_model])
   }
 
-  #write (name: string, data: Float32Array | Uint32Array): void {
-    const t = this.#act(name)
+  #write (sl: Slot, name: string, data: Float32Array | Uint32Array): void {
+    const t = this.#act(sl, name)
     this.#device.queue.writeBuffer(t.buffer, t.offset * 4, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength)
   }
 
@@ -498,10 +540,10 @@ export class GptStage {
     return out
   }
 
-  async #readView (name: string): Promise<Float32Array> {
-    const t = this.#act(name)
+  async #readView (sl: Slot, name: string): Promise<Float32Array> {
+    const t = this.#act(sl, name)
     const n = t.shape.reduce((x, y) => x * y, 1)
-    const staging = this.#stagingFor(name, n)
+    const staging = this.#stagingFor(`${name}${this.#slots.indexOf(sl)}`, n)
     const enc = this.#device.createCommandEncoder({ label: `${this.label}.read.${name}` })
     enc.copyBufferToBuffer(t.buffer, t.offset * 4, staging, 0, n * 4)
     this.#device.queue.submit([enc.finish()])
@@ -520,4 +562,10 @@ export class GptStage {
     staging.destroy()
     return out
   }
+}
+
+function meanOf (xs: Float32Array): number {
+  let sum = 0
+  for (const x of xs) sum += x
+  return sum / xs.length
 }

@@ -22,7 +22,10 @@ export interface MicrobatchSource {
   microbatch: (id: number) => Microbatch
 }
 
-/** One stage's side of the protocol: receive, compute, send on. */
+/**
+ * One stage's side of the protocol: receive, compute, send on. Each microbatch holds one of the
+ * stage's activation slots from its forward until its backward.
+ */
 export class PipelineStage {
   readonly trainer: StageTrainer
   readonly #data: MicrobatchSource
@@ -30,15 +33,22 @@ export class PipelineStage {
   prev: StageLink | null = null
   /** last stage: loss of each microbatch, by id, until taken */
   readonly losses = new Map<number, number>()
-  #inFlight: number | null = null
+  readonly #slotOf = new Map<number, number>()
+  readonly #free: number[]
 
   constructor (trainer: StageTrainer, data: MicrobatchSource) {
     this.trainer = trainer
     this.#data = data
+    this.#free = Array.from({ length: trainer.stage.slots }, (_, i) => trainer.stage.slots - 1 - i)
   }
 
   get stage (): GptStage {
     return this.trainer.stage
+  }
+
+  /** Microbatches between their forward and their backward here. */
+  get inFlight (): number {
+    return this.#slotOf.size
   }
 
   /** Stage 0: embeds microbatch mb and sends it on; resolves when its backward is back here. */
@@ -52,34 +62,45 @@ export class PipelineStage {
   }
 
   async onGradients (mb: number, dx: Float32Array): Promise<void> {
-    this.#expect(mb)
     await this.#backward(mb, dx)
   }
 
   async onInput (mb: number, input: Uint32Array | Float32Array): Promise<void> {
-    if (this.#inFlight != null) throw new TrainError(`${this.stage.label}: microbatch ${mb} arrived while ${this.#inFlight} is in flight`)
-    this.#inFlight = mb
-    if (this.stage.isLast) {
-      await this.trainer.forward(input, this.#data.microbatch(mb).targets)
-      this.losses.set(mb, await this.stage.loss())
-      await this.#backward(mb)
-      return
+    if (this.#slotOf.has(mb)) throw new TrainError(`${this.stage.label}: microbatch ${mb} is already in flight`)
+    const slot = this.#free.pop()
+    if (slot == null) throw new TrainError(`${this.stage.label}: microbatch ${mb} arrived with all ${this.stage.slots} slots in flight`)
+    this.#slotOf.set(mb, slot)
+    try {
+      if (this.stage.isLast) {
+        await this.trainer.forward(input, this.#data.microbatch(mb).targets, slot)
+        await this.#backward(mb)
+        return
+      }
+      const out = await this.trainer.forward(input, undefined, slot)
+      if (this.next == null) throw new TrainError(`${this.stage.label}: no link to the next stage`)
+      await this.next.sendActivations(mb, out!)
+    } catch (err) {
+      this.#release(mb) // a failed microbatch must not hold its slot (the sender re-routes or restarts it)
+      throw err
     }
-    const out = await this.trainer.forward(input)
-    if (this.next == null) throw new TrainError(`${this.stage.label}: no link to the next stage`)
-    await this.next.sendActivations(mb, out!)
   }
 
   async #backward (mb: number, dx?: Float32Array): Promise<void> {
-    const { dinput } = await this.trainer.backward(dx)
-    this.#inFlight = null
+    const slot = this.#slotOf.get(mb)
+    if (slot == null) throw new TrainError(`${this.stage.label}: gradients for microbatch ${mb}, which is not in flight`)
+    const { dinput } = await this.trainer.backward(dx, slot)
+    if (this.stage.isLast) this.losses.set(mb, await this.stage.loss(slot)) // read back with dinput
+    this.#release(mb)
     if (dinput == null) return
     if (this.prev == null) throw new TrainError(`${this.stage.label}: no link to the stage before`)
     await this.prev.sendGradients(mb, dinput)
   }
 
-  #expect (mb: number): void {
-    if (this.#inFlight !== mb) throw new TrainError(`${this.stage.label}: gradients for microbatch ${mb}, but ${String(this.#inFlight)} is in flight`)
+  #release (mb: number): void {
+    const slot = this.#slotOf.get(mb)
+    if (slot == null) return
+    this.#slotOf.delete(mb)
+    this.#free.push(slot)
   }
 }
 
@@ -100,6 +121,8 @@ export interface PipelineInit {
   seed?: number
   /** per-stage flat params (checkpoint), instead of the seed */
   params?: Float32Array[]
+  /** activation slots per stage (microbatches in flight). @default 1 */
+  slots?: number
   /**
    * 'global': clip by the norm over all stages (the unsplit model's maths); 'stage': each stage
    * clips its own, as independent replicas must. @default 'global'
@@ -131,7 +154,7 @@ export class Pipeline {
     this.accumulation = init.trainer.accumulation ?? 1
     const trainerInit = { ...init.trainer, autoStep: this.clip === 'stage' }
     this.nodes = ranges.map((range, s) => {
-      const stage = new GptStage(device, config, range, { B: init.B, T: init.T, seed: init.seed, params: init.params?.[s] })
+      const stage = new GptStage(device, config, range, { B: init.B, T: init.T, seed: init.seed, params: init.params?.[s], slots: init.slots })
       return new PipelineStage(new StageTrainer(stage, trainerInit), data)
     })
     for (let s = 0; s < this.nodes.length; s++) {

@@ -66,13 +66,13 @@ export class StageTrainer {
     return learningRate(this.step, this.#init)
   }
 
-  async forward (input: Uint32Array | Float32Array, targets?: Uint32Array): Promise<Float32Array | null> {
-    return await this.stage.forward(input, targets)
+  async forward (input: Uint32Array | Float32Array, targets?: Uint32Array, slot = 0): Promise<Float32Array | null> {
+    return await this.stage.forward(input, targets, slot)
   }
 
   /** Backward of the microbatch just forwarded; steps when the accumulation is full (autoStep). */
-  async backward (dOutput?: Float32Array): Promise<{ dinput: Float32Array | null, stepped: StepRecord | null }> {
-    const dinput = await this.stage.backward(dOutput)
+  async backward (dOutput?: Float32Array, slot = 0): Promise<{ dinput: Float32Array | null, stepped: StepRecord | null }> {
+    const dinput = await this.stage.backward(dOutput, slot)
     this.#pending++
     const stepped = (this.#init.autoStep ?? true) && this.ready ? this.applyStep() : null
     return { dinput, stepped }

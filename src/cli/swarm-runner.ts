@@ -1,6 +1,7 @@
 // Runs a whole swarm on one machine: a real tracker, a campaign, and N headless Chromium
 // contexts that open the campaign link and press "Start contributing", exactly as volunteers do.
 // Used by `npm run swarm`, `npm run bench -- swarm` and the swarm e2e tests.
+import '../node/polyfills.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -141,9 +142,13 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
       await new Promise(resolve => setTimeout(resolve, 500))
       s = await status()
     }
+    const wall0 = (Date.now() - started) / 1000
+    // Tab counters reach the tracker with heartbeats (every 2 s): wait for one more round.
+    await new Promise(resolve => setTimeout(resolve, 2500))
+    s = await status()
     for (const st of s.stages) for (const r of st.replicas) lastStats.set(r.peerId, { ...r, stage: st.stage })
 
-    const wall = (Date.now() - started) / 1000
+    const wall = wall0
     const B = manifest.training.microbatch
     const T = manifest.training.seq_len
     const tokens = s.microbatches.completed * B * T

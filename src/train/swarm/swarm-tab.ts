@@ -446,6 +446,8 @@ export class SwarmTab {
       throw Object.assign(new Error(`activations of step ${t.optimizerStep}, this replica is at ${this.#state.appliedStep}`), { name: 'StaleError' })
     }
     if (!(t.data instanceof Float32Array)) throw Object.assign(new Error('expected f32 data'), { name: 'DTypeError' })
+    // Delivery is at least once (a lost ack makes the sender resend): drop a copy we already hold.
+    if (t.kind === 'activations' && this.#routes.get(t.microbatch)?.from === t.from) return
     this.#update({ bytesReceived: this.#state.bytesReceived + t.data.byteLength })
     const work = t.kind === 'activations' ? this.#onActivations(t) : this.#onGradients(t)
     work.catch(err => { log('microbatch', t.microbatch, t.kind, 'failed:', (err as Error).message) })

@@ -8,10 +8,9 @@
 // operator domains (com.microsoft MultiHeadAttention), so the twin runs heads as batch entries:
 // our kernel then runs with NH=1 and B·NH batch rows, whose (B·NH, T, HS) output has exactly the
 // twin's layout, so the outputs are compared element by element. The work is the same per head.
-import { timeKernel } from '../../gpu/autotune.ts'
 import { randomArray } from '../../gpu/numerics.ts'
 import { createTensor, type GpuTensor } from '../../gpu/tensor.ts'
-import { Attention, attentionConfigName, attentionConfigs, type AttentionConfig, type AttentionDirection } from '../../gpu/kernels/attention.ts'
+import { Attention, attentionConfigName, tuneAttention, type AttentionInit, type AttentionTuneResult } from '../../gpu/kernels/attention.ts'
 import type { BenchContext, KernelOp } from '../kernel-ops.ts'
 import type { OnnxGraph } from '../onnx.ts'
 
@@ -59,20 +58,18 @@ function twinInputs (qkv: Float32Array, BH: number): Float32Array[] {
   return [q, kt, v, Float32Array.of(1 / Math.sqrt(HS)), mask]
 }
 
-/** The fastest candidate config on this problem (one timed iteration each), or null untuned. */
-async function tuneConfig (ctx: BenchContext, dir: AttentionDirection, BH: number, encodeWith: (plan: Attention) => (pass: GPUComputePassEncoder) => void): Promise<{ config?: AttentionConfig, timings: Record<string, number> }> {
-  const timings: Record<string, number> = {}
-  if (!ctx.tune) return { timings }
-  let best: AttentionConfig | undefined
-  let bestMs = Infinity
-  for (const config of attentionConfigs(dir, HS, ctx.tg.device.limits)) {
-    const plan = new Attention(ctx.tg.device, BH, T, HS, 1, { [dir]: config })
-    const t = await timeKernel(ctx.tg, encodeWith(plan), { iterations: 1, timestamps: false, label: 'bench.attention.tune' })
-    timings[attentionConfigName(config)] = t.ms
-    if (t.ms < bestMs) { bestMs = t.ms; best = config }
-    plan.destroy()
-  }
-  return { config: best, timings }
+// One tuning per bench run and shape, shared by the forward and backward ops.
+const tunings = new WeakMap<BenchContext, Map<number, Promise<AttentionTuneResult>>>()
+
+/** The fastest configs for this shape when the bench tunes, else the untuned defaults. */
+async function configsFor (ctx: BenchContext, BH: number): Promise<{ init: AttentionInit, tuned?: AttentionTuneResult }> {
+  if (!ctx.tune) return { init: {} }
+  let byShape = tunings.get(ctx)
+  if (byShape == null) { byShape = new Map(); tunings.set(ctx, byShape) }
+  let pending = byShape.get(BH)
+  if (pending == null) { pending = tuneAttention(ctx.tg, BH, T, HS, 1); byShape.set(BH, pending) }
+  const tuned = await pending
+  return { init: { forward: tuned.forward, backward: tuned.backward }, tuned }
 }
 
 export function attentionOps (): KernelOp[] {
@@ -93,14 +90,14 @@ export function attentionOps (): KernelOp[] {
         const out = createTensor(device, [BH, T, HS], 'bench.out')
         const lse = createTensor(device, [BH, 1, T], 'bench.lse')
         const twin = twinInputs(data, BH).map((x, i) => createTensor(device, [x.length], `bench.attention.ort${i}`, x))
-        const tuned = await tuneConfig(ctx, 'forward', BH, plan => pass => plan.forward(pass, out, lse, qkv))
-        const plan = new Attention(device, BH, T, HS, 1, { forward: tuned.config })
+        const { init, tuned } = await configsFor(ctx, BH)
+        const plan = new Attention(device, BH, T, HS, 1, init)
         const all: GpuTensor[] = [qkv, out, lse, ...twin]
         return {
           encode: pass => plan.forward(pass, out, lse, qkv),
           inputs: twin.map(t => t.buffer),
           output: out.buffer,
-          notes: { config: attentionConfigName(plan.forwardConfig), tuned: ctx.tune, tune_ms: tuned.timings, heads_folded_into_batch: true },
+          notes: { config: attentionConfigName(plan.forwardConfig), tuned: ctx.tune, tune_ms: tuned?.timings.forward, heads_folded_into_batch: true },
           destroy: () => { plan.destroy(); for (const t of all) t.buffer.destroy() }
         }
       }
@@ -124,14 +121,14 @@ export function attentionOps (): KernelOp[] {
         pass.end()
         device.queue.submit([enc.finish()])
         fwd.destroy()
-        const tuned = await tuneConfig(ctx, 'backward', BH, plan => pass => plan.backward(pass, dqkv, dout, qkv, out, lse))
-        const plan = new Attention(device, BH, T, HS, 1, { backward: tuned.config })
+        const { init, tuned } = await configsFor(ctx, BH)
+        const plan = new Attention(device, BH, T, HS, 1, init)
         const all: GpuTensor[] = [qkv, out, lse, dout, dqkv]
         return {
           encode: pass => plan.backward(pass, dqkv, dout, qkv, out, lse),
           inputs: [qkv.buffer, dout.buffer],
           output: dqkv.buffer,
-          notes: { config: attentionConfigName(plan.backwardConfig), tuned: ctx.tune, tune_ms: tuned.timings, heads_folded_into_batch: true },
+          notes: { config: attentionConfigName(plan.backwardConfig), tuned: ctx.tune, tune_ms: tuned?.timings.backward, heads_folded_into_batch: true },
           destroy: () => { plan.destroy(); for (const t of all) t.buffer.destroy() }
         }
       }

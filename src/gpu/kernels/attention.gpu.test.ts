@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { attentionBackward, attentionForward } from '../../model/cpu/attention.ts'
-import { requestTabgradDevice } from '../device.ts'
+import { requestTabgradDevice, type TabgradDevice } from '../device.ts'
 import { compareClose, describeClose, randomArray } from '../numerics.ts'
 import { alignElements, createBuffer, createTensor, readTensor, view, type GpuTensor } from '../tensor.ts'
-import { Attention, ATTENTION_CONFIGS, attentionConfigName, attentionConfigs, type AttentionConfig, type AttentionInit } from './attention.ts'
+import { Attention, ATTENTION_CONFIGS, attentionConfigName, attentionConfigs, tuneAttention, type AttentionConfig, type AttentionInit } from './attention.ts'
 
+let tg: TabgradDevice
 let device: GPUDevice
 
 beforeAll(async () => {
-  device = (await requestTabgradDevice()).device
+  tg = await requestTabgradDevice()
+  device = tg.device
 })
 
 afterAll(() => device?.destroy())
@@ -89,6 +91,16 @@ describe('attention block configs', () => {
       }
     }, 300_000) // a pipeline build per config: slow on a busy SwiftShader machine
   }
+
+  test('tuneAttention times every fitting config and returns the fastest of each direction', async () => {
+    const r = await tuneAttention(tg, 1, 9, 256, 2, { iterations: 1 })
+    for (const dir of ['forward', 'backward'] as const) {
+      const names = attentionConfigs(dir, 128, device.limits).map(attentionConfigName)
+      expect(Object.keys(r.timings[dir]).sort()).toEqual([...names].sort())
+      const fastest = Object.entries(r.timings[dir]).reduce((a, b) => b[1] < a[1] ? b : a)[0]
+      expect(attentionConfigName(r[dir])).toBe(fastest)
+    }
+  }, 300_000)
 
   test('a config that does not fit is refused before dispatch', () => {
     const huge: AttentionConfig = { br: 64, bc: 64, tpr: 4 }

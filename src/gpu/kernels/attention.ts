@@ -3,9 +3,12 @@
 // and, since WGSL has no float atomics, splits into D = rowsum(dout ∘ out), a dQ kernel (loop over
 // key blocks) and a dK/dV kernel (loop over query blocks). dqkv is written, not accumulated.
 import attentionSrc from '../../../shaders/attention.wgsl?raw'
+import { timeKernel } from '../autotune.ts'
+import type { TabgradDevice } from '../device.ts'
 import { LimitError, ShapeError } from '../errors.ts'
+import { randomArray } from '../numerics.ts'
 import { computePipeline } from '../pipeline-cache.ts'
-import { binding, createBuffer, expectShape, type GpuTensor } from '../tensor.ts'
+import { binding, createBuffer, createTensor, expectShape, type GpuTensor } from '../tensor.ts'
 
 /** Block shape of the flash kernels; the autotuner picks one per direction and head size. */
 export interface AttentionConfig {
@@ -111,6 +114,7 @@ export class Attention {
     if (HS % 4 !== 0) throw new ShapeError(`attention: head size ${HS} is not a multiple of 4`)
     const maxGroups = device.limits.maxComputeWorkgroupsPerDimension
     if (NH > maxGroups || B > maxGroups) throw new LimitError(`attention: B=${B} or NH=${NH} exceed maxComputeWorkgroupsPerDimension`)
+    if (Math.ceil(T / 8) > maxGroups) throw new LimitError(`attention: T=${T} needs more blocks than maxComputeWorkgroupsPerDimension`)
     this.B = B
     this.T = T
     this.C = C
@@ -184,5 +188,54 @@ export class Attention {
       entries.push({ binding: Number(k), resource: t instanceof GPUBuffer ? { buffer: t } : binding(t) })
     }
     return this.#device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries })
+  }
+}
+
+// ---- tuning
+
+export interface AttentionTuneResult {
+  forward: AttentionConfig
+  backward: AttentionConfig
+  /** Milliseconds per iteration of every candidate, by config name. */
+  timings: { forward: Record<string, number>, backward: Record<string, number> }
+}
+
+/**
+ * Times every candidate that fits, for this exact shape, forward and backward, and returns the
+ * fastest of each (pass them as `AttentionInit`). Uses its own scratch tensors.
+ */
+export async function tuneAttention (tg: TabgradDevice, B: number, T: number, C: number, NH: number, init: { iterations?: number } = {}): Promise<AttentionTuneResult> {
+  const { device } = tg
+  const HS = C / NH
+  const iterations = init.iterations ?? 2
+  const qkv = createTensor(device, [B, T, 3 * C], 'attention.tune.qkv', randomArray(B * T * 3 * C, 1))
+  const dout = createTensor(device, [B, T, C], 'attention.tune.dout', randomArray(B * T * C, 2))
+  const out = createTensor(device, [B, T, C], 'attention.tune.out')
+  const lse = createTensor(device, [B, NH, T], 'attention.tune.lse')
+  const dqkv = createTensor(device, [B, T, 3 * C], 'attention.tune.dqkv')
+  const timings: AttentionTuneResult['timings'] = { forward: {}, backward: {} }
+  const best = async (dir: AttentionDirection): Promise<AttentionConfig> => {
+    let choice: AttentionConfig | undefined
+    let bestMs = Infinity
+    for (const config of attentionConfigs(dir, HS, device.limits)) {
+      const plan = new Attention(device, B, T, C, NH, { [dir]: config })
+      const encode = dir === 'forward'
+        ? (pass: GPUComputePassEncoder) => plan.forward(pass, out, lse, qkv)
+        : (pass: GPUComputePassEncoder) => plan.backward(pass, dqkv, dout, qkv, out, lse)
+      const t = await timeKernel(tg, encode, { iterations, label: `attention.tune.${dir}` })
+      timings[dir][attentionConfigName(config)] = t.ms
+      if (t.ms < bestMs) { bestMs = t.ms; choice = config }
+      plan.destroy()
+    }
+    if (choice == null) throw new LimitError(`attention.${dir}: no block config fits head size ${HS} on this adapter`)
+    return choice
+  }
+  try {
+    // forward first: its out and lse feed the backward timings
+    const forward = await best('forward')
+    const backward = await best('backward')
+    return { forward, backward, timings }
+  } finally {
+    for (const t of [qkv, dout, out, lse, dqkv]) t.buffer.destroy()
   }
 }

@@ -3,11 +3,13 @@
 // but Float32Arrays ever crosses between stages. One microbatch is in flight per stage (its
 // activations live in the stage's one activation buffer until its backward).
 import type { GPTConfig } from '../model/config.ts'
-import { splitStages } from '../model/config.ts'
+import { fullRange, splitStages } from '../model/config.ts'
 import { GptStage } from '../model/stage.ts'
 import { StageTrainer, type StageTrainerInit } from './trainer.ts'
 import type { Microbatch } from './data.ts'
 import { TrainError } from './errors.ts'
+import { exportStage, importStage, mergeStages } from '../model/checkpoint.ts'
+import { stageLayout, viewOf } from '../model/params.ts'
 
 /** What one stage sends its neighbours. The receiver runs its part of the microbatch. */
 export interface StageLink {
@@ -171,6 +173,13 @@ export class Pipeline {
   async trainStep (): Promise<StepResult> {
     const step = this.step
     const lr = this.nodes[0].trainer.lr
+    const loss = await this.accumulate()
+    const gradNorm = await this.update()
+    return { step, loss, lr, gradNorm }
+  }
+
+  /** Forward and backward of the step's microbatches; returns their mean loss. */
+  async accumulate (): Promise<number> {
     const last = this.nodes[this.nodes.length - 1]
     let lossSum = 0
     for (let k = 0; k < this.accumulation; k++) {
@@ -179,16 +188,39 @@ export class Pipeline {
       lossSum += last.losses.get(mb)!
       last.losses.delete(mb)
     }
-    let gradNorm: number | null = null
-    if (this.clip === 'global') {
-      // Norm of the averaged gradient over every stage's tensors, then the same factor everywhere.
-      const sumsq = (await Promise.all(this.nodes.map(async n => await n.stage.gradSumOfSquares()))).reduce((a, b) => a + b, 0)
-      gradNorm = Math.sqrt(sumsq) / this.accumulation
-      const maxNorm = this.nodes[0].trainer.gradClip
-      const factor = maxNorm > 0 && gradNorm > maxNorm ? maxNorm / gradNorm : 1
-      for (const n of this.nodes) n.trainer.applyStep(factor)
-    }
-    return { step, loss: lossSum / this.accumulation, lr, gradNorm }
+    return lossSum / this.accumulation
+  }
+
+  /** The optimizer step on what accumulate() left ('global' clip); returns the gradient norm. */
+  async update (): Promise<number | null> {
+    if (this.clip !== 'global') return null // each stage stepped on its own
+    // Norm of the averaged gradient over every stage's tensors, then the same factor everywhere.
+    const sumsq = (await Promise.all(this.nodes.map(async n => await n.stage.gradSumOfSquares()))).reduce((a, b) => a + b, 0)
+    const gradNorm = Math.sqrt(sumsq) / this.accumulation
+    const maxNorm = this.nodes[0].trainer.gradClip
+    const factor = maxNorm > 0 && gradNorm > maxNorm ? maxNorm / gradNorm : 1
+    for (const n of this.nodes) n.trainer.applyStep(factor)
+    return gradNorm
+  }
+
+  /** The whole model's weights as one safetensors file (Hugging Face names). */
+  async checkpoint (): Promise<Uint8Array> {
+    const params = await this.exportParams()
+    return mergeStages(this.nodes.map((n, s) => exportStage(n.stage.layout, params[s])))
+  }
+
+  /**
+   * d(mean loss)/d(weights) of the microbatches accumulated so far (between accumulate() and
+   * update()), as one safetensors file with the weights' names.
+   */
+  async gradCheckpoint (): Promise<Uint8Array> {
+    const files = await Promise.all(this.nodes.map(async n => {
+      const g = await n.stage.exportGrads()
+      const pending = Math.max(1, n.trainer.pending)
+      for (let i = 0; i < g.length; i++) g[i] /= pending
+      return exportStage(n.stage.layout, g)
+    }))
+    return mergeStages(files)
   }
 
   /** Every stage's flat params, in stage order. */
@@ -199,4 +231,15 @@ export class Pipeline {
   destroy (): void {
     for (const n of this.nodes) n.stage.destroy()
   }
+}
+
+/** Per-stage flat params for an S-stage split of a full-model checkpoint (config metadata optional). */
+export function paramsFromCheckpoint (bytes: Uint8Array, config: GPTConfig, S: number): Float32Array[] {
+  const src = importStage(bytes, { config, range: fullRange(config) })
+  return splitStages(config, S).map(r => {
+    const layout = stageLayout(config, r)
+    const params = new Float32Array(layout.totalElements)
+    for (const v of layout.views) viewOf(params, v).set(viewOf(src.params, src.layout.byName.get(v.name)!))
+    return params
+  })
 }

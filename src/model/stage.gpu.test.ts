@@ -3,7 +3,9 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { requestTabgradDevice } from '../gpu/device.ts'
 import { compareClose, describeClose } from '../gpu/numerics.ts'
-import { GptStage } from './stage.ts'
+import { GptStage, createTunedStage, stageMatmuls } from './stage.ts'
+import { TILE_CONFIGS, configName } from '../gpu/kernels/matmul.ts'
+import { MatmulTuner, memoryTuneStore } from '../gpu/autotune.ts'
 import { stageBackward, stageForward } from './cpu/gpt.ts'
 import { fullRange, splitStages, type GPTConfig } from './config.ts'
 import { stageLayout, viewOf, type StageLayout } from './params.ts'
@@ -24,7 +26,8 @@ const RTOL = 1e-4
 const FLOOR = 1e-4
 
 let device: GPUDevice
-beforeAll(async () => { device = (await requestTabgradDevice()).device })
+let tg: Awaited<ReturnType<typeof requestTabgradDevice>>
+beforeAll(async () => { tg = await requestTabgradDevice(); device = tg.device })
 
 /** Runs f and fails on any WebGPU validation error it caused. */
 async function checked<R> (label: string, f: () => Promise<R>): Promise<R> {
@@ -210,5 +213,21 @@ describe('GptStage', () => {
       for (const v of x.layout.views) expectTensorClose(v.name, viewOf(gy, v), viewOf(gx, v), worst)
     }
     for (const st of [a0, a1, b0, b1]) st.destroy()
+  })
+
+  test('tuned tile configs (createTunedStage) change no gradient beyond float rounding', async () => {
+    // A tuner whose store already holds a 32×32 tile for every class: no timing on SwiftShader.
+    const small = configName(TILE_CONFIGS[5])
+    const store = memoryTuneStore()
+    const tuner = new MatmulTuner(tg, { store })
+    const r = fullRange(config)
+    for (const p of stageMatmuls(config, r, B, T)) await store.set(tuner.key(p), small)
+    const tuned = await createTunedStage(device, tuner, config, r, { B, T, params })
+    const plain = new GptStage(device, config, r, { B, T, params })
+    const [a, b] = [await checked('tuned', async () => await runPipeline([tuned])), await runPipeline([plain])]
+    expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5)
+    const worst = { ratio: 0, name: '' }
+    for (const v of full.views) expectTensorClose(v.name, viewOf(a.grads[0], v), viewOf(b.grads[0], v), worst)
+    tuned.destroy(); plain.destroy()
   })
 })

@@ -3,7 +3,8 @@
 // activations follow activations.ts (split over two buffers, see stage-buffers.ts). Every kernel
 // plan is built once here; forward, backward and step each record one command encoder and submit
 // once, reading back only what leaves the stage (activations, d(input), the loss when asked).
-import { Matmul, type MatmulLayout } from '../gpu/kernels/matmul.ts'
+import { Matmul, type MatmulLayout, type TileConfig } from '../gpu/kernels/matmul.ts'
+import type { MatmulTuner } from '../gpu/autotune.ts'
 import { LayerNorm } from '../gpu/kernels/layernorm.ts'
 import { Gelu } from '../gpu/kernels/gelu.ts'
 import { Residual } from '../gpu/kernels/residual.ts'
@@ -14,7 +15,7 @@ import { BiasGrad } from '../gpu/kernels/bias-grad.ts'
 import { AdamW } from '../gpu/kernels/adamw.ts'
 import { GradNorm } from '../gpu/kernels/grad-norm.ts'
 import { createBuffer, view, type GpuTensor } from '../gpu/tensor.ts'
-import { validateConfig, validateRange, type GPTConfig, type StageRange } from './config.ts'
+import { ownsHead, validateConfig, validateRange, type GPTConfig, type StageRange } from './config.ts'
 import { stageLayout, type ParamView, type StageLayout } from './params.ts'
 import { activationLayout, type ActivationLayout } from './activations.ts'
 import { placeActivations, placeScratch, type ActivationPlacement, type ScratchPlacement } from './stage-buffers.ts'
@@ -38,6 +39,57 @@ export interface GptStageInit {
    * back). @default 1
    */
   slots?: number
+  /**
+   * Tile config per matmul (e.g. the autotuner's, see createTunedStage); undefined keeps the
+   * default. @default none
+   */
+  matmulConfig?: (problem: StageMatmul) => TileConfig | undefined
+}
+
+/** One of a stage's matmul plans: its role and shape. */
+export interface StageMatmul {
+  name: string
+  M: number
+  K: number
+  N: number
+  layout: MatmulLayout
+  bias: boolean
+  accumulate: boolean
+}
+
+/**
+ * The matmuls of a stage for microbatch (B, T), each planned once and shared by every layer:
+ * forward y = x·W + b (nn, W [IC, OC]), backward dW += xᵀ·dy (tn) and dx = dy·Wᵀ (nt).
+ */
+export function stageMatmuls (config: GPTConfig, range: StageRange, B: number, T: number): StageMatmul[] {
+  const C = config.d_model; const V = config.vocab; const BT = B * T
+  const out: StageMatmul[] = []
+  const mm = (name: string, M: number, K: number, N: number, layout: MatmulLayout, bias = false, accumulate = false): void => { out.push({ name, M, K, N, layout, bias, accumulate }) }
+  mm('qkv', BT, C, 3 * C, 'nn', true)
+  mm('attproj', BT, C, C, 'nn', true)
+  mm('fc', BT, C, 4 * C, 'nn', true)
+  mm('fcproj', BT, 4 * C, C, 'nn', true)
+  mm('dqkvw', C, BT, 3 * C, 'tn', false, true)
+  mm('dattprojw', C, BT, C, 'tn', false, true)
+  mm('dfcw', C, BT, 4 * C, 'tn', false, true)
+  mm('dfcprojw', 4 * C, BT, C, 'tn', false, true)
+  mm('dln1', BT, 3 * C, C, 'nt')
+  mm('datty', BT, C, C, 'nt')
+  mm('dln2', BT, 4 * C, C, 'nt')
+  mm('dfch', BT, C, 4 * C, 'nt')
+  if (ownsHead(config, range)) {
+    mm('logits', BT, C, V, 'nt') // lm_head is [V, C]
+    mm('dlnf', BT, V, C, 'nn')
+    mm('dlmhead', V, BT, C, 'tn', false, true)
+  }
+  return out
+}
+
+/** A stage whose matmuls use the tuner's tile config for their shape class (timed once per class). */
+export async function createTunedStage (device: GPUDevice, tuner: MatmulTuner, config: GPTConfig, range: StageRange, init: GptStageInit): Promise<GptStage> {
+  const configs = new Map<string, TileConfig>()
+  for (const p of stageMatmuls(config, range, init.B, init.T)) configs.set(p.name, await tuner.configFor(p))
+  return new GptStage(device, config, range, { ...init, matmulConfig: p => configs.get(p.name) })
 }
 
 export interface StepOptions {
@@ -147,27 +199,8 @@ export class GptStage {
     this.importParams(params)
 
     // Plans: one per shape, shared by every layer (each encode only records commands).
-    const mm = (name: string, M: number, K: number, N: number, layout: MatmulLayout, bias = false, accumulate = false): void => {
-      this.#mm[name] = new Matmul(device, { M, K, N, layout, bias, accumulate, label: `${this.label}.${name}` })
-    }
-    // forward: y = x·W + b, W [IC, OC]
-    mm('qkv', BT, C, 3 * C, 'nn', true)
-    mm('attproj', BT, C, C, 'nn', true)
-    mm('fc', BT, C, 4 * C, 'nn', true)
-    mm('fcproj', BT, 4 * C, C, 'nn', true)
-    // backward: dW += xᵀ·dy (tn), dx = dy·Wᵀ (nt)
-    mm('dqkvw', C, BT, 3 * C, 'tn', false, true)
-    mm('dattprojw', C, BT, C, 'tn', false, true)
-    mm('dfcw', C, BT, 4 * C, 'tn', false, true)
-    mm('dfcprojw', 4 * C, BT, C, 'tn', false, true)
-    mm('dln1', BT, 3 * C, C, 'nt')
-    mm('datty', BT, C, C, 'nt')
-    mm('dln2', BT, 4 * C, C, 'nt')
-    mm('dfch', BT, C, 4 * C, 'nt')
-    if (this.isLast) {
-      mm('logits', BT, C, V, 'nt') // lm_head is [V, C]
-      mm('dlnf', BT, V, C, 'nn')
-      mm('dlmhead', V, BT, C, 'tn', false, true)
+    for (const p of stageMatmuls(this.config, this.range, B, T)) {
+      this.#mm[p.name] = new Matmul(device, { ...p, config: init.matmulConfig?.(p), label: `${this.label}.${p.name}` })
     }
     this.#ln = new LayerNorm(device, BT, C)
     this.#gelu = new Gelu(device, [BT, 4 * C])

@@ -1,0 +1,153 @@
+// Who this tab is: its libp2p PeerId (the key network.svelte.ts keeps in IndexedDB) and, once
+// signed in with Ethereum, the address it is bound to (DESIGN.md "Identity"). The signed-in
+// address is kept in IndexedDB so a reload shows it without asking the wallet again.
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PrivateKey } from '@libp2p/interface'
+import { getAddress } from 'ethers'
+import { discoverWallets, requestAccounts, type WalletOption } from '../../identity/wallet.ts'
+import { signInWithEthereum } from '../../identity/sign-in.ts'
+import { network } from './network.svelte.ts'
+import { kvGet, kvSet } from './tab-store.ts'
+
+/** What IndexedDB keeps after a sign-in: the address and the PeerId it was bound to. */
+interface StoredSignIn {
+  address: string
+  peerId: string
+  at: number
+}
+
+const SIGN_IN_KEY = 'siwe-sign-in'
+const PEER_KEY = 'libp2p-key'
+
+export type IdentityStep = 'loading' | 'no-wallet' | 'pick' | 'connected' | 'signed-in'
+
+class IdentityState {
+  /** This tab's PeerId (the one its work is credited to). */
+  peerId = $state<string | null>(null)
+  /** The tracker's PeerId (`GET /api/health`): the key epoch roots must be signed by. */
+  trackerPeerId = $state<string | null>(null)
+  wallets = $state.raw<WalletOption[]>([])
+  discovering = $state(false)
+  /** Discovery ran at least once. */
+  discovered = $state(false)
+  /** The wallet the user picked and the account it shared (not yet signed in). */
+  wallet = $state.raw<WalletOption | null>(null)
+  account = $state<string | null>(null)
+  /** The address this PeerId is bound to, after a sign-in here or one kept from before. */
+  address = $state<string | null>(null)
+  /** Whether the tracker still lists this PeerId under `address` (null: not checked). */
+  confirmed = $state<boolean | null>(null)
+  busy = $state<'connecting' | 'signing' | null>(null)
+  error = $state<string | null>(null)
+
+  #key: PrivateKey | undefined
+  #loaded: Promise<void> | undefined
+
+  get step (): IdentityStep {
+    if (this.peerId == null) return 'loading'
+    if (this.address != null) return 'signed-in'
+    if (this.account != null) return 'connected'
+    return this.discovered && this.wallets.length === 0 ? 'no-wallet' : 'pick'
+  }
+
+  /** Loads the PeerId and any kept sign-in, then looks for wallets. Safe to call again. */
+  load (): Promise<void> {
+    this.#loaded ??= this.#load().catch(err => {
+      this.error = `Could not load this tab's identity: ${(err as Error).message}`
+      this.#loaded = undefined
+    })
+    return this.#loaded
+  }
+
+  async #load (): Promise<void> {
+    const health = await (await fetch('/api/health')).json() as { peerId: string }
+    this.trackerPeerId = health.peerId
+    this.#key = await this.#peerKey()
+    const peerId = peerIdFromPrivateKey(this.#key).toString()
+    const kept = await kvGet<StoredSignIn>(SIGN_IN_KEY).catch(() => undefined)
+    if (kept?.peerId === peerId) {
+      this.address = kept.address
+      void this.#confirm(kept.address, peerId)
+    }
+    this.peerId = peerId
+    if (this.address == null) await this.discover()
+  }
+
+  /**
+   * The tab's libp2p key without starting a second libp2p node: another page of this browser
+   * may be training under the same PeerId right now. A tab that never joined gets its key here,
+   * stored where network.svelte.ts will find it, so its later work is credited to this PeerId.
+   */
+  async #peerKey (): Promise<PrivateKey> {
+    if (network.privateKey != null) return network.privateKey
+    const stored = await kvGet<Uint8Array>(PEER_KEY)
+    if (stored != null) return privateKeyFromProtobuf(stored)
+    const key = await generateKeyPair('Ed25519')
+    await kvSet(PEER_KEY, privateKeyToProtobuf(key))
+    return key
+  }
+
+  async #confirm (address: string, peerId: string): Promise<void> {
+    try {
+      const res = await fetch(`/api/identity/${encodeURIComponent(address)}`)
+      const body = await res.json() as { peerIds?: string[] }
+      this.confirmed = res.ok && (body.peerIds ?? []).includes(peerId)
+    } catch {
+      this.confirmed = null
+    }
+  }
+
+  /** EIP-6963 discovery (falls back to `window.ethereum`). */
+  async discover (): Promise<void> {
+    this.discovering = true
+    try {
+      this.wallets = await discoverWallets()
+    } finally {
+      this.discovering = false
+      this.discovered = true
+    }
+  }
+
+  /** Asks the picked wallet for its account (the wallet's own connect prompt). */
+  async connect (wallet: WalletOption): Promise<void> {
+    this.error = null
+    this.busy = 'connecting'
+    try {
+      const [account] = await requestAccounts(wallet.provider)
+      this.wallet = wallet
+      this.account = account
+    } catch (err) {
+      this.error = (err as Error).message
+    } finally {
+      this.busy = null
+    }
+  }
+
+  /** Back to the wallet list (nothing was signed yet). */
+  disconnect (): void {
+    this.wallet = null
+    this.account = null
+    this.error = null
+  }
+
+  /** Nonce → SIWE message naming this PeerId → wallet and PeerId signatures → tracker. */
+  async signIn (): Promise<void> {
+    if (this.wallet == null || this.account == null || this.#key == null || this.peerId == null) return
+    this.error = null
+    this.busy = 'signing'
+    try {
+      const { address, peerId } = await signInWithEthereum({ provider: this.wallet.provider, address: this.account, privateKey: this.#key })
+      const kept: StoredSignIn = { address: getAddress(address), peerId, at: Date.now() }
+      await kvSet(SIGN_IN_KEY, kept).catch(() => {})
+      this.address = kept.address
+      this.confirmed = true
+    } catch (err) {
+      this.error = (err as Error).message
+    } finally {
+      this.busy = null
+    }
+  }
+}
+
+export const identity = new IdentityState()

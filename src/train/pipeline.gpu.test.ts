@@ -90,4 +90,24 @@ describe('Pipeline', () => {
     console.log(`pipeline vs float64 recipe: losses ${gpu.map(r => r.loss.toFixed(5)).join(', ')}; worst weight at ${worst.toFixed(3)} of the tolerance`)
     pipe.destroy()
   })
+
+  test('per-stage clipping (independent replicas, autoStep) equals global clipping on one stage', async () => {
+    const config: GPTConfig = { vocab: 37, d_model: 32, n_layer: 2, n_head: 2, n_ctx: 8 }
+    const B = 2; const T = 8
+    const loader = new TokenLoader(Uint32Array.from({ length: 200 }, (_, i) => (i * i + 3 * i) % 37), { B, T })
+    const trainer = { lr: 1e-2, eps: 1e-3, weightDecay: 0.1, totalSteps: 3, accumulation: 2, gradClip: 0.05 }
+    const results: Float32Array[] = []
+    for (const clip of ['global', 'stage'] as const) {
+      const pipe = new Pipeline(device, config, loader, { B, T, seed: 4, clip, trainer })
+      for (let s = 0; s < 3; s++) {
+        const r = await pipe.trainStep()
+        expect(r.gradNorm == null).toBe(clip === 'stage')
+      }
+      expect(pipe.step).toBe(3)
+      results.push((await pipe.exportParams())[0])
+      pipe.destroy()
+    }
+    const r = compareClose(results[1], results[0], { rtol: 1e-4, atol: 1e-6 })
+    expect(r.ok, describeClose('weights', r)).toBe(true)
+  })
 })

@@ -1,7 +1,9 @@
 // Training end to end on the GPU: the demo corpus through a 2-stage in-process pipeline.
 import { beforeAll, describe, expect, test } from 'vitest'
 import { requestTabgradDevice } from '../gpu/device.ts'
-import { Pipeline } from './pipeline.ts'
+import { Pipeline, PipelineStage, type StageLink } from './pipeline.ts'
+import { StageTrainer } from './trainer.ts'
+import { GptStage } from '../model/stage.ts'
 import { TokenLoader, decodeTokens } from './data.ts'
 import { splitStages, type GPTConfig } from '../model/config.ts'
 import { stageLayout, viewOf } from '../model/params.ts'
@@ -109,5 +111,40 @@ describe('Pipeline', () => {
     }
     const r = compareClose(results[1], results[0], { rtol: 1e-4, atol: 1e-6 })
     expect(r.ok, describeClose('weights', r)).toBe(true)
+  })
+
+  test('stages over a byte-copying link: two microbatches in flight with 2 slots, refused with 1', async () => {
+    const config: GPTConfig = { vocab: 37, d_model: 32, n_layer: 2, n_head: 2, n_ctx: 8 }
+    const B = 2; const T = 8
+    const loader = new TokenLoader(Uint32Array.from({ length: 200 }, (_, i) => (i * 5 + 1) % 37), { B, T })
+    const build = (slots: number): { nodes: PipelineStage[], bytes: { value: number } } => {
+      const nodes = splitStages(config, 2).map(r => new PipelineStage(new StageTrainer(new GptStage(device, config, r, { B, T, seed: 8, slots }), { lr: 1e-3, totalSteps: 1, autoStep: false }), loader))
+      const bytes = { value: 0 }
+      // What a network does: the tensor becomes bytes and a new array on the other side.
+      const wire = (x: Float32Array): Float32Array => { bytes.value += x.byteLength; return new Float32Array(new Uint8Array(x.buffer, x.byteOffset, x.byteLength).slice().buffer) }
+      const link = (to: PipelineStage): StageLink => ({
+        sendActivations: async (mb, x) => { await to.onActivations(mb, wire(x)) },
+        sendGradients: async (mb, dx) => { await to.onGradients(mb, wire(dx)) }
+      })
+      nodes[0].next = link(nodes[1]); nodes[1].prev = link(nodes[0])
+      return { nodes, bytes }
+    }
+    const seq = build(1)
+    for (const mb of [0, 1]) await seq.nodes[0].start(mb)
+    const par = build(2)
+    await Promise.all([0, 1].map(async mb => { await par.nodes[0].start(mb) }))
+    for (const mb of [0, 1]) expect(par.nodes[1].losses.get(mb)).toBe(seq.nodes[1].losses.get(mb))
+    expect(par.bytes.value).toBe(2 * 2 * B * T * config.d_model * 4) // activations and gradients, per microbatch
+    for (const n of [...par.nodes, ...seq.nodes]) expect(n.inFlight).toBe(0)
+    for (let s = 0; s < 2; s++) {
+      const r = compareClose(await par.nodes[s].stage.exportGrads(), await seq.nodes[s].stage.exportGrads(), { rtol: 1e-4, atol: 1e-7 })
+      expect(r.ok, describeClose(`stage ${s} grads`, r)).toBe(true)
+    }
+    // One slot: the second microbatch can't enter stage 0 until the first is back.
+    const one = build(1)
+    const results = await Promise.allSettled([0, 1].map(async mb => { await one.nodes[0].start(mb) }))
+    expect(results[0].status).toBe('fulfilled')
+    expect(results[1].status === 'rejected' ? (results[1].reason as Error).name : 'fulfilled').toBe('TrainError')
+    for (const n of [...par.nodes, ...seq.nodes, ...one.nodes]) n.stage.destroy()
   })
 })

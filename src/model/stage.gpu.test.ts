@@ -230,4 +230,11 @@ describe('GptStage', () => {
     for (const v of full.views) expectTensorClose(v.name, viewOf(a.grads[0], v), viewOf(b.grads[0], v), worst)
     tuned.destroy(); plain.destroy()
   })
+
+  test('activations past the adapter\'s buffer limit are refused with LimitError before allocating', () => {
+    const big: GPTConfig = { vocab: 256, d_model: 1024, n_layer: 1, n_head: 16, n_ctx: 4096 }
+    let err: unknown
+    try { new GptStage(device, big, fullRange(big), { B: 64, T: 4096 }).destroy() } catch (e) { err = e }
+    expect((err as Error)?.name).toBe('LimitError')
+  })
 })

@@ -15,6 +15,7 @@ import { BiasGrad } from '../gpu/kernels/bias-grad.ts'
 import { AdamW } from '../gpu/kernels/adamw.ts'
 import { GradNorm } from '../gpu/kernels/grad-norm.ts'
 import { createBuffer, view, type GpuTensor } from '../gpu/tensor.ts'
+import { LimitError } from '../gpu/errors.ts'
 import { ownsHead, validateConfig, validateRange, type GPTConfig, type StageRange } from './config.ts'
 import { stageLayout, type ParamView, type StageLayout } from './params.ts'
 import { activationLayout, type ActivationLayout } from './activations.ts'
@@ -183,15 +184,20 @@ export class GptStage {
     const BT = B * T
     const n = this.layout.totalElements
 
+    this.#place = placeActivations(this.acts)
+    this.#scratch = placeScratch(BT, C)
+    // Say which buffer and what to change, instead of a validation error from createBuffer.
+    const MiB = (elements: number): string => (elements * 4 / 2 ** 20).toFixed(1)
+    for (const [what, elements] of [['parameters', n], ['activations', this.#place.sizes.acts], ['matmul activations', this.#place.sizes.mm], ['backward scratch', this.#scratch.mid.size]] as const) {
+      if (elements * 4 > device.limits.maxBufferSize) throw new LimitError(`${this.label}: ${what} need ${MiB(elements)} MiB in one buffer, this adapter allows ${MiB(device.limits.maxBufferSize / 4)} MiB: lower B or T, or use more stages`)
+    }
     this.#params = createBuffer(device, n, `${this.label}.params`)
     this.#grads = createBuffer(device, n, `${this.label}.grads`)
     this.#m = createBuffer(device, n, `${this.label}.adam_m`)
     this.#v = createBuffer(device, n, `${this.label}.adam_v`)
-    this.#place = placeActivations(this.acts)
     const slots = init.slots ?? 1
     if (!Number.isInteger(slots) || slots < 1) throw new ModelInputError(`${this.label}: slots must be a positive integer, got ${slots}`)
     this.slots = slots
-    this.#scratch = placeScratch(BT, C)
     this.#res = createBuffer(device, this.#scratch.res.size, `${this.label}.dres`)
     this.#mid = createBuffer(device, this.#scratch.mid.size, `${this.label}.dmid`)
     this.#normOut = view(createBuffer(device, 4, `${this.label}.grad_norm`), 0, [3])
@@ -497,6 +503,11 @@ export class GptStage {
 
   async exportGrads (): Promise<Float32Array> {
     return await this.#readBuffer(this.#grads, this.layout.totalElements)
+  }
+
+  /** Restores gradients saved by exportGrads (a spot-check run must not add to the real ones). */
+  importGrads (grads: Float32Array): void {
+    this.#writeFlat(this.#grads, grads, 'grads')
   }
 
   async exportAdamState (): Promise<AdamState> {

@@ -2,11 +2,13 @@
 // the same browser (same IndexedDB, so the same libp2p key and PeerId), signs in with a real
 // private-key wallet, and sees its share, its ledger records with proofs verified in the page,
 // and exports them.
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import AxeBuilder from '@axe-core/playwright'
 import { expect, test } from '@playwright/test'
 import { runSwarm } from '../src/cli/swarm-runner.ts'
 import { verifyEpochRoot, verifyInclusion } from '../src/ledger/merkle.ts'
 import { injectTestWallet, type TestWallet } from './test-wallet.ts'
+import { startTrackerProcess } from './tracker-process.ts'
 
 test('a training tab signs in on #/me: its share moves to the address, its proofs verify in the browser, and the export holds them', async () => {
   test.setTimeout(500_000)
@@ -84,6 +86,12 @@ test('a training tab signs in on #/me: its share moves to the address, its proof
       expect(verifyInclusion(r.record.hash, r.proof, r.epoch)).toBe(true)
     }
 
+    // The signed-in page with its proof table passes axe too (accessibility.spec.ts covers the rest).
+    const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa']).analyze()
+    expect(violations.filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => `${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)).toEqual([])
+    await mkdir('test-results/screenshots', { recursive: true })
+    await page.screenshot({ path: 'test-results/screenshots/ownership-signed-in-desktop.png', fullPage: true })
+
     // A reload shows the kept sign-in without asking the wallet again.
     await page.reload()
     await expect(page.getByTestId('bound-address')).toHaveText(w.address)
@@ -92,5 +100,25 @@ test('a training tab signs in on #/me: its share moves to the address, its proof
     expect(errors).toEqual([])
   } finally {
     await run.close()
+  }
+})
+
+test('a wallet that declines: the page says so, nothing is bound, and the tab can try again', async ({ browser }) => {
+  const tracker = await startTrackerProcess()
+  try {
+    const context = await browser.newContext()
+    const wallet = await injectTestWallet(context, { reject: true, name: 'Grumpy Wallet' })
+    const page = await context.newPage()
+    await page.goto(`${tracker.url}/#/me`)
+    await page.getByRole('radio', { name: 'Grumpy Wallet' }).check()
+    await page.getByTestId('connect-wallet').click()
+    await expect(page.getByRole('alert')).toContainText('declined in the wallet')
+    await expect(page.getByTestId('connect-wallet')).toBeEnabled()
+    await expect(page.getByTestId('bound-address')).toHaveCount(0)
+    expect(wallet.signed).toEqual([])
+    expect((await (await fetch(`${tracker.url}/api/identity/${wallet.address}`)).json()).peerIds).toEqual([])
+    await context.close()
+  } finally {
+    await tracker.stop()
   }
 })

@@ -80,6 +80,9 @@ class IdentityState {
    * stored where network.svelte.ts will find it, so its later work is credited to this PeerId.
    */
   async #peerKey (): Promise<PrivateKey> {
+    // This page's node is starting (the user came from a campaign or the home page): wait for
+    // the key it settles on rather than racing it to create one.
+    if (network.status === 'connecting') await network.start()
     if (network.privateKey != null) return network.privateKey
     const stored = await kvGet<Uint8Array>(PEER_KEY)
     if (stored != null) return privateKeyFromProtobuf(stored)

@@ -1,5 +1,5 @@
 // Accessibility: axe (WCAG 2.0 A and AA rules) finds no serious or critical violation on any
-// page, at desktop and phone widths, and every page is screenshotted at both sizes for review
+// page, at desktop and phone widths and in the dark colour scheme, and every page is screenshotted at both sizes for review
 // (test-results/screenshots/). One more screenshot shows a campaign dashboard while real tabs
 // train; it is also saved as docs/campaign-dashboard.png for the README.
 import { mkdir } from 'node:fs/promises'
@@ -11,6 +11,12 @@ import { injectTestWallet } from './test-wallet.ts'
 
 const SHOTS = 'test-results/screenshots'
 const VIEWPORTS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } as const
+/** The sizes and colour schemes each page is checked at (app.css has a dark palette of its own). */
+const VARIANTS = [
+  { name: 'desktop', viewport: VIEWPORTS.desktop, colorScheme: 'light' },
+  { name: 'phone', viewport: VIEWPORTS.phone, colorScheme: 'light' },
+  { name: 'desktop-dark', viewport: VIEWPORTS.desktop, colorScheme: 'dark' }
+] as const
 
 interface Found { page: string, viewport: string, rule: string, impact: string, help: string, targets: string[] }
 
@@ -31,7 +37,7 @@ test.beforeAll(async () => {
 })
 test.afterAll(async () => { await tracker?.stop() })
 
-test('every page: no serious or critical axe violations at desktop and phone width; screenshots of each', async ({ browser }) => {
+test('every page: no serious or critical axe violations at desktop and phone width and in dark mode; screenshots of each', async ({ browser }) => {
   test.setTimeout(300_000)
   const demo = tracker.demoLink.slice(tracker.demoLink.indexOf('#'))
   // Each page with what shows it has finished loading (axe on a half-rendered page proves little).
@@ -44,9 +50,9 @@ test('every page: no serious or critical axe violations at desktop and phone wid
     { name: 'not-found', hash: '#/no-such-page', ready: async p => { await expect(p.getByRole('heading', { name: 'Page not found' })).toBeVisible() } }
   ]
   const found: Found[] = []
-  for (const [viewport, size] of Object.entries(VIEWPORTS)) {
+  for (const { name: viewport, viewport: size, colorScheme } of VARIANTS) {
     for (const { name, hash, ready, wallet } of pages) {
-      const context = await browser.newContext({ viewport: size })
+      const context = await browser.newContext({ viewport: size, colorScheme })
       if (wallet === true) await injectTestWallet(context)
       const page = await context.newPage()
       await page.goto(`${tracker.url}/${hash}`)

@@ -215,14 +215,15 @@ describe('GptStage', () => {
     for (const st of [a0, a1, b0, b1]) st.destroy()
   })
 
-  test('tuned tile configs (createTunedStage) change no gradient beyond float rounding', async () => {
+  test('other matmul tiles (createTunedStage) and attention blocks change no gradient beyond float rounding', async () => {
     // A tuner whose store already holds a 32×32 tile for every class: no timing on SwiftShader.
     const small = configName(TILE_CONFIGS[5])
     const store = memoryTuneStore()
     const tuner = new MatmulTuner(tg, { store })
     const r = fullRange(config)
     for (const p of stageMatmuls(config, r, B, T)) await store.set(tuner.key(p), small)
-    const tuned = await createTunedStage(device, tuner, config, r, { B, T, params })
+    const block = { br: 8, bc: 16, tpr: 4 } // not the default attention blocks either
+    const tuned = await createTunedStage(device, tuner, config, r, { B, T, params, attention: { forward: block, backward: block } })
     const plain = new GptStage(device, config, r, { B, T, params })
     const [a, b] = [await checked('tuned', async () => await runPipeline([tuned])), await runPipeline([plain])]
     expect(Math.abs(a.loss - b.loss)).toBeLessThan(1e-5)

@@ -8,7 +8,7 @@ import type { MatmulTuner } from '../gpu/autotune.ts'
 import { LayerNorm } from '../gpu/kernels/layernorm.ts'
 import { Gelu } from '../gpu/kernels/gelu.ts'
 import { Residual } from '../gpu/kernels/residual.ts'
-import { Attention } from '../gpu/kernels/attention.ts'
+import { Attention, tuneAttention, type AttentionInit } from '../gpu/kernels/attention.ts'
 import { Embedding, buildTokenIndex } from '../gpu/kernels/embedding.ts'
 import { CrossEntropy } from '../gpu/kernels/crossentropy.ts'
 import { BiasGrad } from '../gpu/kernels/bias-grad.ts'
@@ -45,6 +45,8 @@ export interface GptStageInit {
    * default. @default none
    */
   matmulConfig?: (problem: StageMatmul) => TileConfig | undefined
+  /** flash-attention block configs (e.g. tuneAttention's). @default the kernel's defaults */
+  attention?: AttentionInit
 }
 
 /** One of a stage's matmul plans: its role and shape. */
@@ -86,11 +88,15 @@ export function stageMatmuls (config: GPTConfig, range: StageRange, B: number, T
   return out
 }
 
-/** A stage whose matmuls use the tuner's tile config for their shape class (timed once per class). */
-export async function createTunedStage (device: GPUDevice, tuner: MatmulTuner, config: GPTConfig, range: StageRange, init: GptStageInit): Promise<GptStage> {
+/**
+ * A stage whose matmuls use the tuner's tile config for their shape class (timed once per class,
+ * then remembered by the tuner's store) and, with `attention`, block configs timed for its shape.
+ */
+export async function createTunedStage (device: GPUDevice, tuner: MatmulTuner, config: GPTConfig, range: StageRange, init: GptStageInit, opts: { attention?: boolean } = {}): Promise<GptStage> {
   const configs = new Map<string, TileConfig>()
   for (const p of stageMatmuls(config, range, init.B, init.T)) configs.set(p.name, await tuner.configFor(p))
-  return new GptStage(device, config, range, { ...init, matmulConfig: p => configs.get(p.name) })
+  const attention = opts.attention === true ? await tuneAttention(tuner.tg, init.B, init.T, config.d_model, config.n_head) : init.attention
+  return new GptStage(device, config, range, { ...init, matmulConfig: p => configs.get(p.name), attention })
 }
 
 export interface StepOptions {
@@ -211,7 +217,7 @@ export class GptStage {
     this.#ln = new LayerNorm(device, BT, C)
     this.#gelu = new Gelu(device, [BT, 4 * C])
     this.#residual = new Residual(device, [BT, C])
-    this.#attention = new Attention(device, B, T, C, NH)
+    this.#attention = new Attention(device, B, T, C, NH, init.attention)
     this.#bias = { C: new BiasGrad(device, BT, C), C3: new BiasGrad(device, BT, 3 * C), C4: new BiasGrad(device, BT, 4 * C) }
     this.#embedding = this.isFirst ? new Embedding(device, B, T, C, V, maxT) : null
     this.#slots = Array.from({ length: slots }, (_, i): Slot => ({

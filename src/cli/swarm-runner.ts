@@ -31,6 +31,8 @@ export interface SwarmRunInit {
   timeoutMs?: number
   /** Tabs whose worker returns garbage (verification tests). @default none */
   cheaters?: number[]
+  /** Stage each tab asks for, as a returning tab does from IndexedDB (the tracker honours it). @default assigned */
+  stageHints?: Array<number | undefined>
   /** Extra setup of each page before it opens the link (e.g. an injected wallet). */
   preparePage?: (page: Page, tab: number) => Promise<void>
   /** Keep the tracker, browser and pages open after the run (the caller closes them). @default false */
@@ -111,6 +113,23 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
       page.on('pageerror', err => log(`tab ${i} error: ${err.message}`))
       await init.preparePage?.(page, i)
       await page.goto(link)
+      const hint = init.stageHints?.[i]
+      if (hint != null) {
+        await page.getByTestId('start').waitFor({ timeout: 120_000 })
+        await page.evaluate(async ({ key, stage }) => {
+          await new Promise<void>((resolve, reject) => {
+            const req = indexedDB.open('tabgrad', 1)
+            req.onupgradeneeded = () => { if (!req.result.objectStoreNames.contains('kv')) req.result.createObjectStore('kv') }
+            req.onerror = () => reject(req.error)
+            req.onsuccess = () => {
+              const tx = req.result.transaction('kv', 'readwrite')
+              tx.objectStore('kv').put({ stage }, key)
+              tx.oncomplete = () => { req.result.close(); resolve() }
+              tx.onerror = () => reject(tx.error)
+            }
+          })
+        }, { key: `swarm:${created.id}`, stage: hint })
+      }
       if (init.cheaters?.includes(i)) {
         await page.getByTestId('start').waitFor()
         await page.evaluate(async () => { await (window as unknown as { __tabgradCheat: (m: string) => Promise<void> }).__tabgradCheat('noise') })

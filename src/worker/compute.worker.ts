@@ -108,6 +108,22 @@ const api: ComputeApi = {
     return { ms: performance.now() - t0, stepCount: st.stepCount }
   },
 
+  async spotRun (input, targets) {
+    const st = requireStage()
+    const t0 = performance.now()
+    let out: Float32Array
+    if (ownsHead(spec!.config, spec!.range)) {
+      const saved = await st.exportGrads()
+      await st.forward(input, targets)
+      out = (await st.backward())!
+      st.importGrads(saved)
+    } else {
+      out = (await st.forward(input))!
+    }
+    const output = cheat !== 'none' ? fake(out) : out
+    return Comlink.transfer({ output, ms: performance.now() - t0 }, [output.buffer])
+  },
+
   async exportParams () {
     const p = await requireStage().exportParams()
     return Comlink.transfer(p, [p.buffer])

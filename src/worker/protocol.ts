@@ -54,6 +54,11 @@ export interface ComputeApi {
   backward(dOutput?: Float32Array): Promise<BackwardResult>
   zeroGrad(): Promise<void>
   step(opts: StepOptions): Promise<{ ms: number, stepCount: number }>
+  /**
+   * A spot-check run: the output this stage would hand over for `input` (activations, or on the
+   * last stage d(input)), leaving the accumulated gradients as they were.
+   */
+  spotRun(input: Float32Array, targets?: Uint32Array): Promise<{ output: Float32Array, ms: number }>
   exportParams(): Promise<Float32Array>
   importParams(params: Float32Array): Promise<void>
   setCheat(mode: CheatMode): Promise<void>

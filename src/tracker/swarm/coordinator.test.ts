@@ -30,6 +30,20 @@ describe('stage assignment', () => {
   })
 })
 
+describe('routing', () => {
+  it('lists a replica only once it has sent a heartbeat (its protocols are up), and never an excluded one', () => {
+    const { c } = make()
+    c.join('a'); c.join('b'); c.join('c', { stage: 1 })
+    expect(c.replicas(1)).toEqual([])
+    c.heartbeat('b')
+    expect(c.replicas(1)).toEqual(['b'])
+    c.heartbeat('c')
+    expect(c.replicas(1)).toEqual(['b', 'c'])
+    c.exclude('c')
+    expect(c.replicas(1)).toEqual(['b'])
+  })
+})
+
 describe('microbatch leases', () => {
   it('leases the open step only to stage 0, completes once, and opens the next step when all are done', () => {
     const { c } = make()

@@ -38,6 +38,8 @@ export interface TabStats {
 export interface TabRecord {
   peerId: string
   stage: number
+  /** Serving its protocols (set by its first heartbeat): only ready tabs are routed to. */
+  ready: boolean
   joinedAt: number
   lastSeen: number
   stats: TabStats
@@ -79,6 +81,8 @@ export class Coordinator {
   readonly #lossSums = new Map<number, { sum: number, n: number }>()
   readonly #losses: StepLoss[] = []
   readonly #lossSeen = new Set<string>()
+  /** Peers that failed verification: never routed to, never leased to again. */
+  readonly #excluded = new Set<string>()
   #scheduled = 0
   #completed = 0
   #retried = 0
@@ -110,7 +114,7 @@ export class Coordinator {
     }
     const resume = opts.stage ?? this.#pastStage.get(peerId)
     const stage = resume != null && Number.isInteger(resume) && resume >= 0 && resume < this.#init.stages ? resume : this.#neediestStage()
-    const rec: TabRecord = { peerId, stage, joinedAt: this.#init.now(), lastSeen: this.#init.now(), stats: { throughput: opts.throughput } }
+    const rec: TabRecord = { peerId, stage, ready: false, joinedAt: this.#init.now(), lastSeen: this.#init.now(), stats: { throughput: opts.throughput } }
     this.#tabs.set(peerId, rec)
     this.#pastStage.set(peerId, stage)
     return rec
@@ -132,6 +136,7 @@ export class Coordinator {
   heartbeat (peerId: string, stats: TabStats = {}): TabRecord {
     const tab = this.#tab(peerId)
     tab.lastSeen = this.#init.now()
+    tab.ready = true
     tab.stats = { ...tab.stats, ...stats }
     this.expire()
     return tab
@@ -141,6 +146,7 @@ export class Coordinator {
   lease (peerId: string, max = 1): { step: number, leases: Lease[] } {
     const tab = this.#tab(peerId)
     if (tab.stage !== 0) throw new NotStageZeroError(`${peerId} trains stage ${tab.stage}; only stage-0 tabs lease microbatches`)
+    if (this.#excluded.has(peerId)) return { step: this.#step, leases: [] }
     tab.lastSeen = this.#init.now()
     this.expire()
     const leases: Lease[] = []
@@ -220,8 +226,18 @@ export class Coordinator {
   }
 
   replicas (stage: number): string[] {
-    return [...this.#tabs.values()].filter(t => t.stage === stage).map(t => t.peerId).sort()
+    return [...this.#tabs.values()].filter(t => t.stage === stage && t.ready && !this.#excluded.has(t.peerId)).map(t => t.peerId).sort()
   }
+
+  /** Takes a peer out of routing (it failed a spot check); its leases return to the pool. */
+  exclude (peerId: string): void {
+    this.#excluded.add(peerId)
+    for (const [id, mb] of this.#mbs) {
+      if (mb.state === 'leased' && mb.peerId === peerId) this.#mbs.set(id, { state: 'pending', attempts: mb.attempts })
+    }
+  }
+
+  isExcluded (peerId: string): boolean { return this.#excluded.has(peerId) }
 
   tab (peerId: string): TabRecord | undefined {
     return this.#tabs.get(peerId)
@@ -230,7 +246,7 @@ export class Coordinator {
   status (): SwarmStatus {
     const stages = Array.from({ length: this.#init.stages }, (_, stage) => ({
       stage,
-      replicas: [...this.#tabs.values()].filter(t => t.stage === stage).map(t => ({ peerId: t.peerId, ...t.stats }))
+      replicas: [...this.#tabs.values()].filter(t => t.stage === stage).map(t => ({ peerId: t.peerId, ...t.stats, ...(this.#excluded.has(t.peerId) ? { excluded: 1 } : {}) }))
     }))
     const inFlight = [...this.#mbs.values()].filter(m => m.state === 'leased').length
     return {

@@ -6,9 +6,14 @@
 //   POST release {peerId, microbatch}            → {ok}
 //   POST loss {peerId, microbatch, loss}         → {ok}
 //   POST leave {peerId}                          → {ok}
+//   POST spotcheck {peerId, microbatch, stage, step, weightsDigest, sample} → {verdicts}
 //   GET  swarm                                   → SwarmStatus
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Coordinator, NotStageZeroError, UnknownTabError } from './coordinator.ts'
+import { SpotChecks } from '../../ledger/spot-checks.ts'
+import { createLogger } from '../../log.ts'
+
+const log = createLogger('tabgrad:tracker:swarm')
 import { readJsonBody, sendJson } from '../http-util.ts'
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from '../errors.ts'
 import type { CampaignStore } from '../campaign-store.ts'
@@ -30,6 +35,7 @@ export interface SwarmRoutes {
   /** Handles the request if it is a swarm route; returns false otherwise. */
   handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>
   coordinator(campaignId: string): Coordinator | undefined
+  spotChecks(campaignId: string): SpotChecks | undefined
 }
 
 const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{32,64}$/
@@ -53,6 +59,7 @@ export function stageWorkOf (m: CampaignManifest): number[] {
 
 export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
   const coordinators = new Map<string, Coordinator>()
+  const checks = new Map<string, SpotChecks>()
 
   function coordinatorFor (id: string): { coord: Coordinator, manifest: CampaignManifest } {
     const rec = init.campaigns.get(id)
@@ -74,7 +81,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
   }
 
   async function handle (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
-    const m = /^\/api\/campaigns\/([0-9a-f]{32})\/(join|heartbeat|lease|complete|release|loss|leave|swarm)$/.exec(path)
+    const m = /^\/api\/campaigns\/([0-9a-f]{32})\/(join|heartbeat|lease|complete|release|loss|leave|spotcheck|swarm)$/.exec(path)
     if (m == null) return false
     const [, id, action] = m
     const { coord, manifest } = coordinatorFor(id)
@@ -103,7 +110,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           const clean: Record<string, number> = {}
           for (const [k, v] of Object.entries(stats)) if (typeof v === 'number' && Number.isFinite(v)) clean[k] = v
           const tab = coord.heartbeat(peerId, clean)
-          sendJson(res, 200, { stage: tab.stage, step: coord.step, done: coord.done, replicas: coord.replicas(tab.stage), next: tab.stage + 1 < manifest.stages ? coord.replicas(tab.stage + 1) : [] })
+          sendJson(res, 200, { stage: tab.stage, step: coord.step, done: coord.done, replicas: coord.replicas(tab.stage), next: tab.stage + 1 < manifest.stages ? coord.replicas(tab.stage + 1) : [], excluded: coord.isExcluded(peerId) })
           break
         }
         case 'lease':
@@ -129,6 +136,23 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           sendJson(res, 200, { ok: true })
           break
         }
+        case 'spotcheck': {
+          const sample = body.sample
+          if (!Array.isArray(sample) || sample.length === 0 || sample.length > 256 || !sample.every(x => typeof x === 'number')) throw new BadRequestError('sample must be 1..256 numbers')
+          if (typeof body.weightsDigest !== 'string' || !/^[0-9a-f]{64}$/.test(body.weightsDigest)) throw new BadRequestError('weightsDigest must be a sha256 hex digest')
+          coord.heartbeat(peerId)
+          let sc = checks.get(id)
+          if (sc == null) { sc = new SpotChecks(); checks.set(id, sc) }
+          log(`spotcheck ${id.slice(0, 8)} mb ${String(body.microbatch)} stage ${String(body.stage)} step ${String(body.step)} from ${peerId.slice(-8)} weights ${body.weightsDigest.slice(0, 8)}`)
+          const verdicts = sc.report({ peerId, microbatch: intOf(body, 'microbatch')!, stage: intOf(body, 'stage')!, step: intOf(body, 'step')!, weightsDigest: body.weightsDigest, sample: sample as number[] })
+          for (const v of verdicts) {
+            if (v.verdict !== 'flagged') continue
+            coord.exclude(v.peerId)
+            init.ledgers?.withhold(id, v.peerId)
+          }
+          sendJson(res, 200, { verdicts })
+          break
+        }
         case 'leave':
           coord.leave(peerId)
           sendJson(res, 200, { ok: true })
@@ -142,5 +166,5 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
     return true
   }
 
-  return { handle, coordinator: id => coordinators.get(id) }
+  return { handle, coordinator: id => coordinators.get(id), spotChecks: id => checks.get(id) }
 }

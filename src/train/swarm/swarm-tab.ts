@@ -27,6 +27,7 @@ import { createTrackerClient, TrackerError, type TrackerClient } from './tracker
 import { learningRate } from './schedule.ts'
 import { ReplicaPicker } from './replica-picker.ts'
 import { createLogger } from '../../log.ts'
+import { spotCheckIndices } from '../../ledger/spot-checks.ts'
 
 const log = createLogger('tabgrad:swarm')
 
@@ -123,6 +124,8 @@ export class SwarmTab {
   #idleSince: number | null = null
   #idleMs = 0
   #stepping: Promise<void> = Promise.resolve()
+  /** Digest of the weights this replica holds after the last sync, for spot checks. */
+  #weights: { step: number, digest: string } | null = null
 
   constructor (init: SwarmTabInit) {
     this.#init = init
@@ -172,6 +175,7 @@ export class SwarmTab {
       )
       this.#paramCount = paramCount
       if (weights != null) this.#update({ appliedStep: Math.max(weights.step, this.#state.appliedStep) })
+      this.#weights = { step: this.#state.appliedStep, digest: await digestOf(await this.#init.compute.exportParams()) }
 
       await this.#serve()
       this.#running = true
@@ -279,6 +283,7 @@ export class SwarmTab {
         }
         this.#update({ appliedStep: step + 1 })
         if ((step + 1) % this.#m.training.sync_every === 0) await this.#sync(step + 1)
+        else this.#weights = null
       }
     })
     return this.#stepping
@@ -298,13 +303,19 @@ export class SwarmTab {
       const conn = await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(peer))
       return await fetchWeights(conn, { campaign: this.#init.campaignId, stage: this.#state.stage!, step: k }, { expectElements: own.length, signal: AbortSignal.timeout(this.#init.syncTimeoutMs ?? 20_000) })
     }))
-    const peers = got.flatMap(r => r.status === 'fulfilled' && r.value.step === k ? [r.value.params] : [])
+    const peers = others.flatMap((peer, i) => { const r = got[i]; return r.status === 'fulfilled' && r.value.step === k ? [{ peer, params: r.value.params }] : [] })
+    let result = own
     if (peers.length > 0) {
-      const avg = own.slice()
-      for (const p of peers) for (let i = 0; i < avg.length; i++) avg[i] += p[i]
-      for (let i = 0; i < avg.length; i++) avg[i] /= peers.length + 1
+      // Sum in PeerId order on every replica, so replicas that synced with each other hold
+      // bitwise identical weights (float addition is not associative).
+      const all = [...peers, { peer: this.#me, params: own }].sort((a, b) => a.peer < b.peer ? -1 : 1)
+      const avg = new Float32Array(own.length)
+      for (const { params } of all) for (let i = 0; i < avg.length; i++) avg[i] += params[i]
+      for (let i = 0; i < avg.length; i++) avg[i] /= all.length
+      result = avg
       await this.#gpu(async () => { await this.#init.compute.importParams(avg) })
     }
+    this.#weights = { step: k, digest: await digestOf(result) }
     this.#update({ message: `Synced with ${peers.length} of ${others.length} replicas at step ${k}` })
   }
 
@@ -407,17 +418,53 @@ export class SwarmTab {
         const res = await sendTensor(conn, {
           campaign: this.#init.campaignId, microbatch: mb, routeStep: this.#state.stage!, kind: 'activations',
           optimizerStep: this.#state.appliedStep, shape: [this.#m.training.microbatch, this.#m.training.seq_len, this.#m.model.d_model],
-          data, meta: { receipts: [...route.receipts, receipt] }
+          data, meta: { receipts: [...route.receipts, receipt], ...(this.#spotChecked(mb) ? { spot: 'primary' } : {}) }
         })
         this.#picker.observe(to, performance.now() - t0)
         route.sentTo = to
         route.sentAt = performance.now()
         this.#update({ bytesSent: this.#state.bytesSent + res.bytes })
+        if (this.#spotChecked(mb)) void this.#sendShadows(mb, data, to)
         return
       } catch (err) {
         log('send to', to, 'failed:', (err as Error).message)
         this.#picker.penalize(to)
       }
+    }
+  }
+
+  /** Right after a sync, a `spot_check_rate` share of microbatches is run by every next-stage replica. */
+  #spotChecked (mb: number): boolean {
+    const rate = this.#m.spot_check_rate
+    if (rate <= 0 || this.#state.appliedStep % this.#m.training.sync_every !== 0) return false
+    return ((Math.imul(mb + 1, 2654435761) >>> 0) / 4294967296) < rate
+  }
+
+  /** Copies of a spot-checked microbatch's activations for the other replicas of the next stage. */
+  async #sendShadows (mb: number, data: Float32Array, primary: string): Promise<void> {
+    for (const to of this.#state.next.filter(p => p !== primary)) {
+      try {
+        const conn = await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(to))
+        const res = await sendTensor(conn, {
+          campaign: this.#init.campaignId, microbatch: mb, routeStep: this.#state.stage!, kind: 'activations',
+          optimizerStep: this.#state.appliedStep, shape: [this.#m.training.microbatch, this.#m.training.seq_len, this.#m.model.d_model],
+          data, meta: { spot: 'shadow' }
+        })
+        this.#update({ bytesSent: this.#state.bytesSent + res.bytes })
+      } catch (err) {
+        log('shadow of', mb, 'to', to, 'failed:', (err as Error).message)
+      }
+    }
+  }
+
+  /** Reports the sampled output of a spot-checked microbatch to the tracker, which compares replicas. */
+  async #reportSpot (mb: number, output: Float32Array): Promise<void> {
+    const w = this.#weights
+    if (w == null || w.step !== this.#state.appliedStep) return
+    const sample = spotCheckIndices(this.#init.campaignId, mb, this.#state.stage!, output.length).map(i => output[i])
+    const r = await this.#tracker.spotcheck({ microbatch: mb, stage: this.#state.stage!, step: w.step, weightsDigest: w.digest, sample }).catch(() => null)
+    if (r?.verdicts.some(v => v.peerId === this.#me && v.verdict === 'flagged') === true) {
+      this.#update({ message: 'This tab failed a spot check: its outputs disagree with its stage\'s other replicas.' })
     }
   }
 
@@ -467,6 +514,17 @@ export class SwarmTab {
   async #onActivations (t: ReceivedTensor): Promise<void> {
     if (t.optimizerStep > this.#state.appliedStep) await this.#advanceTo(t.optimizerStep)
     const input = t.data as Float32Array
+    const spot = (t.meta as { spot?: string } | undefined)?.spot
+    if (spot === 'shadow') {
+      const targets = this.#isLast ? microbatchWindow(this.#tokens!, t.microbatch, this.#m.training.microbatch, this.#m.training.seq_len).targets : undefined
+      const { output } = await this.#gpu(async () => {
+        const r = await this.#init.compute.spotRun(input.slice(), targets)
+        this.#onGpu = null
+        return r
+      })
+      await this.#reportSpot(t.microbatch, output)
+      return
+    }
     const route: Outbound = { input, inDigest: t.sha256, from: t.from, receipts: await this.#countersignIncoming(t), sentTo: null, sentAt: 0, activations: null, outDigest: '', attempts: 0 }
     this.#routes.set(t.microbatch, route)
     const mb = t.microbatch
@@ -487,6 +545,7 @@ export class SwarmTab {
       }
       this.#routes.delete(mb)
       this.#update({ microbatches: this.#state.microbatches + 1 })
+      if (spot === 'primary') void this.#reportSpot(mb, dInput!)
       await this.#sendBackward(mb, route, dInput!, forward + backward)
       return
     }
@@ -497,6 +556,7 @@ export class SwarmTab {
     })
     route.activations = output!
     this.#addFlops(this.#flops().forward)
+    if (spot === 'primary') void this.#reportSpot(mb, output!)
     await this.#sendForward(mb, route)
   }
 
@@ -563,6 +623,9 @@ export class SwarmTab {
         flops: this.#state.flops, microbatches: this.#state.microbatches, retried: this.#state.retried, queue: this.#gpuQueued
       })
       this.#update({ replicas: r.replicas, next: r.next.filter(p => !this.#picker.isExcluded(p)) })
+      if (r.excluded && this.#state.phase === 'running') {
+        this.#update({ phase: 'error', error: 'The tracker excluded this tab: its results failed a spot check against its stage\'s other replicas, so its work is not credited.' })
+      }
       if (r.step > this.#state.appliedStep && this.#routes.size === 0) void this.#advanceTo(r.step)
       if (r.done && this.#state.phase === 'running') this.#update({ phase: 'done', message: 'The campaign reached its last step. Thank you!' })
     } catch (err) {
@@ -608,6 +671,10 @@ export class SwarmTab {
     for (const t of this.#timers) clearInterval(t)
     this.#update({ phase: 'error', error: (err as Error).message, message: (err as Error).message })
   }
+}
+
+async function digestOf (params: Float32Array): Promise<string> {
+  return toHex(await sha256(new Uint8Array(params.buffer, params.byteOffset, params.byteLength)))
 }
 
 function sleep (ms: number): Promise<void> {

@@ -3,7 +3,8 @@ import type { StageRange } from '../../model/config.ts'
 import type { Lease, SwarmStatus, TabStats } from '../../tracker/swarm/coordinator.ts'
 
 export interface JoinReply { stage: number, range: StageRange, stages: number, step: number, replicas: string[] }
-export interface HeartbeatReply { stage: number, step: number, done: boolean, replicas: string[], next: string[] }
+export interface HeartbeatReply { stage: number, step: number, done: boolean, replicas: string[], next: string[], excluded: boolean }
+export interface SpotReportBody { microbatch: number, stage: number, step: number, weightsDigest: string, sample: number[] }
 
 export class TrackerError extends Error {
   override name = 'TrackerError'
@@ -25,6 +26,7 @@ export interface TrackerClient {
   release(microbatch: number): Promise<void>
   loss(microbatch: number, loss: number): Promise<void>
   leave(): Promise<void>
+  spotcheck(report: SpotReportBody): Promise<{ verdicts: Array<{ peerId: string, verdict: 'verified' | 'flagged' }> }>
   status(): Promise<SwarmStatus>
 }
 
@@ -49,6 +51,7 @@ export function createTrackerClient (init: TrackerClientInit): TrackerClient {
     release: async microbatch => { await post('release', { microbatch }) },
     loss: async (microbatch, loss) => { await post('loss', { microbatch, loss }) },
     leave: async () => { await post('leave') },
+    spotcheck: async report => await post('spotcheck', { ...report }),
     status: async () => {
       const res = await fetch(`${base}/swarm`, { signal: AbortSignal.timeout(30_000) })
       if (!res.ok) throw new TrackerError(res.status, `HTTP ${res.status}`)

@@ -46,6 +46,7 @@ test('a training tab signs in on #/me: its share moves to the address, its proof
     await page.getByRole('radio', { name: 'Test Wallet' }).check()
     await page.getByTestId('connect-wallet').click()
     await expect(page.getByTestId('wallet-account')).toHaveText(w.address)
+    await expect(page.getByTestId('sign-in')).toBeFocused() // the next step, for keyboard users
     await page.getByTestId('sign-in').click()
     await expect(page.getByTestId('bound-address')).toHaveText(w.address)
     await expect(page.getByTestId('binding-confirmed')).toBeVisible()

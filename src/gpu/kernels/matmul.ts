@@ -137,6 +137,11 @@ export class Matmul {
       if (!Number.isInteger(s) || s < 0) throw new ShapeError(`${this.label}: stride ${k} must be a non-negative integer, got ${s}`)
     }
     if (batch > 1 && this.#strides.out < dense.out) throw new ShapeError(`${this.label}: output batch stride ${this.#strides.out} overlaps matrices of ${dense.out}`)
+    const maxBinding = device.limits.maxStorageBufferBindingSize
+    for (const k of ['a', 'b', 'out'] as const) {
+      const bytes = ((batch - 1) * this.#strides[k] + dense[k]) * 4
+      if (bytes > maxBinding) throw new LimitError(`${this.label}: ${k} spans ${bytes} B > maxStorageBufferBindingSize ${maxBinding}`)
+    }
 
     const { tileM, tileN, tileK, threadM, threadN } = config
     this.aligned = M % tileM === 0 && N % tileN === 0 && K % tileK === 0 &&

@@ -74,5 +74,27 @@ for (const [name, config, B, T, S, steps] of values.quick === true ? runs.slice(
   results.push(row)
   console.log(`${name} B=${B} T=${T} S=${S}: ${row.tokens_per_s} tokens/s, ${row.tflops.toFixed(2)} TFLOP/s, median step ${row.step_ms_median.toFixed(1)} ms (first ${row.first_step_ms.toFixed(0)} ms), loss ${row.loss_first.toFixed(3)} → ${row.loss_last.toFixed(3)}`)
 }
-if (values.json != null) await writeFile(values.json, JSON.stringify({ adapter: tg.summary, check, runs: results }, null, 2) + '\n')
+// ---- where a step's time goes (base, one stage): each phase waited for on its own
+
+const phases = await (async () => {
+  const config: GPTConfig = { vocab: 256, d_model: 768, n_layer: 12, n_head: 12, n_ctx: 1024 }
+  const B = 4; const T = 1024
+  const stage = new GptStage(device, config, fullRange(config), { B, T, seed: 1 })
+  const x = tokens.subarray(0, B * T); const y = tokens.subarray(1, B * T + 1)
+  const sync = async (): Promise<void> => { await stage.gradSumOfSquares() } // a readback waits for the queue
+  const time = async (f: () => Promise<unknown>): Promise<number> => { await sync(); const t0 = performance.now(); await f(); await sync(); return performance.now() - t0 }
+  const ms = { forward: [] as number[], backward: [] as number[], step: [] as number[] }
+  for (let i = 0; i < 6; i++) {
+    ms.forward.push(await time(async () => await stage.forward(x, y)))
+    ms.backward.push(await time(async () => await stage.backward()))
+    ms.step.push(await time(async () => { stage.step({ lr: 1e-4, gradClip: 1 }); stage.zeroGrad() }))
+  }
+  stage.destroy()
+  const median = (a: number[]): number => a.slice(1).sort((p, q) => p - q)[(a.length - 1) >> 1]
+  const out = { forward_ms: median(ms.forward), backward_ms: median(ms.backward), step_ms: median(ms.step) }
+  console.log(`base B=${B} T=${T} phases (medians, each including one readback): forward ${out.forward_ms.toFixed(1)} ms, backward ${out.backward_ms.toFixed(1)} ms, AdamW+clip+zero ${out.step_ms.toFixed(1)} ms`)
+  return out
+})()
+
+if (values.json != null) await writeFile(values.json, JSON.stringify({ adapter: tg.summary, check, runs: results, phases }, null, 2) + '\n')
 process.exit(check.ok ? 0 : 1)

@@ -4,7 +4,7 @@
 // activations live in the stage's one activation buffer until its backward).
 import type { GPTConfig } from '../model/config.ts'
 import { fullRange, splitStages } from '../model/config.ts'
-import { GptStage } from '../model/stage.ts'
+import { GptStage, type GptStageInit } from '../model/stage.ts'
 import { StageTrainer, type StageTrainerInit } from './trainer.ts'
 import type { Microbatch } from './data.ts'
 import { TrainError } from './errors.ts'
@@ -125,6 +125,8 @@ export interface PipelineInit {
   params?: Float32Array[]
   /** activation slots per stage (microbatches in flight). @default 1 */
   slots?: number
+  /** kernel choices for every stage (e.g. tuned tiles and attention blocks). @default the kernels' defaults */
+  kernels?: Pick<GptStageInit, 'matmulConfig' | 'attention'>
   /**
    * 'global': clip by the norm over all stages (the unsplit model's maths); 'stage': each stage
    * clips its own, as independent replicas must. @default 'global'
@@ -156,7 +158,7 @@ export class Pipeline {
     this.accumulation = init.trainer.accumulation ?? 1
     const trainerInit = { ...init.trainer, autoStep: this.clip === 'stage' }
     this.nodes = ranges.map((range, s) => {
-      const stage = new GptStage(device, config, range, { B: init.B, T: init.T, seed: init.seed, params: init.params?.[s], slots: init.slots })
+      const stage = new GptStage(device, config, range, { ...init.kernels, B: init.B, T: init.T, seed: init.seed, params: init.params?.[s], slots: init.slots })
       return new PipelineStage(new StageTrainer(stage, trainerInit), data)
     })
     for (let s = 0; s < this.nodes.length; s++) {

@@ -3,7 +3,7 @@
 // parses flags and files; this takes tokens and bytes and returns what `--out`, `--grads` and
 // `--json` write.
 import type { GPTConfig } from '../model/config.ts'
-import { Pipeline, paramsFromCheckpoint } from './pipeline.ts'
+import { Pipeline, paramsFromCheckpoint, type PipelineInit } from './pipeline.ts'
 import { TokenLoader } from './data.ts'
 import { ThroughputMeter, stepFlops } from './flops.ts'
 import type { LrSchedule } from './schedule.ts'
@@ -38,6 +38,8 @@ export interface TrainRunInit {
   init?: Uint8Array
   /** return the first step's gradients before any update (`--grads`). @default false */
   wantGrads?: boolean
+  /** kernel choices for every stage (tuned matmul tiles, attention blocks) */
+  kernels?: PipelineInit['kernels']
   /** called after every step */
   onStep?: (s: TrainStepLog) => void
 }
@@ -68,7 +70,7 @@ export async function runTraining (device: GPUDevice, init: TrainRunInit): Promi
   const seed = init.seed ?? 0
   const loader = new TokenLoader(init.tokens, { B, T, shuffle: init.shuffle ?? true, seed, vocab: config.vocab })
   const pipe = new Pipeline(device, config, loader, {
-    B, T, stages: S, seed,
+    B, T, stages: S, seed, kernels: init.kernels,
     params: init.init != null ? paramsFromCheckpoint(init.init, config, S) : undefined,
     trainer: {
       lr: init.lr,

@@ -9,8 +9,18 @@ export const MAX_FRAME_BYTES = 1024 * 1024
 /** Default timeout of a network operation without its own signal. */
 export const DEFAULT_TIMEOUT_MS = 30_000
 
-/** Direct WebRTC dials through the relay: signalling takes a few round trips over the relay. */
-export const DIAL_TIMEOUT_MS = 30_000
+/**
+ * Direct WebRTC dials through the relay: signalling takes a few round trips over the relay. On a
+ * CPU-starved machine (many SwiftShader tabs on 2 cores) a dial that hasn't finished in 15 s
+ * rarely finishes at all, while a second attempt usually succeeds at once.
+ */
+export const DIAL_TIMEOUT_MS = 15_000
+
+/** Dial attempts per relay before giving up on a direct connection. */
+export const DIAL_ATTEMPTS = 2
+
+/** How long the higher PeerId waits for the other tab's dial before dialling itself (glare). */
+export const GLARE_WAIT_MS = 1_500
 
 /** Protocol of the blob check (a digest-verified bulk transfer between tabs). */
 export const BLOB_PROTOCOL = '/tabgrad/blob/1.0.0'

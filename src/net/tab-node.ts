@@ -12,7 +12,7 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId, PrivateKey } from '@libp2p/interface'
-import { DIAL_TIMEOUT_MS, PEER_DISCOVERY_TOPIC } from './constants.ts'
+import { DIAL_ATTEMPTS, DIAL_TIMEOUT_MS, GLARE_WAIT_MS, PEER_DISCOVERY_TOPIC } from './constants.ts'
 import { NoDirectConnectionError } from './errors.ts'
 
 export interface TabNodeInit {
@@ -62,17 +62,51 @@ export function webrtcAddrVia (relay: Multiaddr, peer: PeerId): Multiaddr {
   return relay.encapsulate(`/p2p-circuit/webrtc/p2p/${peer.toString()}`)
 }
 
-/** An open direct connection to `peer`, dialling WebRTC through the relay if there is none yet. */
+const openDirect = (node: TabLibp2p, peer: PeerId): Connection | undefined =>
+  node.getConnections(peer).find(c => c.status === 'open' && isDirect(c))
+
+/** Dials in progress, so concurrent callers share one dial instead of racing several. */
+const dialing = new WeakMap<TabLibp2p, Map<string, Promise<Connection>>>()
+
+/**
+ * An open direct connection to `peer`, dialling WebRTC through the relay if there is none yet.
+ * When two tabs would dial each other at once (both syncing), the simultaneous offers collide
+ * ("glare") and both can stall; so the tab with the higher PeerId first waits briefly for the
+ * other's dial, and concurrent callers share one dial.
+ */
 export async function directConnection (node: TabLibp2p, relayAddrs: string[], peer: PeerId, signal?: AbortSignal): Promise<Connection> {
-  const existing = node.getConnections(peer).find(c => c.status === 'open' && isDirect(c))
+  const existing = openDirect(node, peer)
   if (existing != null) return existing
+  let byPeer = dialing.get(node)
+  if (byPeer == null) { byPeer = new Map(); dialing.set(node, byPeer) }
+  const key = peer.toString()
+  let pending = byPeer.get(key)
+  if (pending == null) {
+    pending = dialDirect(node, relayAddrs, peer, signal).finally(() => byPeer.delete(key))
+    byPeer.set(key, pending)
+  }
+  return await pending
+}
+
+async function dialDirect (node: TabLibp2p, relayAddrs: string[], peer: PeerId, signal?: AbortSignal): Promise<Connection> {
+  if (node.peerId.toString() > peer.toString()) {
+    for (let waited = 0; waited < GLARE_WAIT_MS; waited += 100) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      const inbound = openDirect(node, peer)
+      if (inbound != null) return inbound
+    }
+  }
   let lastError: unknown
-  for (const relay of relayAddrs) {
-    try {
-      const conn = await node.dial(webrtcAddrVia(multiaddr(relay), peer), { signal: signal ?? AbortSignal.timeout(DIAL_TIMEOUT_MS) })
-      if (isDirect(conn)) return conn
-    } catch (err) {
-      lastError = err
+  for (let attempt = 0; attempt < DIAL_ATTEMPTS; attempt++) {
+    for (const relay of relayAddrs) {
+      try {
+        const conn = await node.dial(webrtcAddrVia(multiaddr(relay), peer), { signal: signal ?? AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+        if (isDirect(conn)) return conn
+      } catch (err) {
+        lastError = err
+        const inbound = openDirect(node, peer)
+        if (inbound != null) return inbound
+      }
     }
   }
   throw new NoDirectConnectionError(`no direct WebRTC connection to ${peer.toString()}: ${(lastError as Error | undefined)?.message ?? 'dial gave a relayed connection'}`)

@@ -623,6 +623,7 @@ export class SwarmTab {
         flops: this.#state.flops, microbatches: this.#state.microbatches, retried: this.#state.retried, queue: this.#gpuQueued
       })
       this.#update({ replicas: r.replicas, next: r.next.filter(p => !this.#picker.isExcluded(p)) })
+      this.#warmConnections()
       if (r.excluded && this.#state.phase === 'running') {
         this.#update({ phase: 'error', error: 'The tracker excluded this tab: its results failed a spot check against its stage\'s other replicas, so its work is not credited.' })
       }
@@ -632,6 +633,21 @@ export class SwarmTab {
       if (err instanceof TrackerError && err.status === 409) await this.#rejoin()
     }
   }
+
+  /** Dials next-stage replicas and stage peers ahead of need, one at a time, so no microbatch waits on a cold dial. */
+  #warmConnections (): void {
+    if (this.#warming) return
+    const peers = [...new Set([...this.#state.next, ...this.#state.replicas])].filter(p => p !== this.#me)
+    this.#warming = true
+    void (async () => {
+      for (const p of peers) {
+        if (this.#stopped) break
+        await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(p)).catch(() => {})
+      }
+    })().finally(() => { this.#warming = false })
+  }
+
+  #warming = false
 
   async #rejoin (): Promise<void> {
     const j = await this.#tracker.join({ stage: this.#state.stage! }).catch(() => null)

@@ -1,8 +1,9 @@
 // `npm run bench -- kernels [--iterations N] [--ops matmul_nn,…] [--max-dim D] [--no-tune]
-//   [--no-ort] [--gpu] [--out FILE]`
+//   [--no-ort] [--gpu] [--out FILE]`, or `npm run bench -- <name> …` for src/cli/bench-<name>.ts.
 // Serves the app with Vite, opens src/bench/bench.html in headless Chromium and writes the page's
 // results to bench/results/<name>.json. --gpu drops the SwiftShader flag so Chromium picks the
 // machine's GPU.
+import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -12,9 +13,23 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.ts'
 import type { KernelBenchInit } from '../bench/run-kernels.ts'
 import type { Benches } from '../bench/bench-page.ts'
 
-const USAGE = 'usage: npm run bench -- kernels [--iterations N] [--ops a,b] [--max-dim D] [--no-tune] [--no-ort] [--gpu] [--out FILE]'
+const USAGE = 'usage: npm run bench -- kernels [--iterations N] [--ops a,b] [--max-dim D] [--no-tune] [--no-ort] [--gpu] [--out FILE] | npm run bench -- <train|…> [flags]'
 
 async function main (): Promise<void> {
+  // Other benchmarks live in src/cli/bench-<name>.ts and export bench<Name>Main(argv) → exit code.
+  const [first, ...rest] = process.argv.slice(2)
+  if (first != null && first !== 'kernels' && /^[a-z]+$/.test(first)) {
+    const file = new URL(`./bench-${first}.ts`, import.meta.url)
+    if (!existsSync(file)) throw new Error(`unknown benchmark ${first}. ${USAGE}`)
+    // Those run kernels in Node and import shaders with `?raw`: install the loader hook first
+    // (package.json's script starts tsx without `--import ./src/node/register.ts`).
+    await import('../node/register.ts')
+    const mod = await import(file.href) as Record<string, unknown>
+    const run = mod[`bench${first[0].toUpperCase()}${first.slice(1)}Main`]
+    if (typeof run !== 'function') throw new Error(`unknown benchmark ${first}. ${USAGE}`)
+    process.exitCode = await (run as (argv: string[]) => Promise<number>)(rest)
+    return
+  }
   const { positionals, values } = parseArgs({
     allowPositionals: true,
     options: {

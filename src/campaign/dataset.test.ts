@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { decodeTokens, microbatchWindow } from './dataset.ts'
+import { microbatchWindow } from './dataset.ts'
 
 describe('microbatch windows', () => {
   const tokens = Uint32Array.from({ length: 50 }, (_, i) => i)
@@ -18,13 +18,5 @@ describe('microbatch windows', () => {
 
   it('refuses a corpus no longer than T', () => {
     expect(() => microbatchWindow(tokens.subarray(0, 4), 0, 1, 4)).toThrowError(expect.objectContaining({ name: 'DatasetError' }))
-  })
-})
-
-describe('decodeTokens', () => {
-  it('decodes bytes and uint16 little-endian', () => {
-    expect([...decodeTokens(new Uint8Array([65, 0, 255]), 'bytes')]).toEqual([65, 0, 255])
-    expect([...decodeTokens(new Uint8Array([1, 2, 255, 255]), 'uint16')]).toEqual([0x0201, 0xffff])
-    expect(() => decodeTokens(new Uint8Array(3), 'uint16')).toThrow(/even length/)
   })
 })

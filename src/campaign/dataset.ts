@@ -2,18 +2,10 @@
 // cut into microbatch windows. Microbatch ids map deterministically to windows, so stage 0 derives
 // inputs and the last stage derives targets from the id alone (DESIGN.md).
 import type { DatasetSection } from './manifest.ts'
+import { decodeTokens } from '../train/data.ts'
 
 export class DatasetError extends Error {
   override name = 'DatasetError'
-}
-
-export function decodeTokens (bytes: Uint8Array, format: DatasetSection['format']): Uint32Array {
-  if (format === 'bytes') return Uint32Array.from(bytes)
-  if (bytes.length % 2 !== 0) throw new DatasetError(`a uint16 token file must have an even length, got ${bytes.length} bytes`)
-  const out = new Uint32Array(bytes.length / 2)
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  for (let i = 0; i < out.length; i++) out[i] = view.getUint16(2 * i, true)
-  return out
 }
 
 async function sha256Hex (bytes: Uint8Array): Promise<string> {

@@ -24,7 +24,8 @@ import { fetchWeights, serveWeights, WEIGHTS_PROTOCOL, type Weights, type Weight
 import { sha256, toHex } from '../../net/byte-stream.ts'
 import { countersign, signAsSender, type SenderSignedReceipt, type SignedReceipt } from '../../ledger/receipt.ts'
 import { createTrackerClient, TrackerError, type TrackerClient } from './tracker-client.ts'
-import { learningRate } from './schedule.ts'
+import { learningRate } from '../schedule.ts'
+import { averageParams } from '../replica.ts'
 import { ReplicaPicker } from './replica-picker.ts'
 import { createLogger } from '../../log.ts'
 import { spotCheckIndices } from '../../ledger/spot-checks.ts'
@@ -277,7 +278,7 @@ export class SwarmTab {
         if (count > 0) {
           const t = this.#m.training
           await this.#gpu(async () => {
-            await this.#init.compute.step({ lr: learningRate(t, step), weightDecay: t.weight_decay, gradClip: t.grad_clip, gradScale: 1 / count })
+            await this.#init.compute.step({ lr: learningRate(step, { lr: t.lr, schedule: t.lr_schedule, warmupSteps: Math.min(t.warmup_steps, t.steps), totalSteps: t.steps }), weightDecay: t.weight_decay, gradClip: t.grad_clip, gradScale: 1 / count })
             await this.#init.compute.zeroGrad()
           })
         }
@@ -309,9 +310,7 @@ export class SwarmTab {
       // Sum in PeerId order on every replica, so replicas that synced with each other hold
       // bitwise identical weights (float addition is not associative).
       const all = [...peers, { peer: this.#me, params: own }].sort((a, b) => a.peer < b.peer ? -1 : 1)
-      const avg = new Float32Array(own.length)
-      for (const { params } of all) for (let i = 0; i < avg.length; i++) avg[i] += params[i]
-      for (let i = 0; i < avg.length; i++) avg[i] /= all.length
+      const avg = averageParams(all.map(a => a.params))
       result = avg
       await this.#gpu(async () => { await this.#init.compute.importParams(avg) })
     }

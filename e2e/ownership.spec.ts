@@ -5,6 +5,7 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import AxeBuilder from '@axe-core/playwright'
 import { expect, test } from '@playwright/test'
+import { Wallet } from 'ethers'
 import { runSwarm } from '../src/cli/swarm-runner.ts'
 import { verifyEpochRoot, verifyInclusion } from '../src/ledger/merkle.ts'
 import { injectTestWallet, type TestWallet } from './test-wallet.ts'
@@ -104,7 +105,7 @@ test('a training tab signs in on #/me: its share moves to the address, its proof
   }
 })
 
-test('a wallet that declines: the page says so, nothing is bound, and the tab can try again', async ({ browser }) => {
+test('a wallet that declines: the page says so, nothing is bound, and the tab can try again; a kept sign-in the tracker forgot is not shown', async ({ browser }) => {
   const tracker = await startTrackerProcess()
   try {
     const context = await browser.newContext()
@@ -118,6 +119,28 @@ test('a wallet that declines: the page says so, nothing is bound, and the tab ca
     await expect(page.getByTestId('bound-address')).toHaveCount(0)
     expect(wallet.signed).toEqual([])
     expect((await (await fetch(`${tracker.url}/api/identity/${wallet.address}`)).json()).peerIds).toEqual([])
+
+    // A kept sign-in the tracker does not know (its data was reset) is not shown as signed in.
+    const peerId = (await page.getByTestId('my-peer-id').textContent())!.trim()
+    const stale = Wallet.createRandom().address
+    await page.evaluate(async ({ address, peerId }) => {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const req = indexedDB.open('tabgrad')
+        req.onsuccess = () => resolve(req.result)
+        req.onerror = () => reject(req.error)
+      })
+      await new Promise<void>((resolve, reject) => {
+        const tx = db.transaction('kv', 'readwrite')
+        tx.objectStore('kv').put({ address, peerId, at: Date.now() }, 'siwe-sign-in')
+        tx.oncomplete = () => resolve()
+        tx.onerror = () => reject(tx.error)
+      })
+      db.close()
+    }, { address: stale, peerId })
+    await page.reload()
+    await expect(page.getByTestId('identity-notice')).toContainText(stale)
+    await expect(page.getByTestId('bound-address')).toHaveCount(0)
+    await expect(page.getByTestId('connect-wallet')).toBeVisible()
     await context.close()
   } finally {
     await tracker.stop()

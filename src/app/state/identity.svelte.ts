@@ -38,6 +38,8 @@ class IdentityState {
   address = $state<string | null>(null)
   /** Whether the tracker still lists this PeerId under `address` (null: not checked). */
   confirmed = $state<boolean | null>(null)
+  /** Something the user should know that is not an error of the last action. */
+  notice = $state<string | null>(null)
   busy = $state<'connecting' | 'signing' | null>(null)
   error = $state<string | null>(null)
 
@@ -66,10 +68,7 @@ class IdentityState {
     this.#key = await this.#peerKey()
     const peerId = peerIdFromPrivateKey(this.#key).toString()
     const kept = await kvGet<StoredSignIn>(SIGN_IN_KEY).catch(() => undefined)
-    if (kept?.peerId === peerId) {
-      this.address = kept.address
-      void this.#confirm(kept.address, peerId)
-    }
+    if (kept?.peerId === peerId) await this.#confirm(kept.address, peerId)
     this.peerId = peerId
     if (this.address == null) await this.discover()
   }
@@ -91,14 +90,23 @@ class IdentityState {
     return key
   }
 
+  /**
+   * Shows a kept sign-in only while the tracker still lists the binding (this tracker's data may
+   * have been reset, or the sign-in was made with another tracker); otherwise asks for a new one.
+   */
   async #confirm (address: string, peerId: string): Promise<void> {
+    let listed: boolean | null = null
     try {
       const res = await fetch(`/api/identity/${encodeURIComponent(address)}`)
       const body = await res.json() as { peerIds?: string[] }
-      this.confirmed = res.ok && (body.peerIds ?? []).includes(peerId)
-    } catch {
-      this.confirmed = null
+      if (res.ok) listed = (body.peerIds ?? []).includes(peerId)
+    } catch {}
+    if (listed === false) {
+      this.notice = `This tab signed in as ${address} before, but the tracker no longer lists that binding. Sign in again to be credited.`
+      return
     }
+    this.address = address
+    this.confirmed = listed
   }
 
   /** EIP-6963 discovery (falls back to `window.ethereum`). */
@@ -145,6 +153,7 @@ class IdentityState {
       await kvSet(SIGN_IN_KEY, kept).catch(() => {})
       this.address = kept.address
       this.confirmed = true
+      this.notice = null
     } catch (err) {
       this.error = (err as Error).message
     } finally {

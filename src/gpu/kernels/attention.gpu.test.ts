@@ -3,7 +3,7 @@ import { attentionBackward, attentionForward } from '../../model/cpu/attention.t
 import { requestTabgradDevice, type TabgradDevice } from '../device.ts'
 import { compareClose, describeClose, randomArray } from '../numerics.ts'
 import { alignElements, createBuffer, createTensor, readTensor, view, type GpuTensor } from '../tensor.ts'
-import { Attention, ATTENTION_CONFIGS, attentionConfigName, attentionConfigs, tuneAttention, type AttentionConfig, type AttentionInit } from './attention.ts'
+import { Attention, ATTENTION_CONFIGS, attentionConfigName, attentionConfigs, defaultAttentionConfig, tuneAttention, type AttentionConfig, type AttentionInit } from './attention.ts'
 
 let tg: TabgradDevice
 let device: GPUDevice
@@ -14,6 +14,13 @@ beforeAll(async () => {
 })
 
 afterAll(() => device?.destroy())
+
+/** A plain copy of the limits (GPUSupportedLimits' fields are getters, not own properties). */
+function limitsOf (d: GPUDevice): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const k of ['maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupsPerDimension'] as const) out[k] = d.limits[k]
+  return out
+}
 
 interface Run { out: Float32Array, lse: Float32Array, dqkv: Float32Array }
 
@@ -91,6 +98,19 @@ describe('attention block configs', () => {
       }
     }, 300_000) // a pipeline build per config: slow on a busy SwiftShader machine
   }
+
+  test('defaults: 16×16 on small adapters, bigger blocks where 1024 threads and 48 KiB allow them', () => {
+    const small = { ...limitsOf(device), maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupStorageSize: 32768 } as unknown as GPUSupportedLimits
+    const big = { ...limitsOf(device), maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupStorageSize: 49152 } as unknown as GPUSupportedLimits
+    const name = (c: AttentionConfig | undefined): string => c != null ? attentionConfigName(c) : 'none'
+    expect(name(defaultAttentionConfig('forward', 64, small))).toBe('br16_bc16_tpr4')
+    expect(name(defaultAttentionConfig('backward', 64, small))).toBe('br16_bc16_tpr4')
+    expect(name(defaultAttentionConfig('backward', 128, small))).toBe('br16_bc8_tpr4')
+    expect(name(defaultAttentionConfig('forward', 64, big))).toBe('br32_bc16_tpr4')
+    expect(name(defaultAttentionConfig('backward', 64, big))).toBe('br32_bc32_tpr8')
+    // too big for 48 KiB at HS=128: falls back to the first that fits
+    expect(name(defaultAttentionConfig('backward', 128, big))).toBe('br16_bc16_tpr4')
+  })
 
   test('tuneAttention times every fitting config and returns the fastest of each direction', async () => {
     const r = await tuneAttention(tg, 1, 9, 256, 2, { iterations: 1 })

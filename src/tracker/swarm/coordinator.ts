@@ -110,11 +110,12 @@ export class Coordinator {
     const existing = this.#tabs.get(peerId)
     if (existing != null) {
       existing.lastSeen = this.#init.now()
+      if (opts.throughput != null) existing.stats.throughput = opts.throughput
       return existing
     }
     const resume = opts.stage ?? this.#pastStage.get(peerId)
     const stage = resume != null && Number.isInteger(resume) && resume >= 0 && resume < this.#init.stages ? resume : this.#neediestStage()
-    const rec: TabRecord = { peerId, stage, ready: false, joinedAt: this.#init.now(), lastSeen: this.#init.now(), stats: { throughput: opts.throughput } }
+    const rec: TabRecord = { peerId, stage, ready: false, joinedAt: this.#init.now(), lastSeen: this.#init.now(), stats: opts.throughput != null ? { throughput: opts.throughput } : {} }
     this.#tabs.set(peerId, rec)
     this.#pastStage.set(peerId, stage)
     return rec

@@ -156,6 +156,7 @@ export class SwarmTab {
     try {
       this.#update({ phase: 'joining', message: 'Measuring this GPU', progress: 0.1 })
       const { flopsPerSecond } = await this.#init.compute.benchmark()
+      this.#throughput = flopsPerSecond
       this.#update({ message: 'Asking the tracker for a stage', progress: 0.5 })
       const joined = await this.#tracker.join({ throughput: flopsPerSecond, ...(this.#init.previousStage != null ? { stage: this.#init.previousStage } : {}) })
       const resumed = this.#init.previousStage === joined.stage
@@ -351,6 +352,7 @@ export class SwarmTab {
         await sleep(500)
         continue
       }
+      if (this.#state.message.startsWith('Waiting for a volunteer')) this.#update({ message: 'Training: leasing microbatches' })
       let lease
       try {
         lease = await this.#tracker.lease(1)
@@ -647,9 +649,11 @@ export class SwarmTab {
   }
 
   #warming = false
+  /** This GPU's measured FLOP/s, sent with every join. */
+  #throughput = 0
 
   async #rejoin (): Promise<void> {
-    const j = await this.#tracker.join({ stage: this.#state.stage! }).catch(() => null)
+    const j = await this.#tracker.join({ stage: this.#state.stage!, throughput: this.#throughput }).catch(() => null)
     if (j != null) this.#update({ replicas: j.replicas })
   }
 

@@ -12,7 +12,7 @@ import { Matmul, TILE_CONFIGS, configName, defaultTileConfig, operandShapes, par
 import { compareClose, describeClose, randomArray } from '../gpu/numerics.ts'
 import { createTensor, readTensor } from '../gpu/tensor.ts'
 
-const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean' }, 'correctness-only': { type: 'boolean' }, 'no-check': { type: 'boolean' } } })
+const { values } = parseArgs({ options: { out: { type: 'string' }, quick: { type: 'boolean' }, 'correctness-only': { type: 'boolean' }, 'no-check': { type: 'boolean' }, d: { type: 'string' } } })
 Object.assign(globalThis, globals)
 // Keep the GPU object referenced for the whole run: once it is garbage-collected, Dawn's instance
 // goes with it and pending mapAsync calls never settle (the process then aborts in Dawn).
@@ -60,7 +60,7 @@ if (checks.length > 0) console.log(`correctness: ${checks.filter(c => c.ok).leng
 
 const tuner = new MatmulTuner(tg, { store: memoryTuneStore(), targetMsPerCandidate: 20, maxIterations: 50 })
 const shapes: Array<{ layout: MatmulLayout, M: number, K: number, N: number }> = []
-if (values['correctness-only'] !== true) for (const d of values.quick === true ? [256] : [256, 512, 1024]) {
+if (values['correctness-only'] !== true) for (const d of values.d != null ? values.d.split(',').map(Number) : values.quick === true ? [256] : [256, 512, 1024]) {
   for (const layout of layouts) for (const N of [3 * d, d, 4 * d]) shapes.push({ layout, M: 512, K: d, N })
 }
 const perf = []

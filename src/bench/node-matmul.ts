@@ -64,6 +64,15 @@ if (values['correctness-only'] !== true) for (const d of values.d != null ? valu
   for (const layout of layouts) for (const N of [3 * d, d, 4 * d]) shapes.push({ layout, M: 512, K: d, N })
 }
 const perf = []
+if (shapes.length > 0) {
+  // Without this, the first shapes timed on an H100 came out 3-4x slow (clocks still ramping).
+  const [M, K, N] = [512, 1024, 4096]
+  const plan = new Matmul(device, { M, K, N, layout: 'nn' })
+  const a = createTensor(device, [M, K], 'warm.a'); const b = createTensor(device, [K, N], 'warm.b'); const out = createTensor(device, [M, N], 'warm.out')
+  const t0 = performance.now()
+  while (performance.now() - t0 < 1000) await timeKernel(tg, pass => plan.encode(pass, a, b, out), { iterations: 20, warmup: false, timestamps: false })
+  plan.destroy(); a.buffer.destroy(); b.buffer.destroy(); out.buffer.destroy()
+}
 for (const s of shapes) {
   const tuned = await tuner.tune(s)
   const fallback = configName(defaultTileConfig(device))

@@ -73,7 +73,7 @@ test('the campaign dashboard while two tabs train: screenshot for the README', a
   const run = await runSwarm({
     tabs: 2,
     stages: 2,
-    steps: 5,
+    steps: 7,
     keepOpen: true,
     preparePage: async (page, tab) => {
       await page.setViewportSize(VIEWPORTS.desktop)
@@ -82,7 +82,7 @@ test('the campaign dashboard while two tabs train: screenshot for the README', a
     // The runner logs each new swarm status; once a few steps are done the loss chart has a line.
     log: line => {
       const step = /^step (\d+)\//.exec(line)
-      if (shot == null && tab0 != null && step != null && Number(step[1]) >= 3) {
+      if (shot == null && tab0 != null && step != null && Number(step[1]) >= 5) {
         const page = tab0
         shot = (async () => {
           await page.screenshot({ path: 'docs/campaign-dashboard.png', fullPage: true })

@@ -21,9 +21,8 @@ export interface AttentionConfig {
 }
 
 /**
- * Candidates; `attentionConfigs` keeps those that fit an adapter, in this order, and the first is
- * the untuned default. 16×16 leads: fastest or close on both SwiftShader and an H100 (Vulkan via
- * Dawn), where the big 64×32 tiles were 6× slower (forward, B=8 T=1024 NH=12 HS=64).
+ * Candidates; `attentionConfigs` keeps those that fit an adapter, in this order. 16×16 leads: the
+ * untuned default on small adapters (see defaultAttentionConfig), fastest or close on SwiftShader.
  */
 export const ATTENTION_CONFIGS: readonly AttentionConfig[] = [
   { br: 16, bc: 16, tpr: 4 },

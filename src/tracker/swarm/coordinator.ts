@@ -33,6 +33,8 @@ export interface TabStats {
   microbatches?: number
   queue?: number
   retried?: number
+  /** 1 while the volunteer has paused: not routed to. */
+  paused?: number
 }
 
 export interface TabRecord {
@@ -227,7 +229,7 @@ export class Coordinator {
   }
 
   replicas (stage: number): string[] {
-    return [...this.#tabs.values()].filter(t => t.stage === stage && t.ready && !this.#excluded.has(t.peerId)).map(t => t.peerId).sort()
+    return [...this.#tabs.values()].filter(t => t.stage === stage && t.ready && t.stats.paused !== 1 && !this.#excluded.has(t.peerId)).map(t => t.peerId).sort()
   }
 
   /** Takes a peer out of routing (it failed a spot check); its leases return to the pool. */

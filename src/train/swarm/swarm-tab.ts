@@ -251,7 +251,10 @@ export class SwarmTab {
       try {
         return await job()
       } finally {
-        this.#busyMs += performance.now() - t0
+        const ms = performance.now() - t0
+        this.#busyMs += ms
+        // GPU budget: rest in proportion, so the GPU works `budget` of the time.
+        if (this.#budget < 1) await sleep(ms * (1 - this.#budget) / this.#budget)
         if (--this.#gpuQueued === 0 && this.#running) this.#idleSince = performance.now()
       }
     })
@@ -621,7 +624,8 @@ export class SwarmTab {
     try {
       const r = await this.#tracker.heartbeat({
         busy_fraction: busyFraction, idle_wait_fraction: idleWaitFraction, bytes_sent: this.#state.bytesSent, bytes_received: this.#state.bytesReceived,
-        flops: this.#state.flops, microbatches: this.#state.microbatches, retried: this.#state.retried, queue: this.#gpuQueued
+        flops: this.#state.flops, microbatches: this.#state.microbatches, retried: this.#state.retried, queue: this.#gpuQueued,
+        paused: this.#state.phase === 'paused' ? 1 : 0
       })
       this.#update({ replicas: r.replicas, next: r.next.filter(p => !this.#picker.isExcluded(p)) })
       this.#warmConnections()
@@ -649,6 +653,8 @@ export class SwarmTab {
   }
 
   #warming = false
+  /** Share of time the GPU may work (the volunteer's budget), in (0, 1]. */
+  #budget = 1
   /** This GPU's measured FLOP/s, sent with every join. */
   #throughput = 0
 
@@ -657,12 +663,22 @@ export class SwarmTab {
     if (j != null) this.#update({ replicas: j.replicas })
   }
 
-  pause (): void {
-    if (this.#state.phase === 'running') this.#update({ phase: 'paused', message: 'Paused: finishing the microbatches in flight' })
+  /** Stops taking new work: stage 0 stops leasing, and the tracker stops routing to this tab. In-flight microbatches finish. */
+  pause (reason = 'Paused'): void {
+    if (this.#state.phase !== 'running') return
+    this.#update({ phase: 'paused', message: `${reason}: finishing the microbatches in flight` })
+    void this.#heartbeat()
   }
 
   resume (): void {
-    if (this.#state.phase === 'paused') this.#update({ phase: 'running', message: 'Training' })
+    if (this.#state.phase !== 'paused') return
+    this.#update({ phase: 'running', message: 'Training' })
+    void this.#heartbeat()
+  }
+
+  /** The share of time this tab's GPU may work: 0.25, 0.5 or 1 in the UI. */
+  setBudget (fraction: number): void {
+    this.#budget = Math.min(1, Math.max(0.05, fraction))
   }
 
   /** Current weights and step, to save locally. */

@@ -1,0 +1,148 @@
+// `npm run bench -- train`: one training step of the reference model on Node's WebGPU (Dawn),
+// split into forward / backward / optimizer, against a plain matmul timed in the same run on the
+// same device. The issue's target: a whole step reaches ≥ 60% of the kernel-level matmul GFLOP/s.
+// Writes bench/results/train.json.
+//   npm run bench -- train [--steps N] [--no-tune] [--out FILE]
+//   (or: tsx --import ./src/node/register.ts src/cli/bench-train.ts …)
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { UsageError, intFlag, parseFlags } from './args.ts'
+import { requestNodeDevice } from '../node/webgpu.ts'
+import { MatmulTuner, memoryTuneStore, timeKernel } from '../gpu/autotune.ts'
+import { Matmul, configName, operandShapes, type MatmulLayout } from '../gpu/kernels/matmul.ts'
+import { createTensor } from '../gpu/tensor.ts'
+import { randomArray } from '../gpu/numerics.ts'
+import { fullRange, type GPTConfig } from '../model/config.ts'
+import { GptStage, createTunedStage } from '../model/stage.ts'
+import { stepFlops } from '../train/flops.ts'
+import { TokenLoader } from '../train/data.ts'
+import type { TabgradDevice } from '../gpu/device.ts'
+
+const USAGE = 'usage: npm run bench -- train [--steps N] [--no-tune] [--out FILE]'
+
+/** The reference config of the issue: d=256, 4 layers, 4 heads, T=128, B=4. */
+export const REFERENCE = { config: { vocab: 256, d_model: 256, n_layer: 4, n_head: 4, n_ctx: 128 } satisfies GPTConfig, B: 4, T: 128 }
+/** The plain matmul: the reference's qkv projection at B·T = 512 rows. */
+export const MATMUL = { M: 512, K: 256, N: 768, layout: 'nn' as MatmulLayout }
+export const TARGET_FRACTION = 0.6
+
+export interface TrainBenchInit {
+  /** timed steps after the warm-up step. @default 3 on a fallback (CPU) adapter, else 30 */
+  steps?: number
+  /** autotune matmul tile configs for the stage and the reference matmul. @default true on a GPU */
+  tune?: boolean
+}
+
+export async function runTrainBench (tg: TabgradDevice, init: TrainBenchInit = {}): Promise<Record<string, unknown>> {
+  const { device } = tg
+  const slow = tg.summary.isFallbackAdapter || tg.summary.architecture === 'swiftshader'
+  const steps = init.steps ?? (slow ? 3 : 30)
+  const tune = init.tune ?? !slow
+  const { config, B, T } = REFERENCE
+  const flops = stepFlops(config, B, T)
+  const tuner = new MatmulTuner(tg, { store: memoryTuneStore(), targetMsPerCandidate: slow ? 5 : 20, maxIterations: 100 })
+
+  // Nothing else keeps Node's event loop alive while only onSubmittedWorkDone is pending.
+  const keepAlive = setInterval(() => {}, 1000)
+  try {
+    // ---- the plain matmul, kernel level
+    const mmConfig = tune ? await tuner.configFor(MATMUL) : undefined
+    const plan = new Matmul(device, { ...MATMUL, config: mmConfig, label: 'bench.matmul' })
+    const shapes = operandShapes(MATMUL.layout, MATMUL.M, MATMUL.K, MATMUL.N)
+    const a = createTensor(device, shapes.a, 'bench.a', randomArray(shapes.a[0] * shapes.a[1], 1))
+    const b = createTensor(device, shapes.b, 'bench.b', randomArray(shapes.b[0] * shapes.b[1], 2))
+    const out = createTensor(device, [MATMUL.M, MATMUL.N], 'bench.out')
+    const mmTiming = await timeKernel(tg, pass => plan.encode(pass, a, b, out), { iterations: slow ? 5 : 200, label: 'bench.matmul' })
+    const matmulGflops = plan.flops / mmTiming.ms / 1e6
+    plan.destroy(); a.buffer.destroy(); b.buffer.destroy(); out.buffer.destroy()
+    log(`matmul ${MATMUL.layout} ${MATMUL.M}x${MATMUL.K}x${MATMUL.N} ${configName(plan.config)}: ${matmulGflops.toFixed(1)} GFLOP/s (${mmTiming.method})`)
+
+    // ---- the training step, the Pipeline's S = 1 loop with a sync after each phase
+    const stageInit = { B, T, seed: 0, label: 'bench' }
+    const stage = tune ? await createTunedStage(device, tuner, config, fullRange(config), stageInit) : new GptStage(device, config, fullRange(config), stageInit)
+    const tokens = Uint32Array.from({ length: 1 << 16 }, (_, i) => (i * 7919 + (i >> 5)) & 255)
+    const loader = new TokenLoader(tokens, { B, T, shuffle: true })
+    const sync = async (): Promise<void> => { await device.queue.onSubmittedWorkDone() }
+    const phases: Array<{ forward: number, backward: number, optimizer: number, total: number, loss: number }> = []
+    for (let s = 0; s <= steps; s++) { // step 0 compiles pipelines: warm-up, not timed
+      const mb = loader.microbatch(s)
+      const t0 = performance.now()
+      await stage.forward(mb.inputs, mb.targets)
+      await sync()
+      const t1 = performance.now()
+      await stage.backward()
+      const loss = await stage.loss() // the losses' readback, as the pipeline does after backward
+      const t2 = performance.now()
+      const norm = Math.sqrt(await stage.gradSumOfSquares()) // global-norm clip at 1 (llm.c)
+      stage.step({ lr: 1e-4, gradScale: norm > 1 ? 1 / norm : 1 })
+      stage.zeroGrad()
+      await sync()
+      const t3 = performance.now()
+      if (s > 0) phases.push({ forward: t1 - t0, backward: t2 - t1, optimizer: t3 - t2, total: t3 - t0, loss })
+      log(`step ${s}${s === 0 ? ' (warm-up)' : ''}: ${(t3 - t0).toFixed(1)} ms (forward ${(t1 - t0).toFixed(1)}, backward ${(t2 - t1).toFixed(1)}, optimizer ${(t3 - t2).toFixed(1)}), loss ${loss.toFixed(4)}`)
+    }
+    stage.destroy()
+
+    const mean = (k: 'forward' | 'backward' | 'optimizer' | 'total'): number => phases.reduce((x, p) => x + p[k], 0) / phases.length
+    const ms = mean('total')
+    const stepGflops = flops.total / ms / 1e6
+    const fraction = stepGflops / matmulGflops
+    const result = {
+      adapter: tg.summary,
+      runtime: `node ${process.version}, webgpu (Dawn) package`,
+      date: new Date().toISOString(),
+      config, B, T,
+      steps_timed: phases.length,
+      tuned: tune,
+      matmul: { layout: MATMUL.layout, shape: { M: MATMUL.M, K: MATMUL.K, N: MATMUL.N }, config: configName(plan.config), gflops: matmulGflops, method: mmTiming.method },
+      step: {
+        ms,
+        tokens_per_second: B * T / ms * 1000,
+        flops: flops.total,
+        gflops: stepGflops,
+        fraction_of_matmul: fraction,
+        forward: { ms: mean('forward'), flops: flops.forward, gflops: flops.forward / mean('forward') / 1e6 },
+        backward: { ms: mean('backward'), flops: flops.backward, gflops: flops.backward / mean('backward') / 1e6 },
+        optimizer: { ms: mean('optimizer') }
+      },
+      target_fraction: TARGET_FRACTION,
+      meets_target: fraction >= TARGET_FRACTION,
+      note: 'Step time is wall clock with a sync after each phase (forward+loss, backward+loss readback, grad norm+AdamW+zero grad); FLOPs are stageFlops (2N rule + causal attention, backward = 2x forward). The matmul is the kernel alone, GPU-timed when timestamp queries exist.',
+      losses: phases.map(p => p.loss)
+    }
+    return result
+  } finally {
+    clearInterval(keepAlive)
+  }
+}
+
+function log (line: string): void {
+  console.log(`tabgrad:bench:train ${line}`)
+}
+
+/** The CLI: flags → run → bench/results/train.json. */
+export async function benchTrainMain (argv: string[]): Promise<number> {
+  let init: TrainBenchInit; let outPath: string
+  try {
+    const flags = parseFlags(argv, { values: ['steps', 'out'], booleans: ['no-tune', 'help'] }, USAGE)
+    if (flags.has('help')) { console.log(USAGE); return 0 }
+    init = { steps: flags.has('steps') ? intFlag(flags, 'steps', undefined, USAGE) : undefined, tune: flags.has('no-tune') ? false : undefined }
+    outPath = resolve(typeof flags.get('out') === 'string' ? flags.get('out') as string : 'bench/results/train.json')
+  } catch (err) {
+    if (err instanceof UsageError) { console.error(`bench train: ${err.message.split('\n')[0]}\n${USAGE}`); return 2 }
+    throw err
+  }
+  const tg = await requestNodeDevice('bench-train')
+  const r = await runTrainBench(tg, init) as { step: { ms: number, tokens_per_second: number, gflops: number, fraction_of_matmul: number }, matmul: { gflops: number } }
+  await mkdir(dirname(outPath), { recursive: true })
+  await writeFile(outPath, JSON.stringify(r, null, 2) + '\n')
+  log(`step ${r.step.ms.toFixed(1)} ms, ${Math.round(r.step.tokens_per_second)} tokens/s, ${r.step.gflops.toFixed(1)} GFLOP/s = ${(100 * r.step.fraction_of_matmul).toFixed(0)}% of the matmul's ${r.matmul.gflops.toFixed(1)} (target ${100 * TARGET_FRACTION}%)`)
+  log(`wrote ${outPath}`)
+  tg.device.destroy()
+  return 0
+}
+
+if (process.argv[1] != null && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.exitCode = await benchTrainMain(process.argv.slice(2))
+}

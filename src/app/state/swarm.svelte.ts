@@ -27,6 +27,8 @@ interface BatteryLike extends EventTarget { charging: boolean }
 
 /** How often a running tab saves its weights locally. */
 const SAVE_EVERY_MS = 15_000
+/** Saves after optimizer steps come at most this often. */
+const MIN_SAVE_INTERVAL_MS = 5_000
 
 export class SwarmState {
   snapshot = $state.raw<SwarmSnapshot | null>(null)
@@ -81,6 +83,7 @@ export class SwarmState {
   }
 
   #battery: BatteryLike | null = null
+  #savedAt = 0
 
   #watchPower (): void {
     document.addEventListener('visibilitychange', () => { this.#applyAutoPause() })
@@ -124,7 +127,10 @@ export class SwarmState {
       loadTokens: async onProgress => await loadDataset(this.manifest.dataset, { onProgress }),
       ...(saved != null ? { previousStage: saved.stage, ...(saved.weights != null ? { savedWeights: saved.weights } : {}) } : {}),
       onUpdate: s => {
+        const stepped = this.snapshot != null && s.appliedStep !== this.snapshot.appliedStep
         this.snapshot = s
+        // After optimizer steps, keep the local checkpoint fresh (a reload runs no unmount hooks).
+        if (stepped && Date.now() - this.#savedAt > MIN_SAVE_INTERVAL_MS) void this.saveWeights()
         if (s.stage != null && (saved == null || saved.stage !== s.stage)) void kvSet(`swarm:${this.campaignId}`, { stage: s.stage, active: true })
       }
     })
@@ -140,6 +146,7 @@ export class SwarmState {
     const tab = this.#tab
     const s = this.snapshot
     if (tab == null || s?.stage == null || (s.phase !== 'running' && s.phase !== 'paused')) return
+    this.#savedAt = Date.now()
     const weights = await tab.exportWeights()
     await kvSet(`swarm:${this.campaignId}`, { stage: s.stage, weights, active: true })
   }

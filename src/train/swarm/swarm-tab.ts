@@ -18,7 +18,7 @@ import type { StageRange } from '../../model/config.ts'
 import { ownsEmbedding, ownsHead, stageFlops } from '../../model/config.ts'
 import { stageLayout } from '../../model/params.ts'
 import type { TabLibp2p } from '../../net/tab-node.ts'
-import { directConnection } from '../../net/tab-node.ts'
+import { directConnection, isDirect } from '../../net/tab-node.ts'
 import { sendTensor, tensorProtocol, type ReceivedTensor, type TensorProtocol } from '../../net/tensor-stream.ts'
 import { fetchWeights, serveWeights, WEIGHTS_PROTOCOL, type Weights, type WeightsRequest } from '../../net/weights.ts'
 import { sha256, toHex } from '../../net/byte-stream.ts'
@@ -598,7 +598,9 @@ export class SwarmTab {
     const timeout = this.#init.routeTimeoutMs ?? 60_000
     for (const [mb, route] of this.#routes) {
       if (route.sentTo == null || route.activations == null) continue
-      const gone = !this.#state.next.includes(route.sentTo)
+      // Gone from the tracker's list, or its connection closed (a reloaded tab keeps its PeerId but lost our work).
+      const gone = !this.#state.next.includes(route.sentTo) ||
+        !this.#init.node.getConnections(peerIdFromString(route.sentTo)).some(c => c.status === 'open' && isDirect(c))
       if (gone || performance.now() - route.sentAt > timeout) {
         const dead = route.sentTo
         route.sentTo = null

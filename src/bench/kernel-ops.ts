@@ -5,6 +5,7 @@ import type { MatmulTuner } from '../gpu/autotune.ts'
 import type { TabgradDevice } from '../gpu/device.ts'
 import type { OnnxGraph } from './onnx.ts'
 import { matmulOps } from './ops/matmul.ts'
+import { attentionOps } from './ops/attention.ts'
 
 export interface BenchContext {
   tg: TabgradDevice
@@ -38,5 +39,6 @@ export interface KernelOp {
 }
 
 export const KERNEL_OPS: KernelOp[] = [
-  ...matmulOps()
+  ...matmulOps(),
+  ...attentionOps()
 ]

@@ -48,7 +48,7 @@ export class TrainProgress {
     const head = `step ${String(done).padStart(width)}/${this.#steps}`
     const stats = `loss ${s.loss.toFixed(4)} | ${Math.round(tps)} tok/s | ETA ${eta}`
     if (this.#out.isTTY === true) {
-      const cols = this.#out.columns ?? 100
+      const cols = this.#out.columns != null && this.#out.columns > 0 ? this.#out.columns : 100 // 0 on some ptys
       const barWidth = Math.max(0, Math.min(30, cols - head.length - stats.length - 6))
       const filled = Math.round(barWidth * done / this.#steps)
       const bar = barWidth > 0 ? ` [${'#'.repeat(filled)}${'.'.repeat(barWidth - filled)}]` : ''

@@ -35,6 +35,10 @@ export interface TabStats {
   retried?: number
   /** 1 while the volunteer has paused: not routed to. */
   paused?: number
+  /** Milliseconds the GPU worked, waited with nothing to do, and have passed since training began. */
+  busy_ms?: number
+  idle_ms?: number
+  wall_ms?: number
 }
 
 export interface TabRecord {

@@ -627,7 +627,9 @@ export class SwarmTab {
       const r = await this.#tracker.heartbeat({
         busy_fraction: busyFraction, idle_wait_fraction: idleWaitFraction, bytes_sent: this.#state.bytesSent, bytes_received: this.#state.bytesReceived,
         flops: this.#state.flops, microbatches: this.#state.microbatches, retried: this.#state.retried, queue: this.#gpuQueued,
-        paused: this.#state.phase === 'paused' ? 1 : 0
+        paused: this.#state.phase === 'paused' ? 1 : 0,
+        // Raw counters, so a runner can measure any window of the run (not only since the start).
+        busy_ms: this.#busyMs, idle_ms: idle, wall_ms: wall
       })
       this.#update({ replicas: r.replicas, next: r.next.filter(p => !this.#picker.isExcluded(p)) })
       this.#warmConnections()

@@ -1,0 +1,114 @@
+// `npm run bench -- swarm [--steps K] [--config tiny|reference] [--out FILE]`: a single-tab
+// baseline and a 2 stages × 2 replicas swarm of headless Chromium tabs train the same model on the
+// same data in one run; writes bench/results/swarm.json with tokens/s, per-tab busy fraction,
+// idle-waiting in the middle third of the run, bytes on the wire per token per stage boundary, and
+// the swarm's loss against the baseline's after equal tokens.
+import '../node/polyfills.ts'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { parseArgs } from 'node:util'
+import { runSwarm, type SwarmReport } from './swarm-runner.ts'
+import type { CampaignManifest } from '../campaign/manifest.ts'
+import type { SwarmStatus } from '../tracker/swarm/coordinator.ts'
+
+const USAGE = 'usage: npm run bench -- swarm [--steps K] [--config tiny|reference] [--out FILE]'
+
+/** d=256, 4 layers, 4 heads, T=128, B=4 (the issue's reference config), or the demo's tiny model. */
+function configure (m: CampaignManifest, config: string, steps: number): void {
+  m.stages = 2
+  m.training.steps = steps
+  m.training.accumulation = 4
+  m.training.sync_every = 1
+  m.training.grad_clip = 0 // per-stage clipping differs from one tab's global clipping
+  m.spot_check_rate = 0 // measure training, not verification
+  if (config === 'reference') {
+    m.model = { vocab: 256, d_model: 256, n_layer: 4, n_head: 4, n_ctx: 128 }
+    m.training.seq_len = 128
+    m.training.microbatch = 4
+    m.training.lr = 1e-3
+  }
+}
+
+interface Counters { busy_ms: number, idle_ms: number, wall_ms: number }
+
+function countersByPeer (s: SwarmStatus): Map<string, Counters> {
+  const out = new Map<string, Counters>()
+  for (const st of s.stages) for (const r of st.replicas) out.set(r.peerId, { busy_ms: r.busy_ms ?? 0, idle_ms: r.idle_ms ?? 0, wall_ms: r.wall_ms ?? 0 })
+  return out
+}
+
+export interface SwarmBench {
+  config: string
+  baseline: Pick<SwarmReport, 'steps' | 'tokens' | 'wall_s' | 'tokens_per_second'>
+  swarm: SwarmReport & { mid_run_idle_wait_fraction: Record<string, number> }
+  tokens_per_second_ratio: number
+  final_loss_relative_difference: number
+  max_step_loss_relative_difference: number
+}
+
+export async function benchSwarm (opts: { steps: number, config: string, log?: (l: string) => void }): Promise<SwarmBench> {
+  const log = opts.log ?? (() => {})
+  log(`baseline: 1 tab, 1 stage, ${opts.steps} steps`)
+  const base = await runSwarm({ tabs: 1, stages: 1, steps: opts.steps, manifest: m => { configure(m, opts.config, opts.steps); m.stages = 1 }, log })
+  // Sample the tabs' counters at one and two thirds of the run: idle-waiting in the middle.
+  const marks: Array<Map<string, Counters>> = []
+  log(`swarm: 4 tabs, 2 stages × 2 replicas, ${opts.steps} steps`)
+  const swarm = await runSwarm({
+    tabs: 4,
+    stages: 2,
+    steps: opts.steps,
+    stageHints: [1, 1, 0, 0], // stage 0 last: training starts with every replica in
+    manifest: m => { configure(m, opts.config, opts.steps) },
+    log,
+    onStatus: s => {
+      const want = marks.length === 0 ? opts.steps / 3 : 2 * opts.steps / 3
+      if (marks.length < 2 && s.step >= want) marks.push(countersByPeer(s))
+    }
+  })
+  const mid: Record<string, number> = {}
+  if (marks.length === 2) {
+    for (const [peer, b] of marks[1]) {
+      const a = marks[0].get(peer)
+      if (a == null || b.wall_ms <= a.wall_ms) continue
+      mid[peer] = (b.idle_ms - a.idle_ms) / (b.wall_ms - a.wall_ms)
+    }
+  }
+  const rel = (x: number, y: number): number => Math.abs(x - y) / Math.abs(y)
+  const steps = Math.min(base.report.steps.length, swarm.report.steps.length)
+  let maxRel = 0
+  for (let i = 0; i < steps; i++) maxRel = Math.max(maxRel, rel(swarm.report.steps[i].loss, base.report.steps[i].loss))
+  return {
+    config: opts.config,
+    baseline: { steps: base.report.steps, tokens: base.report.tokens, wall_s: base.report.wall_s, tokens_per_second: base.report.tokens_per_second },
+    swarm: { ...swarm.report, mid_run_idle_wait_fraction: mid },
+    tokens_per_second_ratio: swarm.report.tokens_per_second / base.report.tokens_per_second,
+    final_loss_relative_difference: rel(swarm.report.steps[steps - 1].loss, base.report.steps[steps - 1].loss),
+    max_step_loss_relative_difference: maxRel
+  }
+}
+
+export async function benchSwarmMain (argv: string[]): Promise<number> {
+  let values
+  try {
+    values = parseArgs({ args: argv, options: { steps: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' } } }).values
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`)
+    return 2
+  }
+  const steps = Number(values.steps ?? 12)
+  const config = values.config ?? 'tiny'
+  if (!Number.isInteger(steps) || steps < 3 || !['tiny', 'reference'].includes(config)) {
+    console.error(`--steps must be an integer ≥ 3 and --config tiny or reference\n${USAGE}`)
+    return 2
+  }
+  const out = values.out ?? 'bench/results/swarm.json'
+  const r = await benchSwarm({ steps, config, log: l => { console.log(l) } })
+  await mkdir(dirname(out), { recursive: true })
+  await writeFile(out, JSON.stringify({ date: new Date().toISOString(), ...r }, null, 2))
+  console.log(`\nbaseline ${r.baseline.tokens_per_second.toFixed(0)} tokens/s; swarm ${r.swarm.tokens_per_second.toFixed(0)} tokens/s (×${r.tokens_per_second_ratio.toFixed(2)})`)
+  console.log(`loss after ${steps} steps: baseline ${r.baseline.steps.at(-1)?.loss.toFixed(4)}, swarm ${r.swarm.steps.at(-1)?.loss.toFixed(4)} (${(100 * r.final_loss_relative_difference).toFixed(2)}% apart; worst step ${(100 * r.max_step_loss_relative_difference).toFixed(2)}%)`)
+  for (const t of r.swarm.tabs) console.log(`  tab ${t.tab} stage ${t.stage}: busy ${(100 * t.busy_fraction).toFixed(0)}%, idle-wait mid-run ${(100 * (r.swarm.mid_run_idle_wait_fraction[t.peerId] ?? NaN)).toFixed(0)}%`)
+  console.log(`bytes per token per stage boundary: ${r.swarm.bytes_per_token_per_boundary.toFixed(0)}`)
+  console.log(`wrote ${out}`)
+  return 0
+}

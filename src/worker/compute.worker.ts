@@ -4,7 +4,8 @@ import { requestTabgradDevice, type TabgradDevice } from '../gpu/device.ts'
 import { Matmul } from '../gpu/kernels/matmul.ts'
 import { createTensor } from '../gpu/tensor.ts'
 import { GptStage } from '../model/stage.ts'
-import { ownsHead } from '../model/config.ts'
+import { ownsEmbedding, ownsHead } from '../model/config.ts'
+import { generate, samplingStages } from '../train/sample.ts'
 import type { BackwardResult, CheatMode, ComputeApi, ForwardResult, ProbeResult, StageSpec } from './protocol.ts'
 
 let gpu: Promise<TabgradDevice> | undefined
@@ -122,6 +123,19 @@ const api: ComputeApi = {
     }
     const output = cheat !== 'none' ? fake(out) : out
     return Comlink.transfer({ output, ms: performance.now() - t0 }, [output.buffer])
+  },
+
+  async sample (prompt, maxNewTokens, temperature) {
+    const st = requireStage()
+    if (!ownsEmbedding(spec!.range) || !ownsHead(spec!.config, spec!.range)) throw new Error('sampling needs the whole model in this tab (train locally first)')
+    const { device: d } = await device()
+    const stages = samplingStages(d, spec!.config, [await st.exportParams()], spec!.T)
+    try {
+      const out = await generate(stages, prompt, { maxNewTokens, temperature, seed: Date.now() % 1e9 })
+      return Comlink.transfer(out, [out.buffer])
+    } finally {
+      for (const s of stages) s.destroy()
+    }
   },
 
   async exportParams () {

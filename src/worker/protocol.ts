@@ -59,6 +59,8 @@ export interface ComputeApi {
    * last stage d(input)), leaving the accumulated gradients as they were.
    */
   spotRun(input: Float32Array, targets?: Uint32Array): Promise<{ output: Float32Array, ms: number }>
+  /** Generates text from the current stage, which must hold the whole model (one-stage training). */
+  sample(prompt: Uint32Array, maxNewTokens: number, temperature: number): Promise<Uint32Array>
   exportParams(): Promise<Float32Array>
   importParams(params: Float32Array): Promise<void>
   setCheat(mode: CheatMode): Promise<void>

@@ -375,6 +375,10 @@ export class SwarmTab {
     const route: Outbound = { input: inputs, inDigest: toHex(await sha256(new Uint8Array(inputs.buffer))), from: null, receipts: [], sentTo: null, sentAt: 0, activations: null, outDigest: '', attempts: 0 }
     this.#routes.set(mb, route)
     try {
+      if (this.#isLast) {
+        await this.#trainWhole(mb, route)
+        return
+      }
       const { output } = await this.#gpu(async () => {
         const r = await this.#init.compute.forward(inputs.slice())
         this.#onGpu = mb
@@ -388,6 +392,27 @@ export class SwarmTab {
       this.#routes.delete(mb)
       await this.#tracker.release(mb).catch(() => {})
     }
+  }
+
+  /** A one-stage campaign: this tab is both ends of the pipeline, so a microbatch never leaves it. */
+  async #trainWhole (mb: number, route: Outbound): Promise<void> {
+    const { targets } = microbatchWindow(this.#tokens!, mb, this.#m.training.microbatch, this.#m.training.seq_len)
+    const { loss } = await this.#gpu(async () => {
+      const f = await this.#init.compute.forward((route.input as Uint32Array).slice(), targets)
+      await this.#init.compute.backward()
+      this.#onGpu = null
+      return f
+    })
+    this.#accumulated++
+    const { forward, backward } = this.#flops()
+    this.#addFlops(forward + backward)
+    if (loss != null) {
+      this.#update({ lastLoss: loss })
+      await this.#tracker.loss(mb, loss).catch(() => {})
+    }
+    this.#routes.delete(mb)
+    this.#update({ microbatches: this.#state.microbatches + 1 })
+    await this.#tracker.complete(mb, [])
   }
 
   // ---- sending

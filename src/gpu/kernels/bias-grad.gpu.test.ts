@@ -1,29 +1,16 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { requestTabgradDevice } from '../device.ts'
-import { compareClose, describeClose, randomArray } from '../numerics.ts'
+import { randomArray } from '../numerics.ts'
 import { createTensor, readTensor } from '../tensor.ts'
 import { matmul } from '../../model/cpu/matmul.ts'
 import { dot, numericGrad } from '../../model/cpu/check.ts'
 import { BiasGrad } from './bias-grad.ts'
+import { runPass, expectClose } from '../testing.ts'
 
 let device: GPUDevice
 beforeAll(async () => { device = (await requestTabgradDevice()).device })
 
-async function run (label: string, record: (pass: GPUComputePassEncoder) => void): Promise<void> {
-  device.pushErrorScope('validation')
-  const enc = device.createCommandEncoder({ label })
-  const pass = enc.beginComputePass({ label })
-  record(pass)
-  pass.end()
-  device.queue.submit([enc.finish()])
-  const err = await device.popErrorScope()
-  if (err != null) throw new Error(`${label}: ${err.message}`)
-}
-
-function expectClose (name: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-4, atol = 1e-5): void {
-  const r = compareClose(got, want, { rtol, atol })
-  expect(r.ok, describeClose(name, r)).toBe(true)
-}
+const run = async (label: string, record: (pass: GPUComputePassEncoder) => void): Promise<void> => { await runPass(device, label, record) }
 
 /** Float64 reference: column sums of (M, N). */
 function columnSums (dout: ArrayLike<number>, M: number, N: number): Float64Array {

@@ -1,31 +1,16 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { requestTabgradDevice } from '../device.ts'
-import { compareClose, describeClose, randomArray } from '../numerics.ts'
+import { randomArray } from '../numerics.ts'
 import { createTensor, createU32Tensor, readTensor } from '../tensor.ts'
 import { embeddingBackward, embeddingForward } from '../../model/cpu/embedding.ts'
 import { dot, numericGrad } from '../../model/cpu/check.ts'
 import { buildTokenIndex, Embedding } from './embedding.ts'
+import { runPass, expectClose, f64 } from '../testing.ts'
 
 let device: GPUDevice
 beforeAll(async () => { device = (await requestTabgradDevice()).device })
 
-async function run (label: string, record: (pass: GPUComputePassEncoder) => void): Promise<void> {
-  device.pushErrorScope('validation')
-  const enc = device.createCommandEncoder({ label })
-  const pass = enc.beginComputePass({ label })
-  record(pass)
-  pass.end()
-  device.queue.submit([enc.finish()])
-  const err = await device.popErrorScope()
-  if (err != null) throw new Error(`${label}: ${err.message}`)
-}
-
-const f64 = (a: ArrayLike<number>): Float64Array => Float64Array.from(a)
-
-function expectClose (name: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-4, atol = 1e-5): void {
-  const r = compareClose(got, want, { rtol, atol })
-  expect(r.ok, describeClose(name, r)).toBe(true)
-}
+const run = async (label: string, record: (pass: GPUComputePassEncoder) => void): Promise<void> => { await runPass(device, label, record) }
 
 /** Tokens with many repeats (skewed towards small ids), as real text has. */
 function tokensFor (n: number, V: number, seed: number): Uint32Array {

@@ -1,28 +1,15 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { requestTabgradDevice } from '../device.ts'
-import { compareClose, describeClose, randomArray } from '../numerics.ts'
+import { randomArray } from '../numerics.ts'
 import { createTensor, readTensor } from '../tensor.ts'
 import { globalNorm } from '../../model/cpu/gradnorm.ts'
 import { GradNorm } from './grad-norm.ts'
+import { runPass, expectClose } from '../testing.ts'
 
 let device: GPUDevice
 beforeAll(async () => { device = (await requestTabgradDevice()).device })
 
-async function run (label: string, record: (pass: GPUComputePassEncoder) => void): Promise<void> {
-  device.pushErrorScope('validation')
-  const enc = device.createCommandEncoder({ label })
-  const pass = enc.beginComputePass({ label })
-  record(pass)
-  pass.end()
-  device.queue.submit([enc.finish()])
-  const err = await device.popErrorScope()
-  if (err != null) throw new Error(`${label}: ${err.message}`)
-}
-
-function expectClose (name: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-4, atol = 1e-5): void {
-  const r = compareClose(got, want, { rtol, atol })
-  expect(r.ok, describeClose(name, r)).toBe(true)
-}
+const run = async (label: string, record: (pass: GPUComputePassEncoder) => void): Promise<void> => { await runPass(device, label, record) }
 
 describe('grad-norm', () => {
   for (const [n, blocks, maxNorm] of [[1961, undefined, 0], [37 * 53 * 7, 5, 1], [64, undefined, 100], [100_003, 3, 10]] as const) {

@@ -1,31 +1,16 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { requestTabgradDevice } from '../device.ts'
-import { compareClose, describeClose, randomArray } from '../numerics.ts'
+import { randomArray } from '../numerics.ts'
 import { createBuffer, createTensor, readTensor, view, alignElements, type GpuTensor } from '../tensor.ts'
 import { layernormBackward, layernormForward } from '../../model/cpu/layernorm.ts'
 import { dot, numericGrad } from '../../model/cpu/check.ts'
 import { LayerNorm } from './layernorm.ts'
+import { runPass, expectClose, f64 } from '../testing.ts'
 
 let device: GPUDevice
 beforeAll(async () => { device = (await requestTabgradDevice()).device })
 
-async function run (label: string, record: (pass: GPUComputePassEncoder) => void): Promise<void> {
-  device.pushErrorScope('validation')
-  const enc = device.createCommandEncoder({ label })
-  const pass = enc.beginComputePass({ label })
-  record(pass)
-  pass.end()
-  device.queue.submit([enc.finish()])
-  const err = await device.popErrorScope()
-  if (err != null) throw new Error(`${label}: ${err.message}`)
-}
-
-const f64 = (a: ArrayLike<number>): Float64Array => Float64Array.from(a)
-
-function expectClose (name: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-4, atol = 1e-5): void {
-  const r = compareClose(got, want, { rtol, atol })
-  expect(r.ok, describeClose(name, r)).toBe(true)
-}
+const run = async (label: string, record: (pass: GPUComputePassEncoder) => void): Promise<void> => { await runPass(device, label, record) }
 
 /** Packs arrays as 64-aligned views of ONE buffer, as the model's flat buffers do (tests aliasing). */
 function flat (arrays: Record<string, { shape: number[], data: Float32Array }>): Record<string, GpuTensor> {

@@ -1,27 +1,14 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { requestTabgradDevice } from '../device.ts'
-import { compareClose, describeClose, randomArray } from '../numerics.ts'
+import { randomArray } from '../numerics.ts'
 import { createTensor, readTensor } from '../tensor.ts'
 import { Residual } from './residual.ts'
+import { runPass, expectClose } from '../testing.ts'
 
 let device: GPUDevice
 beforeAll(async () => { device = (await requestTabgradDevice()).device })
 
-async function run (label: string, record: (pass: GPUComputePassEncoder) => void): Promise<void> {
-  device.pushErrorScope('validation')
-  const enc = device.createCommandEncoder({ label })
-  const pass = enc.beginComputePass({ label })
-  record(pass)
-  pass.end()
-  device.queue.submit([enc.finish()])
-  const err = await device.popErrorScope()
-  if (err != null) throw new Error(`${label}: ${err.message}`)
-}
-
-function expectClose (name: string, got: ArrayLike<number>, want: ArrayLike<number>): void {
-  const r = compareClose(got, want)
-  expect(r.ok, describeClose(name, r)).toBe(true)
-}
+const run = async (label: string, record: (pass: GPUComputePassEncoder) => void): Promise<void> => { await runPass(device, label, record) }
 
 // The float64 reference is one line each: out = a + b; da += dout; db += dout; dst += src.
 const add = (x: ArrayLike<number>, y: ArrayLike<number>): Float64Array => Float64Array.from(x, (v, i) => v + y[i])

@@ -1,30 +1,43 @@
 // Exact-length reads and backpressured writes over a libp2p v3 stream, which delivers
 // arbitrary-sized chunks and signals a full send buffer by `send()` returning false.
 import type { Stream } from '@libp2p/interface'
-import { TruncatedError } from './errors.ts'
+import { NetError, TruncatedError } from './errors.ts'
 
+type Chunk = Uint8Array | { subarray(): Uint8Array }
+
+/** Exact-length reads over a stream's chunks that also tell a clean end between messages apart from a truncation. */
 export class ByteReader {
-  readonly #iter: AsyncIterator<Uint8Array | { subarray(): Uint8Array }>
+  readonly #iter: AsyncIterator<Chunk>
   #buf: Uint8Array = new Uint8Array(0)
   #pos = 0
   bytesRead = 0
 
-  constructor (stream: AsyncIterable<Uint8Array | { subarray(): Uint8Array }>) {
-    this.#iter = stream[Symbol.asyncIterator]()
+  constructor (source: AsyncIterable<Chunk>) {
+    this.#iter = source[Symbol.asyncIterator]()
+  }
+
+  /** Waits for data: false if the stream ended cleanly first. */
+  async more (): Promise<boolean> {
+    while (this.#pos >= this.#buf.length) {
+      let next: IteratorResult<Chunk>
+      try {
+        next = await this.#iter.next()
+      } catch (err) {
+        throw asStreamError(err)
+      }
+      if (next.done === true) return false
+      const v = next.value
+      this.#buf = v instanceof Uint8Array ? v : v.subarray()
+      this.#pos = 0
+    }
+    return true
   }
 
   /** Fills `out` completely from the stream, or throws TruncatedError if it ends first. */
   async readInto (out: Uint8Array): Promise<void> {
     let filled = 0
     while (filled < out.length) {
-      if (this.#pos >= this.#buf.length) {
-        const next = await this.#iter.next()
-        if (next.done === true) throw new TruncatedError(`stream ended after ${filled} of ${out.length} bytes`)
-        const v = next.value
-        this.#buf = v instanceof Uint8Array ? v : v.subarray()
-        this.#pos = 0
-        continue
-      }
+      if (!await this.more()) throw new TruncatedError(`stream ended after ${filled} of ${out.length} bytes`)
       const n = Math.min(out.length - filled, this.#buf.length - this.#pos)
       out.set(this.#buf.subarray(this.#pos, this.#pos + n), filled)
       this.#pos += n
@@ -38,6 +51,12 @@ export class ByteReader {
     await this.readInto(out)
     return out
   }
+}
+
+/** A stream reset or transport failure while reading: the message is truncated. */
+export function asStreamError (err: unknown): Error {
+  if (err instanceof NetError) return err
+  return new TruncatedError(`stream failed: ${(err as Error | undefined)?.message ?? String(err)}`, { cause: err })
 }
 
 /** Sends bytes, waiting for 'drain' whenever the stream's buffer is full (backpressure). */

@@ -29,7 +29,7 @@ import {
   TENSOR_PROTOCOL, TENSOR_RECEIVE_BUDGET_BYTES, TENSOR_RECEIVE_TIMEOUT_MS, TENSOR_SEND_TIMEOUT_MS
 } from './constants.ts'
 import { BusyError, DigestMismatchError, MalformedFrameError, NackError, NetError, TimeoutError, TruncatedError } from './errors.ts'
-import { sha256, toHex } from './byte-stream.ts'
+import { asStreamError, ByteReader, sha256, toHex } from './byte-stream.ts'
 import {
   FRAME_PREFIX_BYTES, MSG_TENSOR, PREFIX_BYTES, decodeHeader, decodeReply, encodeAck, encodeFramePrefix,
   encodeHeader, encodeNack, frameLength, headerOf, payloadOf, recordLength, tensorData,
@@ -70,63 +70,12 @@ export class ReceiveBudget {
 
 // ---- reading
 
-type Chunk = Uint8Array | { subarray(): Uint8Array }
+/** The tensor protocol reads with the shared exact-length reader (byte-stream.ts). */
+export { ByteReader as TensorReader }
 
-/** Exact-length reads over a stream's chunks that also tell a clean end between messages apart from a truncation. */
-export class TensorReader {
-  readonly #iter: AsyncIterator<Chunk>
-  #buf: Uint8Array = new Uint8Array(0)
-  #pos = 0
-  bytesRead = 0
-
-  constructor (source: AsyncIterable<Chunk>) {
-    this.#iter = source[Symbol.asyncIterator]()
-  }
-
-  /** Waits for data: false if the stream ended cleanly first. */
-  async more (): Promise<boolean> {
-    while (this.#pos >= this.#buf.length) {
-      let next: IteratorResult<Chunk>
-      try {
-        next = await this.#iter.next()
-      } catch (err) {
-        throw asStreamError(err)
-      }
-      if (next.done === true) return false
-      const v = next.value
-      this.#buf = v instanceof Uint8Array ? v : v.subarray()
-      this.#pos = 0
-    }
-    return true
-  }
-
-  async readInto (out: Uint8Array): Promise<void> {
-    let filled = 0
-    while (filled < out.length) {
-      if (!await this.more()) throw new TruncatedError(`stream ended after ${filled} of ${out.length} bytes`)
-      const n = Math.min(out.length - filled, this.#buf.length - this.#pos)
-      out.set(this.#buf.subarray(this.#pos, this.#pos + n), filled)
-      this.#pos += n
-      filled += n
-      this.bytesRead += n
-    }
-  }
-
-  async read (n: number): Promise<Uint8Array> {
-    const out = new Uint8Array(n)
-    await this.readInto(out)
-    return out
-  }
-}
-
-/** Our own typed errors pass; anything the stream threw (reset, closed, StreamStateError) means the stream is gone. */
-function asStreamError (err: unknown): Error {
-  if (err instanceof NetError) return err
-  return new TruncatedError(`stream failed: ${(err as Error | undefined)?.message ?? String(err)}`, { cause: err })
-}
 
 /** Reads one tensor message after its type byte: header, then frames into one buffer, then the digest check. */
-async function readTensorBody (reader: TensorReader, expect: { campaign: string, maxPayloadBytes: number }, budget: ReceiveBudget): Promise<{ header: TensorHeader, payload: ArrayBuffer }> {
+async function readTensorBody (reader: ByteReader, expect: { campaign: string, maxPayloadBytes: number }, budget: ReceiveBudget): Promise<{ header: TensorHeader, payload: ArrayBuffer }> {
   const prefix = await reader.read(PREFIX_BYTES - 1)
   const lengthView = new Uint8Array(PREFIX_BYTES)
   lengthView.set(prefix, 1)
@@ -211,7 +160,7 @@ export async function handleTensorStream (stream: Stream, peer: string, init: Te
   const expect = { campaign: init.campaign, maxPayloadBytes: init.maxPayloadBytes ?? DEFAULT_MAX_TENSOR_BYTES }
   const receiveTimeoutMs = init.receiveTimeoutMs ?? TENSOR_RECEIVE_TIMEOUT_MS
   const budget = init.budget ?? new ReceiveBudget(TENSOR_RECEIVE_BUDGET_BYTES)
-  const reader = new TensorReader(stream)
+  const reader = new ByteReader(stream)
   const summary: TensorStreamSummary = { received: 0, refused: 0, violation: false }
   const onAbort = (): void => { stream.abort(init.signal?.reason ?? new Error('tensor handler stopped')) }
   init.signal?.addEventListener('abort', onAbort)
@@ -330,7 +279,7 @@ export interface SendTensorResult {
 const finalNacks = new WeakSet<NackError>()
 
 /** Per long-lived stream: its reader (leftover bytes belong to the next reply) and the queue of sends. */
-const outbound = new WeakMap<Stream, { reader: TensorReader, tail: Promise<unknown> }>()
+const outbound = new WeakMap<Stream, { reader: ByteReader, tail: Promise<unknown> }>()
 
 /**
  * Sends one tensor and waits for the receiver's ack. `msg` is never changed or transferred (don't
@@ -356,7 +305,7 @@ export async function sendTensor (target: Connection | Stream, msg: TensorMessag
       throw timedOut(err, signal, header)
     }
     try {
-      const result = await exchange(stream, new TensorReader(stream), header, payload, signal, start)
+      const result = await exchange(stream, new ByteReader(stream), header, payload, signal, start)
       void stream.close().catch(() => {})
       return result
     } catch (err) {
@@ -367,7 +316,7 @@ export async function sendTensor (target: Connection | Stream, msg: TensorMessag
   const stream = target
   let state = outbound.get(stream)
   if (state == null) {
-    state = { reader: new TensorReader(stream), tail: Promise.resolve() }
+    state = { reader: new ByteReader(stream), tail: Promise.resolve() }
     outbound.set(stream, state)
   }
   const { reader } = state
@@ -391,7 +340,7 @@ function isConnection (target: Connection | Stream): target is Connection {
 }
 
 /** Writes header and frames while already listening for the reply, so an early nack stops the upload. */
-async function exchange (stream: Stream, reader: TensorReader, header: TensorHeader, payload: Uint8Array, signal: AbortSignal, start: number): Promise<SendTensorResult> {
+async function exchange (stream: Stream, reader: ByteReader, header: TensorHeader, payload: Uint8Array, signal: AbortSignal, start: number): Promise<SendTensorResult> {
   signal.throwIfAborted()
   let onAbort = (): void => {}
   const aborted = new Promise<never>((_resolve, reject) => {
@@ -459,7 +408,7 @@ function timedOut (err: unknown, signal: AbortSignal, header: TensorHeader): unk
   return err
 }
 
-async function readReply (reader: TensorReader): Promise<Reply> {
+async function readReply (reader: ByteReader): Promise<Reply> {
   if (!await reader.more()) throw new TruncatedError('stream ended before the ack')
   const prefix = await reader.read(PREFIX_BYTES)
   return decodeReply(prefix[0], await reader.read(recordLength(prefix)))

@@ -6,6 +6,7 @@ import type { TabgradDevice } from '../gpu/device.ts'
 import type { OnnxGraph } from './onnx.ts'
 import { matmulOps } from './ops/matmul.ts'
 import { attentionOps } from './ops/attention.ts'
+import { pointwiseOps } from './ops/pointwise.ts'
 
 export interface BenchContext {
   tg: TabgradDevice
@@ -40,5 +41,6 @@ export interface KernelOp {
 
 export const KERNEL_OPS: KernelOp[] = [
   ...matmulOps(),
-  ...attentionOps()
+  ...attentionOps(),
+  ...pointwiseOps()
 ]

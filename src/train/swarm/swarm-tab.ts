@@ -610,7 +610,10 @@ export class SwarmTab {
       try {
         await this.#tracker.complete(mb, route.receipts)
       } catch (err) {
+        // Refused (or unreachable): hand the lease back so the microbatch runs again now, not after the lease times out.
         log.error('completion of microbatch', mb, 'refused:', (err as Error).message)
+        this.#update({ retried: this.#state.retried + 1 })
+        await this.#tracker.release(mb).catch(() => {})
       }
       return
     }

@@ -60,6 +60,11 @@ export async function benchSwarm (opts: { steps: number, config: string, log?: (
     stageHints: [1, 1, 0, 0], // stage 0 last: training starts with every replica in
     manifest: m => { configure(m, opts.config, opts.steps) },
     log,
+    // Tabs' own errors go to the log, so a stall shows its cause.
+    preparePage: async (page, i) => {
+      await page.addInitScript(() => { localStorage.setItem('debug', 'tabgrad:swarm') })
+      page.on('console', m => { if (m.type() === 'error' || /failed|refused|re-routing/.test(m.text())) log(`[tab ${i}] ${m.text().slice(0, 240)}`) })
+    },
     onStatus: s => {
       const want = marks.length === 0 ? opts.steps / 3 : 2 * opts.steps / 3
       if (marks.length < 2 && s.step >= want) marks.push(countersByPeer(s))

@@ -104,7 +104,6 @@ export class SwarmTab {
   readonly #me: string
   #state: SwarmSnapshot
   #tokens: Uint32Array | undefined
-  #paramCount = 0
   #protocol: TensorProtocol | undefined
   #running = false
   #stopped = false
@@ -125,6 +124,11 @@ export class SwarmTab {
   #idleSince: number | null = null
   #idleMs = 0
   #stepping: Promise<void> = Promise.resolve()
+  #warming = false
+  /** Share of time the GPU may work (the volunteer's budget), in (0, 1]. */
+  #budget = 1
+  /** This GPU's measured FLOP/s, sent with every join. */
+  #throughput = 0
   /** Digest of the weights this replica holds after the last sync, for spot checks. */
   #weights: { step: number, digest: string } | null = null
 
@@ -170,12 +174,11 @@ export class SwarmTab {
       const weights = await this.#loadWeights(joined.replicas.filter(p => p !== this.#me), joined.step)
       this.#update({ phase: 'compiling', message: 'Compiling kernels and allocating the stage', progress: 0 })
       const { B, T } = { B: this.#m.training.microbatch, T: this.#m.training.seq_len }
-      const { paramCount } = await this.#init.compute.initStage(
+      await this.#init.compute.initStage(
         { config: this.#m.model, range: joined.range, B, T, seed: this.#m.training.seed, ...(weights != null ? { params: weights.params } : {}) },
         // comlink proxies callbacks; a plain function cannot cross to the worker.
         proxy((p: Progress) => { this.#update({ message: p.message, progress: p.fraction }) })
       )
-      this.#paramCount = paramCount
       if (weights != null) this.#update({ appliedStep: Math.max(weights.step, this.#state.appliedStep) })
       this.#weights = { step: this.#state.appliedStep, digest: await digestOf(await this.#init.compute.exportParams()) }
 
@@ -684,11 +687,6 @@ export class SwarmTab {
     })().finally(() => { this.#warming = false })
   }
 
-  #warming = false
-  /** Share of time the GPU may work (the volunteer's budget), in (0, 1]. */
-  #budget = 1
-  /** This GPU's measured FLOP/s, sent with every join. */
-  #throughput = 0
 
   async #rejoin (): Promise<void> {
     const j = await this.#tracker.join({ stage: this.#state.stage!, throughput: this.#throughput }).catch(() => null)

@@ -36,7 +36,7 @@ export interface SwarmRunInit {
   /** Extra setup of each page before it opens the link (e.g. an injected wallet). */
   preparePage?: (page: Page, tab: number) => Promise<void>
   /** Called with every status poll (about twice a second), e.g. to sample counters mid-run. */
-  onStatus?: (s: SwarmStatus) => void
+  onStatus?: (s: SwarmStatus, run: { trackerUrl: string, campaignId: string }) => void
   /** Keep the tracker, browser and pages open after the run (the caller closes them). @default false */
   keepOpen?: boolean
 }
@@ -150,7 +150,7 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
     let s = await status()
     let lastLine = ''
     while (!s.done) {
-      init.onStatus?.(s)
+      init.onStatus?.(s, { trackerUrl: tracker.url, campaignId: created.id })
       if (Date.now() > deadline) throw new Error(`swarm did not finish ${init.steps} steps in time (at step ${s.step})`)
       for (const st of s.stages) for (const r of st.replicas) lastStats.set(r.peerId, { ...r, stage: st.stage })
       if (init.kill != null && !killed.has(init.kill.tab) && s.step >= init.kill.step) {

@@ -1,6 +1,5 @@
-// A campaign's dataset: fetched, checked against the manifest's sha256, decoded to token ids, and
-// cut into microbatch windows. Microbatch ids map deterministically to windows, so stage 0 derives
-// inputs and the last stage derives targets from the id alone (DESIGN.md).
+// A campaign's dataset: fetched, checked against the manifest's sha256 and decoded to token ids.
+// train/data.ts's TokenLoader cuts it into microbatch windows by id alone (DESIGN.md).
 import type { DatasetSection } from './manifest.ts'
 import { decodeTokens } from '../train/data.ts'
 
@@ -32,29 +31,4 @@ export async function loadDataset (d: DatasetSection, opts: { origin?: string, o
   const digest = await sha256Hex(out)
   if (digest !== d.sha256) throw new DatasetError(`dataset ${d.url} has sha256 ${digest}, the manifest says ${d.sha256}: refusing to train on different data`)
   return decodeTokens(out, d.format)
-}
-
-export interface Window {
-  /** (B, T) token ids */
-  inputs: Uint32Array
-  /** (B, T) the next token of each input */
-  targets: Uint32Array
-}
-
-/**
- * Row b of microbatch m reads T+1 tokens from offset ((m·B + b)·T) mod (N − T): consecutive
- * microbatches walk the corpus in order and wrap. This is the CLI's `--no-shuffle` order with
- * m = step·A + a, so a swarm and a single tab see identical data.
- */
-export function microbatchWindow (tokens: Uint32Array, m: number, B: number, T: number): Window {
-  const span = tokens.length - T
-  if (span < 1) throw new DatasetError(`the dataset has ${tokens.length} tokens; it needs more than T = ${T}`)
-  const inputs = new Uint32Array(B * T)
-  const targets = new Uint32Array(B * T)
-  for (let b = 0; b < B; b++) {
-    const off = ((m * B + b) * T) % span
-    inputs.set(tokens.subarray(off, off + T), b * T)
-    targets.set(tokens.subarray(off + 1, off + T + 1), b * T)
-  }
-  return { inputs, targets }
 }

@@ -2,7 +2,8 @@
 // data order, optimizer and schedule as the swarm. It is the single-tab baseline a researcher
 // compares the swarm with, and a quick way to see the model learn and sample text.
 import type { CampaignManifest } from '../../campaign/manifest.ts'
-import { loadDataset, microbatchWindow } from '../../campaign/dataset.ts'
+import { loadDataset } from '../../campaign/dataset.ts'
+import { TokenLoader } from '../../train/data.ts'
 import { fullRange } from '../../model/config.ts'
 import { learningRate } from '../../train/schedule.ts'
 import { gpu } from './gpu.svelte.ts'
@@ -33,7 +34,7 @@ export class LocalTraining {
     try {
       this.phase = 'loading'
       this.message = 'Downloading the dataset'
-      const tokens = await loadDataset(m.dataset, { onProgress: (a, b) => { this.message = `Downloading the dataset: ${Math.round(100 * a / b)}%` } })
+      const data = new TokenLoader(await loadDataset(m.dataset, { onProgress: (a, b) => { this.message = `Downloading the dataset: ${Math.round(100 * a / b)}%` } }), { B: t.microbatch, T: t.seq_len, vocab: m.model.vocab })
       this.phase = 'compiling'
       this.message = 'Compiling kernels for the whole model'
       const api = gpu.worker.api
@@ -43,7 +44,7 @@ export class LocalTraining {
       for (let step = 0; step < t.steps && !this.#stop; step++) {
         let sum = 0
         for (let a = 0; a < t.accumulation; a++) {
-          const { inputs, targets } = microbatchWindow(tokens, step * t.accumulation + a, t.microbatch, t.seq_len)
+          const { inputs, targets } = data.microbatch(step * t.accumulation + a)
           const { loss } = await api.forward(inputs, targets)
           await api.backward()
           sum += loss ?? NaN

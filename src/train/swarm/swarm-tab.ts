@@ -12,7 +12,7 @@ import { proxy, type Remote } from 'comlink'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CampaignManifest } from '../../campaign/manifest.ts'
-import { microbatchWindow } from '../../campaign/dataset.ts'
+import { TokenLoader } from '../data.ts'
 import type { ComputeApi, Progress } from '../../worker/protocol.ts'
 import type { StageRange } from '../../model/config.ts'
 import { ownsEmbedding, ownsHead, stageFlops } from '../../model/config.ts'
@@ -103,7 +103,8 @@ export class SwarmTab {
   readonly #tracker: TrackerClient
   readonly #me: string
   #state: SwarmSnapshot
-  #tokens: Uint32Array | undefined
+  /** Microbatch windows of the dataset (stage 0 and the last stage only). */
+  #data: TokenLoader | undefined
   #protocol: TensorProtocol | undefined
   #running = false
   #stopped = false
@@ -168,7 +169,8 @@ export class SwarmTab {
 
       if (this.#isFirst || this.#isLast) {
         this.#update({ phase: 'loading-data', message: `Downloading the dataset (${(this.#m.dataset.bytes / 1024).toFixed(0)} KiB)`, progress: 0 })
-        this.#tokens = await this.#init.loadTokens((loaded, total) => { this.#update({ progress: loaded / total }) })
+        const tokens = await this.#init.loadTokens((loaded, total) => { this.#update({ progress: loaded / total }) })
+        this.#data = new TokenLoader(tokens, { B: this.#m.training.microbatch, T: this.#m.training.seq_len, vocab: this.#m.model.vocab })
       }
 
       const weights = await this.#loadWeights(joined.replicas.filter(p => p !== this.#me), joined.step)
@@ -268,7 +270,7 @@ export class SwarmTab {
   /** Brings the GPU's saved activations to microbatch `mb` (recomputing its forward if needed). */
   async #ensureOnGpu (mb: number, route: Outbound): Promise<void> {
     if (this.#onGpu === mb) return
-    const targets = this.#isLast ? microbatchWindow(this.#tokens!, mb, this.#m.training.microbatch, this.#m.training.seq_len).targets : undefined
+    const targets = this.#isLast ? this.#data!.microbatch(mb).targets : undefined
     await this.#init.compute.forward(route.input.slice(), targets)
     this.#onGpu = mb
   }
@@ -374,7 +376,7 @@ export class SwarmTab {
   }
 
   async #startMicrobatch (mb: number): Promise<void> {
-    const { inputs } = microbatchWindow(this.#tokens!, mb, this.#m.training.microbatch, this.#m.training.seq_len)
+    const { inputs } = this.#data!.microbatch(mb)
     const route: Outbound = { input: inputs, inDigest: toHex(await sha256(new Uint8Array(inputs.buffer))), from: null, receipts: [], sentTo: null, sentAt: 0, activations: null, outDigest: '', attempts: 0 }
     this.#routes.set(mb, route)
     try {
@@ -399,7 +401,7 @@ export class SwarmTab {
 
   /** A one-stage campaign: this tab is both ends of the pipeline, so a microbatch never leaves it. */
   async #trainWhole (mb: number, route: Outbound): Promise<void> {
-    const { targets } = microbatchWindow(this.#tokens!, mb, this.#m.training.microbatch, this.#m.training.seq_len)
+    const { targets } = this.#data!.microbatch(mb)
     const { loss } = await this.#gpu(async () => {
       const f = await this.#init.compute.forward((route.input as Uint32Array).slice(), targets)
       await this.#init.compute.backward()
@@ -548,7 +550,7 @@ export class SwarmTab {
     const input = t.data as Float32Array
     const spot = (t.meta as { spot?: string } | undefined)?.spot
     if (spot === 'shadow') {
-      const targets = this.#isLast ? microbatchWindow(this.#tokens!, t.microbatch, this.#m.training.microbatch, this.#m.training.seq_len).targets : undefined
+      const targets = this.#isLast ? this.#data!.microbatch(t.microbatch).targets : undefined
       const { output } = await this.#gpu(async () => {
         const r = await this.#init.compute.spotRun(input.slice(), targets)
         this.#onGpu = null
@@ -561,7 +563,7 @@ export class SwarmTab {
     this.#routes.set(t.microbatch, route)
     const mb = t.microbatch
     if (this.#isLast) {
-      const { targets } = microbatchWindow(this.#tokens!, mb, this.#m.training.microbatch, this.#m.training.seq_len)
+      const { targets } = this.#data!.microbatch(mb)
       const { loss, dInput } = await this.#gpu(async () => {
         const f = await this.#init.compute.forward(input.slice(), targets)
         this.#onGpu = mb

@@ -27,29 +27,23 @@ export function createBuffer (device: GPUDevice, elements: number, label: string
 }
 
 export function createTensor (device: GPUDevice, shape: readonly number[], label: string, data?: Float32Array): GpuTensor {
-  checkShape(shape, label)
-  const buffer = createBuffer(device, numel(shape), label)
-  if (data != null) {
-    if (data.length !== numel(shape)) throw new ShapeError(`${label}: data has ${data.length} elements, shape [${shape.join(', ')}] needs ${numel(shape)}`)
-    device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength)
-  }
-  return { buffer, offset: 0, shape, dtype: 'f32' }
+  return createTyped(device, shape, label, 'f32', data)
 }
 
-export function writeTensor (device: GPUDevice, t: GpuTensor, data: Float32Array): void {
+export function createU32Tensor (device: GPUDevice, shape: readonly number[], label: string, data?: Uint32Array): GpuTensor {
+  return createTyped(device, shape, label, 'u32', data)
+}
+
+function createTyped (device: GPUDevice, shape: readonly number[], label: string, dtype: DType, data?: Float32Array | Uint32Array): GpuTensor {
+  checkShape(shape, label)
+  const t: GpuTensor = { buffer: createBuffer(device, numel(shape), label), offset: 0, shape, dtype }
+  if (data != null) writeTensor(device, t, data)
+  return t
+}
+
+export function writeTensor (device: GPUDevice, t: GpuTensor, data: Float32Array | Uint32Array): void {
   if (data.length !== numel(t.shape)) throw new ShapeError(`${t.buffer.label}: data has ${data.length} elements, tensor needs ${numel(t.shape)}`)
   device.queue.writeBuffer(t.buffer, t.offset * 4, data.buffer, data.byteOffset, data.byteLength)
-}
-
-/** Copies a tensor back to the CPU (waits for the queue). */
-export function createU32Tensor (device: GPUDevice, shape: readonly number[], label: string, data?: Uint32Array): GpuTensor {
-  checkShape(shape, label)
-  const buffer = createBuffer(device, numel(shape), label)
-  if (data != null) {
-    if (data.length !== numel(shape)) throw new ShapeError(`${label}: data has ${data.length} elements, shape [${shape.join(', ')}] needs ${numel(shape)}`)
-    device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength)
-  }
-  return { buffer, offset: 0, shape, dtype: 'u32' }
 }
 
 /** Copies a tensor back to the CPU (waits for the queue). u32 tensors come back reinterpreted: use `.buffer`. */

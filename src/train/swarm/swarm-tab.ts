@@ -9,7 +9,7 @@
 // forward from the kept input first. Optimizer steps follow the tracker's step counter, learned
 // from leases, heartbeats, tensor headers and weight requests, whichever comes first.
 import { proxy, type Remote } from 'comlink'
-import type { PrivateKey } from '@libp2p/interface'
+import type { Connection, PrivateKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CampaignManifest } from '../../campaign/manifest.ts'
 import { TokenLoader } from '../data.ts'
@@ -213,7 +213,7 @@ export class SwarmTab {
     for (const peer of others) {
       try {
         this.#update({ phase: 'loading-weights', message: `Fetching this stage's weights from ${peer.slice(-8)}`, progress: 0.2 })
-        const conn = await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(peer))
+        const conn = await this.#connect(peer)
         const w = await fetchWeights(conn, { campaign: this.#init.campaignId, stage: this.#state.stage!, step: 'latest' }, { expectElements })
         this.#update({ progress: 1, message: `Got the weights of step ${w.step}` })
         return w
@@ -310,7 +310,7 @@ export class SwarmTab {
     if (others.length === 0) return
     this.#update({ message: `Averaging weights with ${others.length} replica${others.length === 1 ? '' : 's'} (step ${k})` })
     const got = await Promise.allSettled(others.map(async peer => {
-      const conn = await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(peer))
+      const conn = await this.#connect(peer)
       return await fetchWeights(conn, { campaign: this.#init.campaignId, stage: this.#state.stage!, step: k }, { expectElements: own.length, signal: AbortSignal.timeout(this.#init.syncTimeoutMs ?? 20_000) })
     }))
     const peers = others.flatMap((peer, i) => { const r = got[i]; return r.status === 'fulfilled' && r.value.step === k ? [{ peer, params: r.value.params }] : [] })
@@ -443,21 +443,11 @@ export class SwarmTab {
       route.attempts++
       if (route.attempts > 1) this.#update({ retried: this.#state.retried + 1 })
       try {
-        const receipt = await signAsSender({
-          campaign: this.#init.campaignId, microbatch: mb, stage: this.#state.stage!, direction: 'fwd', flops: this.#flops().forward,
-          inDigest: route.inDigest, outDigest: route.outDigest, from: this.#me, to
-        }, this.#init.privateKey)
-        const conn = await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(to))
-        const t0 = performance.now()
-        const res = await sendTensor(conn, {
-          campaign: this.#init.campaignId, microbatch: mb, routeStep: this.#state.stage!, kind: 'activations',
-          optimizerStep: this.#state.appliedStep, shape: [this.#m.training.microbatch, this.#m.training.seq_len, this.#m.model.d_model],
-          data, meta: { receipts: [...route.receipts, receipt], ...(this.#spotChecked(mb) ? { spot: 'primary' } : {}) }
-        })
-        this.#picker.observe(to, performance.now() - t0)
+        const receipt = await this.#signHop(mb, 'fwd', this.#flops().forward, route.inDigest, route.outDigest, to)
+        const ms = await this.#send(to, mb, 'activations', data, { receipts: [...route.receipts, receipt], ...(this.#spotChecked(mb) ? { spot: 'primary' } : {}) })
+        this.#picker.observe(to, ms)
         route.sentTo = to
         route.sentAt = performance.now()
-        this.#update({ bytesSent: this.#state.bytesSent + res.bytes })
         if (this.#spotChecked(mb)) void this.#sendShadows(mb, data, to)
         return
       } catch (err) {
@@ -478,13 +468,7 @@ export class SwarmTab {
   async #sendShadows (mb: number, data: Float32Array, primary: string): Promise<void> {
     for (const to of this.#state.next.filter(p => p !== primary)) {
       try {
-        const conn = await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(to))
-        const res = await sendTensor(conn, {
-          campaign: this.#init.campaignId, microbatch: mb, routeStep: this.#state.stage!, kind: 'activations',
-          optimizerStep: this.#state.appliedStep, shape: [this.#m.training.microbatch, this.#m.training.seq_len, this.#m.model.d_model],
-          data, meta: { spot: 'shadow' }
-        })
-        this.#update({ bytesSent: this.#state.bytesSent + res.bytes })
+        await this.#send(to, mb, 'activations', data, { spot: 'shadow' })
       } catch (err) {
         log('shadow of', mb, 'to', to, 'failed:', (err as Error).message)
       }
@@ -505,17 +489,32 @@ export class SwarmTab {
   async #sendBackward (mb: number, route: Outbound, dInput: Float32Array, flops: number): Promise<void> {
     const to = route.from!
     const outDigest = toHex(await sha256(new Uint8Array(dInput.buffer, dInput.byteOffset, dInput.byteLength)))
-    const receipt = await signAsSender({
-      campaign: this.#init.campaignId, microbatch: mb, stage: this.#state.stage!, direction: 'bwd', flops,
-      inDigest: route.inDigest, outDigest, from: this.#me, to
+    const receipt = await this.#signHop(mb, 'bwd', flops, route.inDigest, outDigest, to)
+    await this.#send(to, mb, 'gradients', dInput, { receipts: [...route.receipts, receipt] })
+  }
+
+  /** A direct WebRTC connection to a peer (shared, dialled through the relay when needed). */
+  async #connect (peer: string): Promise<Connection> {
+    return await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(peer))
+  }
+
+  /** This tab's half of a hop's receipt: it signs what it hands `to`. */
+  async #signHop (mb: number, direction: 'fwd' | 'bwd', flops: number, inDigest: string, outDigest: string, to: string): Promise<SenderSignedReceipt> {
+    return await signAsSender({
+      campaign: this.#init.campaignId, microbatch: mb, stage: this.#state.stage!, direction, flops, inDigest, outDigest, from: this.#me, to
     }, this.#init.privateKey)
-    const conn = await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(to))
+  }
+
+  /** Sends a (B, T, C) tensor of microbatch `mb` to `to` over a direct connection; resolves with the exchange's ms once acked. */
+  async #send (to: string, mb: number, kind: 'activations' | 'gradients', data: Float32Array, meta: unknown): Promise<number> {
+    const conn = await this.#connect(to)
     const res = await sendTensor(conn, {
-      campaign: this.#init.campaignId, microbatch: mb, routeStep: this.#state.stage!, kind: 'gradients',
+      campaign: this.#init.campaignId, microbatch: mb, routeStep: this.#state.stage!, kind,
       optimizerStep: this.#state.appliedStep, shape: [this.#m.training.microbatch, this.#m.training.seq_len, this.#m.model.d_model],
-      data: dInput, meta: { receipts: [...route.receipts, receipt] }
+      data, meta
     })
     this.#update({ bytesSent: this.#state.bytesSent + res.bytes })
+    return res.ms
   }
 
   // ---- receiving
@@ -684,7 +683,7 @@ export class SwarmTab {
     void (async () => {
       for (const p of peers) {
         if (this.#stopped) break
-        await directConnection(this.#init.node, this.#init.relayAddrs, peerIdFromString(p)).catch(() => {})
+        await this.#connect(p).catch(() => {})
       }
     })().finally(() => { this.#warming = false })
   }

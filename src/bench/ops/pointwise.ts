@@ -8,12 +8,24 @@
 // through a string attribute, which our one-node ONNX writer does not emit, and the erf form
 // would not compare element by element.
 import { randomArray } from '../../gpu/numerics.ts'
-import { createTensor } from '../../gpu/tensor.ts'
+import { createTensor, type GpuTensor } from '../../gpu/tensor.ts'
 import { LayerNorm } from '../../gpu/kernels/layernorm.ts'
 import { Gelu } from '../../gpu/kernels/gelu.ts'
 import type { KernelOp } from '../kernel-ops.ts'
 
 const N = 4 * 128
+
+/** LayerNorm's input, weight and bias (seeded), and its output, mean and rstd, for N rows of C. */
+function lnTensors (d: GPUDevice, C: number): Record<'x' | 'w' | 'b' | 'out' | 'mean' | 'rstd', GpuTensor> {
+  return {
+    x: createTensor(d, [N, C], 'bench.x', randomArray(N * C, 1)),
+    w: createTensor(d, [C], 'bench.w', randomArray(C, 2)),
+    b: createTensor(d, [C], 'bench.b', randomArray(C, 3)),
+    out: createTensor(d, [N, C], 'bench.out'),
+    mean: createTensor(d, [N], 'bench.mean'),
+    rstd: createTensor(d, [N], 'bench.rstd')
+  }
+}
 
 export function pointwiseOps (): KernelOp[] {
   const ops: KernelOp[] = []
@@ -30,12 +42,7 @@ export function pointwiseOps (): KernelOp[] {
       },
       ours: async ({ tg }) => {
         const d = tg.device
-        const x = createTensor(d, [N, C], 'bench.x', randomArray(N * C, 1))
-        const w = createTensor(d, [C], 'bench.w', randomArray(C, 2))
-        const b = createTensor(d, [C], 'bench.b', randomArray(C, 3))
-        const out = createTensor(d, [N, C], 'bench.out')
-        const mean = createTensor(d, [N], 'bench.mean')
-        const rstd = createTensor(d, [N], 'bench.rstd')
+        const { x, w, b, out, mean, rstd } = lnTensors(d, C)
         const ln = new LayerNorm(d, N, C)
         return {
           encode: pass => ln.forward(pass, out, mean, rstd, x, w, b),
@@ -51,12 +58,7 @@ export function pointwiseOps (): KernelOp[] {
       flops: 16 * N * C,
       ours: async ({ tg }) => {
         const d = tg.device
-        const x = createTensor(d, [N, C], 'bench.x', randomArray(N * C, 1))
-        const w = createTensor(d, [C], 'bench.w', randomArray(C, 2))
-        const b = createTensor(d, [C], 'bench.b', randomArray(C, 3))
-        const out = createTensor(d, [N, C], 'bench.out')
-        const mean = createTensor(d, [N], 'bench.mean')
-        const rstd = createTensor(d, [N], 'bench.rstd')
+        const { x, w, b, out, mean, rstd } = lnTensors(d, C)
         const dout = createTensor(d, [N, C], 'bench.dout', randomArray(N * C, 4))
         const dx = createTensor(d, [N, C], 'bench.dx')
         const dw = createTensor(d, [C], 'bench.dw')

@@ -3,7 +3,7 @@
 // Weights only ever travel between replicas of one stage; the tracker never sees them.
 //
 // Request: u32 BE length + JSON {campaign, stage, step: number | 'latest'}.
-// Reply:   u32 BE length + JSON {ok: true, step, elements, sha256} + payload (f32 LE) framed by
+// Reply:   u32 BE length + JSON {ok: true, step, weight, elements, sha256} + payload (f32 LE) framed by
 //          backpressured writes, or {ok: false, error}.
 import type { Connection, Stream } from '@libp2p/interface'
 import { ByteReader, sendAll, sha256, toHex } from './byte-stream.ts'
@@ -25,6 +25,8 @@ export interface Weights {
   /** Optimizer steps these weights have taken. */
   step: number
   params: Float32Array
+  /** Microbatches these weights learned from since the last sync: their share of a replica average. @default 1 */
+  weight?: number
 }
 
 export class WeightsUnavailableError extends NetError {
@@ -67,7 +69,7 @@ export async function serveWeights (stream: Stream, from: string, init: WeightsS
         stream.send(lengthPrefixed({ ok: false, error: `no weights for stage ${req.stage} at step ${req.step}` }))
       } else {
         const payload = new Uint8Array(w.params.buffer, w.params.byteOffset, w.params.byteLength)
-        stream.send(lengthPrefixed({ ok: true, step: w.step, elements: w.params.length, sha256: toHex(await sha256(payload)) }))
+        stream.send(lengthPrefixed({ ok: true, step: w.step, weight: w.weight ?? 1, elements: w.params.length, sha256: toHex(await sha256(payload)) }))
         await sendAll(stream, payload, MAX_FRAME_BYTES)
       }
     }
@@ -92,13 +94,14 @@ export async function fetchWeights (connection: Connection, req: WeightsRequest,
   try {
     stream.send(lengthPrefixed(req))
     const reader = new ByteReader(stream)
-    const head = await readJson(reader) as { ok: boolean, error?: string, step?: number, elements?: number, sha256?: string }
+    const head = await readJson(reader) as { ok: boolean, error?: string, step?: number, weight?: number, elements?: number, sha256?: string }
     if (head.ok !== true) throw new WeightsUnavailableError(head.error ?? 'peer has no weights')
     if (head.elements !== opts.expectElements) throw new OversizedError(`peer offers ${head.elements} parameters, this stage has ${opts.expectElements}`)
     const bytes = await reader.read(opts.expectElements * 4)
     if (toHex(await sha256(bytes)) !== head.sha256) throw new DigestMismatchError('weights failed their digest')
     await stream.close().catch(() => {})
-    return { step: head.step ?? 0, params: new Float32Array(bytes.buffer, bytes.byteOffset, opts.expectElements) }
+    const weight = typeof head.weight === 'number' && Number.isFinite(head.weight) && head.weight >= 0 ? head.weight : 1
+    return { step: head.step ?? 0, weight, params: new Float32Array(bytes.buffer, bytes.byteOffset, opts.expectElements) }
   } catch (err) {
     stream.abort(err as Error)
     throw err

@@ -7,16 +7,20 @@ import { TrainError } from './errors.ts'
 /**
  * Element-wise mean of flat weight buffers, summed in float64 in the order given: replicas that
  * pass the same buffers in the same order (say, sorted by PeerId) get identical results.
+ * `weights` (e.g. microbatches each replica learned from since the last sync) make it a weighted
+ * mean: for SGD that is exactly the full-batch step however the batch was split; all-zero
+ * weights fall back to the plain mean.
  */
-export function averageParams (replicas: readonly Float32Array[]): Float32Array {
+export function averageParams (replicas: readonly Float32Array[], weights?: readonly number[]): Float32Array {
   if (replicas.length === 0) throw new TrainError('no replicas to average')
+  if (weights != null && weights.length !== replicas.length) throw new TrainError(`${weights.length} weights for ${replicas.length} replicas`)
+  const total = weights?.reduce((a, b) => a + b, 0) ?? 0
+  const share = (i: number): number => total > 0 ? weights![i] / total : 1 / replicas.length
   const n = replicas[0].length
   for (const r of replicas) if (r.length !== n) throw new TrainError(`replica buffers differ in length: ${r.length} vs ${n}`)
   const sum = new Float64Array(n)
-  for (const r of replicas) for (let i = 0; i < n; i++) sum[i] += r[i]
-  const out = new Float32Array(n)
-  for (let i = 0; i < n; i++) out[i] = sum[i] / replicas.length
-  return out
+  replicas.forEach((r, j) => { const w = share(j); for (let i = 0; i < n; i++) sum[i] += w * r[i] })
+  return Float32Array.from(sum)
 }
 
 /**

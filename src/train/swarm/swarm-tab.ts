@@ -117,7 +117,9 @@ export class SwarmTab {
   #gpuChain: Promise<unknown> = Promise.resolve()
   #gpuQueued = 0
   #accumulated = 0
-  readonly #snapshots = new Map<number, Float32Array>()
+  readonly #snapshots = new Map<number, Weights>()
+  /** Microbatches this replica learned from since its last sync: its weight in the average. */
+  #sinceSync = 0
   readonly #snapshotWaiters = new Map<number, Array<() => void>>()
   #picker = new ReplicaPicker()
   #runningSince = 0
@@ -284,6 +286,7 @@ export class SwarmTab {
         const step = this.#state.appliedStep
         const count = this.#accumulated
         this.#accumulated = 0
+        this.#sinceSync += count
         if (count > 0) {
           const t = this.#m.training
           await this.#gpu(async () => {
@@ -302,7 +305,9 @@ export class SwarmTab {
   /** Averages weights with the other replicas of this stage, each contributing its step-k weights. */
   async #sync (k: number): Promise<void> {
     const own = await this.#gpu(async () => await this.#init.compute.exportParams())
-    this.#snapshots.set(k, own)
+    const mine: Weights = { step: k, params: own, weight: this.#sinceSync }
+    this.#sinceSync = 0
+    this.#snapshots.set(k, mine)
     for (const old of this.#snapshots.keys()) if (old < k - 1) this.#snapshots.delete(old)
     for (const wake of this.#snapshotWaiters.get(k) ?? []) wake()
     this.#snapshotWaiters.delete(k)
@@ -313,13 +318,14 @@ export class SwarmTab {
       const conn = await this.#connect(peer)
       return await fetchWeights(conn, { campaign: this.#init.campaignId, stage: this.#state.stage!, step: k }, { expectElements: own.length, signal: AbortSignal.timeout(this.#init.syncTimeoutMs ?? 20_000) })
     }))
-    const peers = others.flatMap((peer, i) => { const r = got[i]; return r.status === 'fulfilled' && r.value.step === k ? [{ peer, params: r.value.params }] : [] })
+    const peers = others.flatMap((peer, i) => { const r = got[i]; return r.status === 'fulfilled' && r.value.step === k ? [{ peer, w: r.value }] : [] })
     let result = own
     if (peers.length > 0) {
       // Sum in PeerId order on every replica, so replicas that synced with each other hold
       // bitwise identical weights (float addition is not associative).
-      const all = [...peers, { peer: this.#me, params: own }].sort((a, b) => a.peer < b.peer ? -1 : 1)
-      const avg = averageParams(all.map(a => a.params))
+      // Weighted by the microbatches each learned from, so an uneven split of the batch still averages to its full step.
+      const all = [...peers, { peer: this.#me, w: mine }].sort((a, b) => a.peer < b.peer ? -1 : 1)
+      const avg = averageParams(all.map(a => a.w.params), all.map(a => a.w.weight ?? 1))
       result = avg
       await this.#gpu(async () => { await this.#init.compute.importParams(avg) })
     }
@@ -337,15 +343,14 @@ export class SwarmTab {
     // A peer at step k means step k-1 is over everywhere: catch up (which also snapshots k).
     if (k > this.#state.appliedStep) void this.#advanceTo(k)
     const have = this.#snapshots.get(k)
-    if (have != null) return { step: k, params: have }
+    if (have != null) return have
     await new Promise<void>(resolve => {
       const list = this.#snapshotWaiters.get(k) ?? []
       list.push(resolve)
       this.#snapshotWaiters.set(k, list)
       setTimeout(resolve, this.#init.syncTimeoutMs ?? 20_000)
     })
-    const snap = this.#snapshots.get(k)
-    return snap == null ? null : { step: k, params: snap }
+    return this.#snapshots.get(k) ?? null
   }
 
   // ---- stage 0: leasing and starting microbatches

@@ -1,5 +1,6 @@
 // The campaign manifest: one schema, validated the same way in the browser form and on the
 // tracker. Errors are per field so the form can show them inline.
+import { validateSwarmSettings, type SwarmSettings } from './swarm-settings.ts'
 
 export interface ModelSection {
   vocab: number
@@ -50,6 +51,9 @@ export interface CampaignManifest {
   training: TrainingSection
   /** Fraction of microbatches run twice on two replicas to check each other (0..1). */
   spot_check_rate: number
+  // ---- swarm engine settings (src/campaign/swarm-settings.ts)
+  /** Pipeline schedule and replica sync; absent = defaults. */
+  swarm?: Partial<SwarmSettings>
 }
 
 export interface FieldError {
@@ -186,11 +190,15 @@ export function validateManifest (input: unknown): ValidationResult {
 
   const spot = c.num(input, 'spot_check_rate', '', 0, 1)
 
-  const known = new Set(['version', 'name', 'description', 'model', 'stages', 'dataset', 'training', 'spot_check_rate'])
+  // ---- swarm engine settings
+  const swarm = validateSwarmSettings(input.swarm)
+  for (const e of swarm.errors) c.fail(e.path, e.message)
+
+  const known = new Set(['version', 'name', 'description', 'model', 'stages', 'dataset', 'training', 'spot_check_rate', 'swarm'])
   for (const k of Object.keys(input)) if (!known.has(k)) c.fail(k, 'is not a manifest field')
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors }
-  return { ok: true, manifest: { version: 1, name, description, model, stages, dataset, training, spot_check_rate: spot } }
+  return { ok: true, manifest: { version: 1, name, description, model, stages, dataset, training, spot_check_rate: spot, ...(swarm.value != null ? { swarm: swarm.value } : {}) } }
 }
 
 /** JSON with keys sorted at every level: the bytes a campaign id is computed over. */

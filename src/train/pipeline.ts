@@ -1,7 +1,6 @@
-// Stages connected by links that carry tensors in and tensors out: the network implements
-// StageLink later (src/net), the in-process pipeline here implements it with copies, so nothing
-// but Float32Arrays ever crosses between stages. One microbatch is in flight per stage (its
-// activations live in the stage's one activation buffer until its backward).
+// Stages connected by links that carry tensors in and tensors out: the swarm implements the
+// link over libp2p (swarm/stage-flow.ts), the in-process pipeline here with copies, so nothing
+// but Float32Arrays ever crosses between stages. Both run the same recipe (microbatch.ts).
 import type { GPTConfig } from '../model/config.ts'
 import { fullRange, splitStages } from '../model/config.ts'
 import { GptStage, type GptStageInit } from '../model/stage.ts'
@@ -10,14 +9,10 @@ import type { Microbatch } from './data.ts'
 import { TrainError } from './errors.ts'
 import { exportStage, importStage, mergeStages } from '../model/checkpoint.ts'
 import { stageLayout, viewOf } from '../model/params.ts'
+import { backwardMicrobatch, forwardMicrobatch, type StageOps, type StageTransport } from './microbatch.ts'
 
-/** What one stage sends its neighbours. The receiver runs its part of the microbatch. */
-export interface StageLink {
-  /** forward: microbatch mb's output (B,T,C) to the next stage */
-  sendActivations: (mb: number, x: Float32Array) => Promise<void>
-  /** backward: d loss/d input (B,T,C) of microbatch mb to the stage before */
-  sendGradients: (mb: number, dx: Float32Array) => Promise<void>
-}
+/** What one stage sends its neighbours (the recipe's transport). The receiver runs its part of the microbatch. */
+export type StageLink = StageTransport
 
 /** Derives a microbatch's tokens from its id alone (TokenLoader does). */
 export interface MicrobatchSource {
@@ -25,10 +20,11 @@ export interface MicrobatchSource {
 }
 
 /**
- * One stage's side of the protocol: receive, compute, send on. Each microbatch holds one of the
- * stage's activation slots from its forward until its backward.
+ * One stage's side of the protocol: receive, compute, send on, by the shared microbatch recipe
+ * (microbatch.ts). Each microbatch holds one of the stage's activation slots from its forward
+ * until its backward.
  */
-export class PipelineStage {
+export class PipelineStage implements StageOps {
   readonly trainer: StageTrainer
   readonly #data: MicrobatchSource
   next: StageLink | null = null
@@ -37,6 +33,17 @@ export class PipelineStage {
   readonly losses = new Map<number, number>()
   readonly #slotOf = new Map<number, number>()
   readonly #free: number[]
+  /** The links as the recipe sees them. */
+  readonly #io: StageTransport = {
+    sendActivations: async (mb, x) => {
+      if (this.next == null) throw new TrainError(`${this.stage.label}: no link to the next stage`)
+      await this.next.sendActivations(mb, x)
+    },
+    sendGradients: async (mb, dx) => {
+      if (this.prev == null) throw new TrainError(`${this.stage.label}: no link to the stage before`)
+      await this.prev.sendGradients(mb, dx)
+    }
+  }
 
   constructor (trainer: StageTrainer, data: MicrobatchSource) {
     this.trainer = trainer
@@ -47,6 +54,9 @@ export class PipelineStage {
   get stage (): GptStage {
     return this.trainer.stage
   }
+
+  get isFirst (): boolean { return this.stage.isFirst }
+  get isLast (): boolean { return this.stage.isLast }
 
   /** Microbatches between their forward and their backward here. */
   get inFlight (): number {
@@ -64,38 +74,36 @@ export class PipelineStage {
   }
 
   async onGradients (mb: number, dx: Float32Array): Promise<void> {
-    await this.#backward(mb, dx)
+    await backwardMicrobatch(this, this.#io, mb, dx)
   }
 
   async onInput (mb: number, input: Uint32Array | Float32Array): Promise<void> {
-    if (this.#slotOf.has(mb)) throw new TrainError(`${this.stage.label}: microbatch ${mb} is already in flight`)
-    const slot = this.#free.pop()
-    if (slot == null) throw new TrainError(`${this.stage.label}: microbatch ${mb} arrived with all ${this.stage.slots} slots in flight`)
-    this.#slotOf.set(mb, slot)
     try {
-      if (this.stage.isLast) {
-        await this.trainer.forward(input, this.#data.microbatch(mb).targets, slot)
-        await this.#backward(mb)
-        return
-      }
-      const out = await this.trainer.forward(input, undefined, slot)
-      if (this.next == null) throw new TrainError(`${this.stage.label}: no link to the next stage`)
-      await this.next.sendActivations(mb, out!)
+      await forwardMicrobatch(this, this.#io, mb, input, this.stage.isLast ? this.#data.microbatch(mb).targets : undefined)
     } catch (err) {
       this.#release(mb) // a failed microbatch must not hold its slot (the sender re-routes or restarts it)
       throw err
     }
   }
 
-  async #backward (mb: number, dx?: Float32Array): Promise<void> {
+  // ---- StageOps
+
+  async forward (mb: number, input: Float32Array | Uint32Array, targets?: Uint32Array): Promise<{ output: Float32Array | null, loss: null }> {
+    if (this.#slotOf.has(mb)) throw new TrainError(`${this.stage.label}: microbatch ${mb} is already in flight`)
+    const slot = this.#free.pop()
+    if (slot == null) throw new TrainError(`${this.stage.label}: microbatch ${mb} arrived with all ${this.stage.slots} slots in flight`)
+    this.#slotOf.set(mb, slot)
+    // The loss is read back with d(input), after the backward (one readback instead of two).
+    return { output: await this.trainer.forward(input, targets, slot), loss: null }
+  }
+
+  async backward (mb: number, dOutput?: Float32Array): Promise<Float32Array | null> {
     const slot = this.#slotOf.get(mb)
     if (slot == null) throw new TrainError(`${this.stage.label}: gradients for microbatch ${mb}, which is not in flight`)
-    const { dinput } = await this.trainer.backward(dx, slot)
-    if (this.stage.isLast) this.losses.set(mb, await this.stage.loss(slot)) // read back with dinput
+    const { dinput } = await this.trainer.backward(dOutput, slot)
+    if (this.stage.isLast) this.losses.set(mb, await this.stage.loss(slot))
     this.#release(mb)
-    if (dinput == null) return
-    if (this.prev == null) throw new TrainError(`${this.stage.label}: no link to the stage before`)
-    await this.prev.sendGradients(mb, dinput)
+    return dinput
   }
 
   #release (mb: number): void {

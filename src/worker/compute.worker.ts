@@ -71,7 +71,8 @@ const api: ComputeApi = {
     stage?.destroy()
     stage = undefined
     onProgress?.({ phase: 'compile', message: 'Compiling kernels and allocating buffers', fraction: 0.2 })
-    const st = new GptStage(d, s.config, s.range, { B: s.B, T: s.T, seed: s.seed, ...(s.params != null ? { params: s.params } : {}) })
+    // One slot more than asked: spot runs use it and never evict a microbatch's activations.
+    const st = new GptStage(d, s.config, s.range, { B: s.B, T: s.T, seed: s.seed, slots: (s.slots ?? 1) + 1, ...(s.params != null ? { params: s.params } : {}) })
     onProgress?.({ phase: 'init', message: s.params != null ? 'Loading weights' : 'Initialising weights from the seed', fraction: 0.8 })
     await d.queue.onSubmittedWorkDone()
     stage = st
@@ -80,20 +81,20 @@ const api: ComputeApi = {
     return { paramCount: (await st.exportParams()).length, ms: performance.now() - t0 }
   },
 
-  async forward (input, targets): Promise<ForwardResult> {
+  async forward (input, targets, slot = 0): Promise<ForwardResult> {
     const st = requireStage()
     const t0 = performance.now()
-    const out = await st.forward(input, targets)
-    const loss = ownsHead(spec!.config, spec!.range) ? await st.loss() : null
+    const out = await st.forward(input, targets, slot)
+    const loss = ownsHead(spec!.config, spec!.range) ? await st.loss(slot) : null
     const output = out != null && cheat !== 'none' ? fake(out) : out
     const result = { output, loss, ms: performance.now() - t0 }
     return output != null ? Comlink.transfer(result, [output.buffer]) : result
   },
 
-  async backward (dOutput): Promise<BackwardResult> {
+  async backward (dOutput, slot = 0): Promise<BackwardResult> {
     const st = requireStage()
     const t0 = performance.now()
-    const d = await st.backward(dOutput)
+    const d = await st.backward(dOutput, slot)
     const dInput = d != null && cheat !== 'none' ? fake(d) : d
     const result = { dInput, ms: performance.now() - t0 }
     return dInput != null ? Comlink.transfer(result, [dInput.buffer]) : result
@@ -109,17 +110,18 @@ const api: ComputeApi = {
     return { ms: performance.now() - t0, stepCount: st.stepCount }
   },
 
-  async spotRun (input, targets) {
+  async spotRun (input, targets, slot) {
     const st = requireStage()
     const t0 = performance.now()
+    const s = slot ?? st.slots - 1
     let out: Float32Array
     if (ownsHead(spec!.config, spec!.range)) {
       const saved = await st.exportGrads()
-      await st.forward(input, targets)
-      out = (await st.backward())!
+      await st.forward(input, targets, s)
+      out = (await st.backward(undefined, s))!
       st.importGrads(saved)
     } else {
-      out = (await st.forward(input))!
+      out = (await st.forward(input, undefined, s))!
     }
     const output = cheat !== 'none' ? fake(out) : out
     return Comlink.transfer({ output, ms: performance.now() - t0 }, [output.buffer])

@@ -18,6 +18,8 @@ export interface StageSpec {
   seed: number
   /** Starting weights (a live replica's, or a checkpoint's), laid out by model/params.ts. */
   params?: Float32Array
+  /** Activation slots for microbatches in flight; the worker adds one more for spot runs. @default 1 */
+  slots?: number
 }
 
 export type Progress = { phase: 'device' | 'compile' | 'init' | 'ready', message: string, fraction: number }
@@ -49,16 +51,17 @@ export interface ComputeApi {
   benchmark(): Promise<{ flopsPerSecond: number, ms: number }>
   /** Builds the stage's buffers and pipelines; reports progress through `onProgress`. */
   initStage(spec: StageSpec, onProgress?: (p: Progress) => void): Promise<{ paramCount: number, ms: number }>
-  forward(input: Float32Array | Uint32Array, targets?: Uint32Array): Promise<ForwardResult>
-  /** Last stage: from its own loss; others: from d(output). Accumulates parameter gradients. */
-  backward(dOutput?: Float32Array): Promise<BackwardResult>
+  /** Forward into activation slot `slot` (kept until that slot's backward). @default slot 0 */
+  forward(input: Float32Array | Uint32Array, targets?: Uint32Array, slot?: number): Promise<ForwardResult>
+  /** Last stage: from its own loss; others: from d(output). Accumulates parameter gradients. @default slot 0 */
+  backward(dOutput?: Float32Array, slot?: number): Promise<BackwardResult>
   zeroGrad(): Promise<void>
   step(opts: StepOptions): Promise<{ ms: number, stepCount: number }>
   /**
    * A spot-check run: the output this stage would hand over for `input` (activations, or on the
-   * last stage d(input)), leaving the accumulated gradients as they were.
+   * last stage d(input)), leaving the accumulated gradients as they were. @default the spare slot
    */
-  spotRun(input: Float32Array, targets?: Uint32Array): Promise<{ output: Float32Array, ms: number }>
+  spotRun(input: Float32Array, targets?: Uint32Array, slot?: number): Promise<{ output: Float32Array, ms: number }>
   /** Generates text from the current stage, which must hold the whole model (one-stage training). */
   sample(prompt: Uint32Array, maxNewTokens: number, temperature: number): Promise<Uint32Array>
   exportParams(): Promise<Float32Array>

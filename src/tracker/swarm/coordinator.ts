@@ -1,10 +1,14 @@
 // The tracker's view of one campaign's swarm: which tab trains which stage, which microbatches
 // are leased to whom, and which are done. Pure logic with an injected clock, so tests drive time.
 //
-// Steps are flush-synchronous: step k is microbatches [k·A, (k+1)·A) (A = accumulation), and
-// step k+1's ids are leased only once every microbatch of step k has completed its backward pass
-// at stage 0. Tensor headers carry the sender's step, so downstream tabs learn that step k is
-// over from the first step k+1 message they get: the tracker needs no broadcast.
+// Step k is microbatches [k·A, (k+1)·A) (A = accumulation). The step counter moves to k+1 once
+// every microbatch of step k has completed its backward pass at stage 0. With `lookahead` L > 0
+// the ids of steps k+1..k+L are leased too once step k's are all out, so the pipeline never
+// drains at a step boundary (bounded staleness: a microbatch's gradient lands at most L steps
+// late). L = 0 is the flush-synchronous schedule. Tensor headers carry the sender's step, so
+// downstream tabs learn that step k is over from the first step k+1 message: no broadcast.
+import type { Lease, LeaseReply, StepLoss, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
+export type { Lease, StepLoss, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
 
 export interface CoordinatorInit {
   stages: number
@@ -20,25 +24,8 @@ export interface CoordinatorInit {
   tabTimeoutMs?: number
   /** A lease not completed in this long is re-leased (a stuck pipeline). @default 120000 */
   leaseTimeoutMs?: number
-}
-
-export interface TabStats {
-  /** Measured compute throughput (FLOP/s). */
-  throughput?: number
-  busy_fraction?: number
-  idle_wait_fraction?: number
-  bytes_sent?: number
-  bytes_received?: number
-  flops?: number
-  microbatches?: number
-  queue?: number
-  retried?: number
-  /** 1 while the volunteer has paused: not routed to. */
-  paused?: number
-  /** Milliseconds the GPU worked, waited with nothing to do, and have passed since training began. */
-  busy_ms?: number
-  idle_ms?: number
-  wall_ms?: number
+  /** Steps beyond the open one whose microbatches may be leased early (0 = flush at every step). @default 0 */
+  lookahead?: number
 }
 
 export interface TabRecord {
@@ -49,19 +36,6 @@ export interface TabRecord {
   joinedAt: number
   lastSeen: number
   stats: TabStats
-}
-
-export interface Lease { id: number, step: number }
-
-export interface StepLoss { step: number, loss: number, microbatches: number }
-
-export interface SwarmStatus {
-  step: number
-  totalSteps: number
-  done: boolean
-  stages: Array<{ stage: number, replicas: Array<{ peerId: string } & TabStats> }>
-  losses: StepLoss[]
-  microbatches: { scheduled: number, completed: number, retried: number, lost: number, in_flight: number }
 }
 
 type MbState =
@@ -95,19 +69,29 @@ export class Coordinator {
 
   constructor (init: CoordinatorInit) {
     if (init.stageWork.length !== init.stages) throw new Error('stageWork needs one entry per stage')
-    this.#init = { now: Date.now, tabTimeoutMs: 15_000, leaseTimeoutMs: 120_000, ...init }
+    this.#init = { now: Date.now, tabTimeoutMs: 15_000, leaseTimeoutMs: 120_000, lookahead: 0, ...init }
+    if (!Number.isInteger(this.#init.lookahead) || this.#init.lookahead < 0) throw new Error('lookahead must be a non-negative integer')
     this.#openStep(0)
   }
 
   get step (): number { return this.#step }
   get done (): boolean { return this.#step >= this.#init.totalSteps }
 
+  /** Makes `step` the open step and puts the ids of steps step..step+lookahead on the books. */
   #openStep (step: number): void {
     this.#step = step
-    this.#mbs = new Map()
-    if (this.done) return
     const A = this.#init.accumulation
-    for (let i = 0; i < A; i++) this.#mbs.set(step * A + i, { state: 'pending', attempts: 0 })
+    const last = Math.min(this.#init.totalSteps, step + 1 + this.#init.lookahead)
+    for (let k = step; k < last; k++) {
+      for (let i = 0; i < A; i++) if (!this.#mbs.has(k * A + i)) this.#mbs.set(k * A + i, { state: 'pending', attempts: 0 })
+    }
+  }
+
+  /** Ids of step k are leasable once every id of the steps before it is out (leased or done). */
+  #leasable (id: number, outBefore: Set<number>): boolean {
+    const k = Math.floor(id / this.#init.accumulation)
+    for (let j = this.#step; j < k; j++) if (!outBefore.has(j)) return false
+    return true
   }
 
   /** Assigns a stage: the returning tab's old one, else the stage with least throughput per unit of work. */
@@ -150,20 +134,28 @@ export class Coordinator {
   }
 
   /** Gives a stage-0 tab up to `max` microbatches of the current step. Empty when the step is fully leased. */
-  lease (peerId: string, max = 1): { step: number, leases: Lease[] } {
+  lease (peerId: string, max = 1): LeaseReply {
     const tab = this.#tab(peerId)
     if (tab.stage !== 0) throw new NotStageZeroError(`${peerId} trains stage ${tab.stage}; only stage-0 tabs lease microbatches`)
     if (this.#excluded.has(peerId)) return { step: this.#step, leases: [] }
     tab.lastSeen = this.#init.now()
     this.expire()
     const leases: Lease[] = []
+    const A = this.#init.accumulation
+    // Steps whose ids are all out: the next step's ids may go (lookahead).
+    const out = new Set<number>()
+    for (let k = this.#step; k <= this.#step + this.#init.lookahead; k++) {
+      let all = true
+      for (let i = 0; i < A; i++) if (this.#mbs.get(k * A + i)?.state === 'pending') { all = false; break }
+      if (all) out.add(k)
+    }
     for (const [id, mb] of this.#mbs) {
       if (leases.length >= max) break
-      if (mb.state !== 'pending') continue
+      if (mb.state !== 'pending' || !this.#leasable(id, out)) continue
       if (mb.attempts > 0) this.#retried++
       else this.#scheduled++
       this.#mbs.set(id, { state: 'leased', peerId, deadline: this.#init.now() + this.#init.leaseTimeoutMs, attempts: mb.attempts + 1 })
-      leases.push({ id, step: this.#step })
+      leases.push({ id, step: Math.floor(id / A) })
     }
     return { step: this.#step, leases }
   }
@@ -175,9 +167,12 @@ export class Coordinator {
     if (mb == null || mb.state === 'done') return false
     this.#mbs.set(id, { state: 'done', attempts: mb.attempts, creditedTo: peerId })
     this.#completed++
-    if ([...this.#mbs.values()].every(m => m.state === 'done')) {
+    const A = this.#init.accumulation
+    while (!this.done && Array.from({ length: A }, (_, i) => this.#mbs.get(this.#step * A + i)).every(m => m?.state === 'done')) {
       const l = this.#lossSums.get(this.#step)
       if (l != null) this.#losses.push({ step: this.#step, loss: l.sum / l.n, microbatches: l.n })
+      this.#lossSums.delete(this.#step)
+      for (let i = 0; i < A; i++) this.#mbs.delete(this.#step * A + i)
       this.#openStep(this.#step + 1)
     }
     return true
@@ -194,7 +189,7 @@ export class Coordinator {
     this.#tab(peerId)
     const A = this.#init.accumulation
     const step = Math.floor(id / A)
-    if (step !== this.#step || !Number.isFinite(loss)) return
+    if (step < this.#step || step > this.#step + this.#init.lookahead || !Number.isFinite(loss)) return
     const key = `${id}`
     if (this.#lossSeen.has(key)) return
     this.#lossSeen.add(key)

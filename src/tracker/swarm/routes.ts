@@ -1,15 +1,11 @@
-// HTTP routes of a campaign's swarm, under /api/campaigns/:id/…:
-//   POST join {peerId, throughput?, stage?}      → {stage, range, stages, step, replicas}
-//   POST heartbeat {peerId, stats}               → {stage, step, done, replicas}
-//   POST lease {peerId, max?}                    → {step, leases:[{id, step}]}   (stage 0 only)
-//   POST complete {peerId, microbatch, receipts} → {credited}   (receipts of every hop, checked first)
-//   POST release {peerId, microbatch}            → {ok}
-//   POST loss {peerId, microbatch, loss}         → {ok}
-//   POST leave {peerId}                          → {ok}
-//   POST spotcheck {peerId, microbatch, stage, step, weightsDigest, sample} → {verdicts}
-//   GET  swarm                                   → SwarmStatus
+// HTTP routes of a campaign's swarm, under /api/campaigns/:id/… . The bodies are the wire
+// contract in src/protocol/swarm.ts. A completion's receipts (every hop) are checked before
+// anything changes; its reply carries the tab's next leases (`window`), so a busy stage-0 tab
+// never asks separately.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Coordinator, NotStageZeroError, UnknownTabError } from './coordinator.ts'
+import { MAX_LEASE_WINDOW, type CompleteReply } from '../../protocol/swarm.ts'
+import { swarmSettingsOf } from '../../campaign/swarm-settings.ts'
 import { SpotChecks } from '../../ledger/spot-checks.ts'
 import { createLogger } from '../../log.ts'
 
@@ -72,6 +68,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
         accumulation: m.training.accumulation,
         totalSteps: m.training.steps,
         stageWork: stageWorkOf(m),
+        lookahead: swarmSettingsOf(m).lookahead,
         ...(init.tabTimeoutMs != null ? { tabTimeoutMs: init.tabTimeoutMs } : {}),
         ...(init.leaseTimeoutMs != null ? { leaseTimeoutMs: init.leaseTimeoutMs } : {})
       })
@@ -114,7 +111,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           break
         }
         case 'lease':
-          sendJson(res, 200, coord.lease(peerId, Math.min(16, intOf(body, 'max', true) ?? 1)))
+          sendJson(res, 200, coord.lease(peerId, Math.min(MAX_LEASE_WINDOW, intOf(body, 'max', true) ?? 1)))
           break
         case 'complete': {
           const mb = intOf(body, 'microbatch')!
@@ -122,7 +119,10 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           const checked = init.ledgers != null ? await init.ledgers.check(id, mb, peerId, body.receipts) : undefined
           const credited = coord.complete(peerId, mb)
           if (credited && checked != null) init.ledgers!.append(id, mb, checked)
-          sendJson(res, 200, { credited, step: coord.step })
+          const window = Math.min(MAX_LEASE_WINDOW, intOf(body, 'window', true) ?? 0)
+          const next = window > 0 ? coord.lease(peerId, window) : { step: coord.step, leases: [] }
+          const reply: CompleteReply = { credited, ...next }
+          sendJson(res, 200, reply)
           break
         }
         case 'release':

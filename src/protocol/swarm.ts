@@ -1,0 +1,77 @@
+// The swarm's wire contract between a tab and the tracker: the JSON bodies of the HTTP routes
+// under /api/campaigns/:id/… . Both sides import these types from here; this module imports
+// nothing, so a browser bundle never pulls in server code.
+//
+//   POST join {peerId, throughput?, stage?}        → JoinReply
+//   POST heartbeat {peerId, stats}                 → HeartbeatReply
+//   POST lease {peerId, max?}                      → LeaseReply              (stage 0 only)
+//   POST complete {peerId, microbatch, receipts, window?} → CompleteReply   (the next leases ride along)
+//   POST release {peerId, microbatch}              → {ok}
+//   POST loss {peerId, microbatch, loss}           → {ok}
+//   POST leave {peerId}                            → {ok}
+//   POST spotcheck {peerId, microbatch, stage, step, weightsDigest, sample} → SpotReply
+//   GET  swarm                                     → SwarmStatus
+
+/** Most leases one request may ask for (a stage-0 tab's window). */
+export const MAX_LEASE_WINDOW = 16
+
+export interface StageRangeWire { first: number, last: number }
+
+export interface JoinReply { stage: number, range: StageRangeWire, stages: number, step: number, replicas: string[] }
+
+export interface HeartbeatReply {
+  stage: number
+  step: number
+  done: boolean
+  replicas: string[]
+  /** Ready replicas of the next stage, to route activations to. */
+  next: string[]
+  excluded: boolean
+}
+
+/** A microbatch id to run, with the optimizer step it belongs to (id / accumulation). */
+export interface Lease { id: number, step: number }
+
+export interface LeaseReply {
+  /** The tracker's optimizer step: every step below it has completed everywhere. */
+  step: number
+  leases: Lease[]
+}
+
+export interface CompleteReply extends LeaseReply {
+  credited: boolean
+}
+
+export interface SpotReportBody { microbatch: number, stage: number, step: number, weightsDigest: string, sample: number[] }
+export interface SpotReply { verdicts: Array<{ peerId: string, verdict: 'verified' | 'flagged' }> }
+
+/** Counters a tab reports with every heartbeat. */
+export interface TabStats {
+  /** Measured compute throughput (FLOP/s). */
+  throughput?: number
+  busy_fraction?: number
+  idle_wait_fraction?: number
+  bytes_sent?: number
+  bytes_received?: number
+  flops?: number
+  microbatches?: number
+  queue?: number
+  retried?: number
+  /** 1 while the volunteer has paused: not routed to. */
+  paused?: number
+  /** Milliseconds the GPU worked, waited with nothing to do, and have passed since training began. */
+  busy_ms?: number
+  idle_ms?: number
+  wall_ms?: number
+}
+
+export interface StepLoss { step: number, loss: number, microbatches: number }
+
+export interface SwarmStatus {
+  step: number
+  totalSteps: number
+  done: boolean
+  stages: Array<{ stage: number, replicas: Array<{ peerId: string } & TabStats> }>
+  losses: StepLoss[]
+  microbatches: { scheduled: number, completed: number, retried: number, lost: number, in_flight: number }
+}

@@ -1,0 +1,87 @@
+// This tab's place in the swarm: a heartbeat to the tracker carries its counters and brings back
+// its stage's replicas and the next stage's, whether it was excluded, and the tracker's step.
+// Changes are told as events; the UI text is the composition root's business.
+import type { HeartbeatReply, TabStats } from '../../protocol/swarm.ts'
+import type { Clock } from './clock.ts'
+
+export interface MembershipInit {
+  me: string
+  clock: Clock
+  periodMs: number
+  heartbeat: (stats: TabStats) => Promise<HeartbeatReply>
+  /** Counters to report now. */
+  stats: () => TabStats
+  /** Peers this tab must never route to (protocol violators). */
+  isExcluded: (peer: string) => boolean
+  /** Dials a peer ahead of need. */
+  warm: (peer: string) => Promise<void>
+  onChange?: () => void
+  onStep?: (step: number) => void
+  onExcluded?: () => void
+  onDone?: () => void
+  /** The tracker forgot this tab (restart, timeout): join again. */
+  onForgotten?: () => Promise<void>
+  /** True when `err` means the tracker forgot this tab (HTTP 409). */
+  isForgotten: (err: unknown) => boolean
+}
+
+export class Membership {
+  replicas: string[] = []
+  next: string[] = []
+  readonly #init: MembershipInit
+  #timer: unknown = null
+  #warming = false
+  #stopped = false
+
+  constructor (init: MembershipInit) { this.#init = init }
+
+  start (): Promise<void> {
+    const tick = (): void => {
+      this.#timer = this.#init.clock.after(this.#init.periodMs, () => { void this.beat().finally(() => { if (!this.#stopped) tick() }) })
+    }
+    tick()
+    return this.beat()
+  }
+
+  stop (): void {
+    this.#stopped = true
+    if (this.#timer != null) this.#init.clock.cancel(this.#timer)
+  }
+
+  async beat (): Promise<void> {
+    if (this.#stopped) return
+    let r: HeartbeatReply
+    try {
+      r = await this.#init.heartbeat(this.#init.stats())
+    } catch (err) {
+      if (this.#init.isForgotten(err)) await this.#init.onForgotten?.()
+      return
+    }
+    const next = r.next.filter(p => !this.#init.isExcluded(p))
+    const changed = !same(next, this.next) || !same(r.replicas, this.replicas)
+    this.replicas = r.replicas
+    this.next = next
+    this.#warm()
+    if (r.excluded) this.#init.onExcluded?.()
+    this.#init.onStep?.(r.step)
+    if (r.done) this.#init.onDone?.()
+    if (changed) this.#init.onChange?.()
+  }
+
+  /** Next-stage replicas and stage peers, dialled one at a time, ahead of need. */
+  #warm (): void {
+    if (this.#warming) return
+    const peers = [...new Set([...this.next, ...this.replicas])].filter(p => p !== this.#init.me)
+    this.#warming = true
+    void (async () => {
+      for (const p of peers) {
+        if (this.#stopped) break
+        await this.#init.warm(p).catch(() => {})
+      }
+    })().finally(() => { this.#warming = false })
+  }
+}
+
+function same (a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
+}

@@ -1,0 +1,242 @@
+// The swarm runtime of one stage replica, composed from its parts (js-libp2p's createLibp2p
+// shape): stage compute, step clock, replica sync, router, lease pump, spot checks, membership,
+// and the stage flow that runs the microbatch recipe between them. It holds no logic of its own
+// beyond wiring and counters. The browser tab (swarm-tab.ts) and the simulator (src/sim) both
+// build one; they differ only in the kernels, transport, tracker and clock they pass.
+import type { TrackerClient } from './tracker-client.ts'
+import { isForgotten } from './tracker-client.ts'
+import type { TabStats } from '../../protocol/swarm.ts'
+import type { TrainingSection } from '../../campaign/manifest.ts'
+import type { SwarmSettings } from '../../campaign/swarm-settings.ts'
+import type { Microbatch } from '../data.ts'
+import type { Clock } from './clock.ts'
+import { StageCompute, type StageKernels } from './stage-compute.ts'
+import { StepClock } from './step-clock.ts'
+import { ReplicaSync, type SyncWeights } from './replica-sync.ts'
+import { Router } from './router.ts'
+import { ReplicaPicker } from './replica-picker.ts'
+import { LeasePump } from './lease-pump.ts'
+import { SpotChecker } from './spot-checker.ts'
+import { Membership } from './membership.ts'
+import { StageFlow } from './stage-flow.ts'
+import type { HopSigner, InboundTensor, TensorTransport } from './transport.ts'
+import { DEFAULT_LEASE_WINDOW, HEARTBEAT_MS, ROUTE_CHECK_MS, ROUTE_TIMEOUT_MS, SYNC_TIMEOUT_MS } from './constants.ts'
+
+export interface RuntimeTimings {
+  /** @default HEARTBEAT_MS */ heartbeatMs?: number
+  /** @default ROUTE_CHECK_MS */ routeCheckMs?: number
+  /** @default ROUTE_TIMEOUT_MS */ routeTimeoutMs?: number
+  /** @default SYNC_TIMEOUT_MS */ syncTimeoutMs?: number
+}
+
+export interface SwarmRuntimeInit {
+  me: string
+  campaign: string
+  stage: number
+  stages: number
+  isFirst: boolean
+  isLast: boolean
+  training: TrainingSection
+  settings: SwarmSettings
+  spotCheckRate: number
+  /** (B, T, C). */
+  shape: [number, number, number]
+  flops: { forward: number, backward: number }
+  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'loss' | 'spotcheck' | 'join'>
+  transport: TensorTransport
+  signer: HopSigner
+  kernels: StageKernels
+  clock: Clock
+  /** Activation slots the stage's memory allows. */
+  slots: number
+  /** Steps the loaded weights have taken, and the weights (the first sync period's anchor). */
+  initialStep: number
+  initialParams: Float32Array
+  replicas: string[]
+  throughput: number
+  data: ((mb: number) => Microbatch) | null
+  timings?: RuntimeTimings
+  events?: RuntimeEvents
+}
+
+export interface RuntimeEvents {
+  /** Counters or membership changed. */
+  changed?: () => void
+  message?: (text: string) => void
+  flagged?: () => void
+  excluded?: () => void
+  done?: () => void
+}
+
+export interface RuntimeCounters {
+  microbatches: number
+  flops: number
+  bytesSent: number
+  bytesReceived: number
+  retried: number
+  lastLoss: number | null
+}
+
+export class SwarmRuntime {
+  readonly compute: StageCompute
+  readonly steps: StepClock
+  readonly sync: ReplicaSync
+  readonly router: Router
+  readonly pump: LeasePump
+  readonly spot: SpotChecker
+  readonly membership: Membership
+  readonly flow: StageFlow
+  readonly picker = new ReplicaPicker()
+  readonly counters: RuntimeCounters = { microbatches: 0, flops: 0, bytesSent: 0, bytesReceived: 0, retried: 0, lastLoss: null }
+  readonly #i: SwarmRuntimeInit
+  #paused = false
+  #stopped = false
+  #startedAt = 0
+  #routeTimer: unknown = null
+
+  constructor (init: SwarmRuntimeInit) {
+    this.#i = init
+    const t = init.timings ?? {}
+    const ev = init.events ?? {}
+    const changed = (): void => { ev.changed?.() }
+    this.compute = new StageCompute({ kernels: init.kernels, slots: init.slots, clock: init.clock, onSlotFreed: () => { this.pump.kick() } })
+    const exclusive = this.compute.exclusive.bind(this.compute)
+    this.sync = new ReplicaSync({
+      me: init.me, every: init.training.sync_every, outer: { lr: init.settings.outer_lr, momentum: init.settings.outer_momentum },
+      clock: init.clock, exclusive, peers: () => this.membership.replicas, timeoutMs: t.syncTimeoutMs ?? SYNC_TIMEOUT_MS,
+      fetch: async (peer, step, n, ms) => await init.transport.fetchWeights(peer, step, n, ms),
+      digest: async p => await init.signer.digest(p),
+      onMessage: text => { ev.message?.(text) }
+    })
+    this.steps = new StepClock({ exclusive, training: init.training, initialStep: init.initialStep, onStepped: (step, n) => { changed(); return this.sync.onStepped(step, n) } })
+    this.router = new Router({
+      picker: this.picker, clock: init.clock, next: () => this.membership.next, connected: p => init.transport.connected(p),
+      routeTimeoutMs: t.routeTimeoutMs ?? ROUTE_TIMEOUT_MS, sendTo: async (to, mb, route) => await this.flow.sendActivationsTo(to, mb, route),
+      onRetry: () => { this.counters.retried++; changed() }
+    })
+    const window = Math.min(DEFAULT_LEASE_WINDOW, init.slots)
+    this.pump = new LeasePump({
+      clock: init.clock, window,
+      lease: async n => await init.tracker.lease(n),
+      release: async id => { await init.tracker.release(id) },
+      freeSlots: () => this.compute.freeSlots,
+      canStart: () => this.flow.running && !this.#paused && !this.#stopped && (init.isLast || this.membership.next.length > 0),
+      start: lease => { void this.flow.start(lease.id) },
+      onStep: step => { this.#learnStep(step) },
+      onError: async err => { if (isForgotten(err)) await this.#rejoin() }
+    })
+    this.spot = new SpotChecker({
+      campaign: init.campaign, me: init.me, rate: init.spotCheckRate, syncEvery: init.training.sync_every,
+      report: async body => await init.tracker.spotcheck(body),
+      sendShadow: async (to, mb, data) => { await this.flow.sendShadow(to, mb, data) },
+      onFlagged: () => { ev.flagged?.() }
+    })
+    this.membership = new Membership({
+      me: init.me, clock: init.clock, periodMs: t.heartbeatMs ?? HEARTBEAT_MS,
+      heartbeat: async stats => await init.tracker.heartbeat(stats), stats: () => this.stats(),
+      isExcluded: p => this.picker.isExcluded(p), warm: async p => { await init.transport.warm(p) },
+      onChange: () => { changed(); this.pump.kick() },
+      // Between microbatches only: a heartbeat must not step weights under a microbatch in flight.
+      onStep: step => { if (this.router.routes.size === 0) this.#learnStep(step) },
+      onExcluded: () => { ev.excluded?.() }, onDone: () => { ev.done?.() },
+      onForgotten: async () => { await this.#rejoin() }, isForgotten
+    })
+    this.membership.replicas = init.replicas
+    this.flow = new StageFlow({
+      me: init.me, stage: init.stage, isFirst: init.isFirst, isLast: init.isLast, flops: init.flops, lookahead: init.settings.lookahead,
+      shape: init.shape, compute: this.compute, clock: this.steps, router: this.router, spot: this.spot, signer: init.signer,
+      transport: init.transport, data: init.data,
+      complete: async (mb, receipts, w) => await init.tracker.complete(mb, receipts, w),
+      release: async mb => { await init.tracker.release(mb) },
+      window: () => this.pump.wanted(this.router.routes.size),
+      leases: this.pump,
+      syncedWeights: () => this.sync.weights,
+      next: () => this.membership.next,
+      events: {
+        microbatchDone: () => { this.counters.microbatches++; changed() },
+        flops: n => { this.counters.flops += n },
+        loss: (mb, loss) => { this.counters.lastLoss = loss; changed(); void init.tracker.loss(mb, loss).catch(() => {}) },
+        bytesSent: n => { this.counters.bytesSent += n },
+        bytesReceived: n => { this.counters.bytesReceived += n },
+        retried: () => { this.counters.retried++; changed() }
+      }
+    })
+  }
+
+  get paused (): boolean { return this.#paused }
+
+  /** Starts training: serving is the caller's (it routes inbound tensors to `accept`). */
+  async start (): Promise<void> {
+    await this.sync.start(this.#i.initialParams, this.#i.initialStep)
+    this.flow.running = true
+    this.#startedAt = this.#i.clock.now()
+    this.compute.startIdleClock()
+    await this.membership.start()
+    const tick = (): void => {
+      this.#routeTimer = this.#i.clock.after(this.#i.timings?.routeCheckMs ?? ROUTE_CHECK_MS, () => { if (!this.#stopped) { this.flow.checkRoutes(); tick() } })
+    }
+    tick()
+    if (this.#i.isFirst) this.pump.kick()
+  }
+
+  /** An inbound tensor (throws to refuse it); its work continues after. */
+  accept (t: InboundTensor): void {
+    const work = this.flow.accept(t)
+    work?.catch(() => {})
+  }
+
+  /** A peer of this stage asks for weights. */
+  async provideWeights (step: number | 'latest'): Promise<SyncWeights | null> {
+    if (!this.flow.running) return null
+    if (step === 'latest') return await this.exportWeights()
+    // A peer at step k means step k-1 is over everywhere: catch up (which also snapshots k).
+    if (step > this.steps.applied) void this.steps.advanceTo(step)
+    return await this.sync.snapshot(step)
+  }
+
+  async exportWeights (): Promise<SyncWeights> {
+    await this.steps.settled()
+    return { step: this.steps.applied, params: await this.compute.exclusive('E', async k => await k.exportParams()) }
+  }
+
+  /** A peer broke the protocol: never route to it again. */
+  exclude (peer: string): void { this.picker.exclude(peer) }
+
+  pause (): void { this.#paused = true; void this.membership.beat() }
+  resume (): void { this.#paused = false; void this.membership.beat(); this.pump.kick() }
+
+  stats (): TabStats {
+    const wall = this.#i.clock.now() - this.#startedAt
+    const busy = this.compute.busyMs
+    const idle = this.compute.idleMs
+    const c = this.counters
+    return {
+      busy_fraction: wall > 0 ? Math.min(1, busy / wall) : 0, idle_wait_fraction: wall > 0 ? Math.min(1, idle / wall) : 0,
+      bytes_sent: c.bytesSent, bytes_received: c.bytesReceived, flops: c.flops, microbatches: c.microbatches, retried: c.retried,
+      queue: this.compute.queued, paused: this.#paused ? 1 : 0,
+      // Raw counters, so a runner can measure any window of the run (not only since the start).
+      busy_ms: busy, idle_ms: idle, wall_ms: wall
+    }
+  }
+
+  /** Stops: gives back leases and the microbatches stage 0 holds, stops timers and the GPU queue. */
+  async stop (): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    this.flow.running = false
+    this.membership.stop()
+    if (this.#routeTimer != null) this.#i.clock.cancel(this.#routeTimer)
+    await this.pump.stop()
+    if (this.#i.isFirst) for (const mb of this.router.routes.keys()) await this.#i.tracker.release(mb).catch(() => {})
+    this.compute.stop()
+  }
+
+  #learnStep (step: number): void {
+    if (step > this.steps.applied) void this.steps.advanceTo(step)
+  }
+
+  async #rejoin (): Promise<void> {
+    const j = await this.#i.tracker.join({ stage: this.#i.stage, throughput: this.#i.throughput }).catch(() => null)
+    if (j != null) this.membership.replicas = j.replicas
+  }
+}

@@ -1,0 +1,268 @@
+// The swarm side of the microbatch recipe (../microbatch.ts): tensors arrive from peers, the
+// stage computes on its GPU queue, results go on through the router, and every hop is signed.
+// Stage 0 starts leased microbatches and reports their completion, whose reply brings the next
+// leases. Nothing here advances the optimizer step except through the StepClock.
+import type { CompleteReply } from '../../protocol/swarm.ts'
+import type { SignedReceipt, SenderSignedReceipt } from '../../ledger/receipt.ts'
+import { backwardMicrobatch, forwardMicrobatch, type StageOps, type StageTransport } from '../microbatch.ts'
+import type { Microbatch } from '../data.ts'
+import type { StageCompute } from './stage-compute.ts'
+import type { StepClock } from './step-clock.ts'
+import type { Router, Route } from './router.ts'
+import type { SpotChecker } from './spot-checker.ts'
+import type { HopSigner, InboundTensor, TensorTransport } from './transport.ts'
+import { DTypeError, NotReadyError, ReceiptMismatchError, StaleError } from './errors.ts'
+
+export interface StageFlowInit {
+  me: string
+  stage: number
+  isFirst: boolean
+  isLast: boolean
+  /** FLOPs of this stage's forward and backward of one microbatch (receipts, counters). */
+  flops: { forward: number, backward: number }
+  /** Steps a sender's weights may lag this replica's (the campaign's lookahead). */
+  lookahead: number
+  /** (B, T, C): the shape of activations and gradients. */
+  shape: [number, number, number]
+  compute: StageCompute
+  clock: StepClock
+  router: Router
+  spot: SpotChecker
+  signer: HopSigner
+  transport: TensorTransport
+  /** Tokens and targets of a microbatch id (stage 0 and the last stage). */
+  data: ((mb: number) => Microbatch) | null
+  /** Stage 0: the tracker's completion and release calls. */
+  complete: (mb: number, receipts: SignedReceipt[], window: number) => Promise<CompleteReply>
+  release: (mb: number) => Promise<void>
+  /** Leases to ask for in a completion reply. */
+  window: () => number
+  /** Stage 0's lease pump: a completion's reply brings the next leases. */
+  leases: { expect(): void, reply(r: CompleteReply): void, settle(): void }
+  /** Weights the spot checker may vouch for (null while they moved on since a sync). */
+  syncedWeights: () => { step: number, digest: string } | null
+  /** Live replicas of the next stage. */
+  next: () => string[]
+  events: StageFlowEvents
+}
+
+export interface StageFlowEvents {
+  microbatchDone: (flops: number) => void
+  flops: (n: number) => void
+  loss: (mb: number, loss: number) => void
+  bytesSent: (n: number) => void
+  bytesReceived: (n: number) => void
+  retried: () => void
+}
+
+export class StageFlow {
+  readonly #i: StageFlowInit
+  running = false
+  /** last stage: d(input) of the microbatch whose forward+backward just ran, for the recipe's backward(). */
+  readonly #lastDInput = new Map<number, Float32Array | null>()
+
+  constructor (init: StageFlowInit) { this.#i = init }
+
+  // ---- the recipe's view of this stage
+
+  #ops (route: Route): StageOps {
+    const { compute, isFirst, isLast } = this.#i
+    const targets = (mb: number): Uint32Array | undefined => isLast ? this.#i.data!(mb).targets : undefined
+    return {
+      isFirst,
+      isLast,
+      forward: async (mb, input) => {
+        if (!isLast) {
+          const f = await compute.forward(mb, input)
+          this.#i.events.flops(this.#i.flops.forward)
+          return f
+        }
+        const r = await compute.forwardBackward(mb, input, targets(mb)!)
+        this.#lastDInput.set(mb, r.dInput)
+        return { output: null, loss: r.loss }
+      },
+      backward: async (mb, dOutput) => {
+        let dInput: Float32Array | null
+        if (isLast) {
+          dInput = this.#lastDInput.get(mb) ?? null
+          this.#lastDInput.delete(mb)
+        } else {
+          dInput = await compute.backward(mb, dOutput, { input: route.input, targets: targets(mb) })
+        }
+        this.#i.clock.accumulate()
+        const flops = isLast ? this.#i.flops.forward + this.#i.flops.backward : this.#i.flops.backward
+        this.#i.events.microbatchDone(flops)
+        return dInput
+      }
+    }
+  }
+
+  #io (route: Route): StageTransport {
+    return {
+      sendActivations: async (mb, x) => {
+        route.activations = x
+        route.outDigest = await this.#i.signer.digest(x)
+        await this.#i.router.forward(mb, route)
+      },
+      sendGradients: async (mb, dx) => {
+        const to = route.from!
+        const outDigest = await this.#i.signer.digest(dx)
+        const receipt = await this.#sign(mb, 'bwd', this.#i.isLast ? this.#i.flops.forward + this.#i.flops.backward : this.#i.flops.backward, route.inDigest, outDigest, to)
+        await this.#send(to, mb, 'gradients', dx, { receipts: [...route.receipts, receipt] })
+      }
+    }
+  }
+
+  /** The router's send: one replica, with this hop's receipt (and a spot-check mark). */
+  async sendActivationsTo (to: string, mb: number, route: Route): Promise<number> {
+    const receipt = await this.#sign(mb, 'fwd', this.#i.flops.forward, route.inDigest, route.outDigest, to)
+    const checked = this.#i.spot.checked(mb, this.#i.clock.applied)
+    const ms = await this.#send(to, mb, 'activations', route.activations!, { receipts: [...route.receipts, receipt], ...(checked ? { spot: 'primary' as const } : {}) })
+    if (checked) void this.#i.spot.sendShadows(mb, route.activations!, to, this.#i.next())
+    return ms
+  }
+
+  async sendShadow (to: string, mb: number, data: Float32Array): Promise<void> {
+    await this.#send(to, mb, 'activations', data, { spot: 'shadow' })
+  }
+
+  async #send (to: string, mb: number, kind: 'activations' | 'gradients', data: Float32Array, meta: { receipts?: unknown[], spot?: 'primary' | 'shadow' }): Promise<number> {
+    const r = await this.#i.transport.send(to, { microbatch: mb, kind, optimizerStep: this.#i.clock.applied, data, meta })
+    this.#i.events.bytesSent(r.bytes)
+    return r.ms
+  }
+
+  async #sign (mb: number, direction: 'fwd' | 'bwd', flops: number, inDigest: string, outDigest: string, to: string): Promise<SenderSignedReceipt> {
+    return await this.#i.signer.sign({ microbatch: mb, stage: this.#i.stage, direction, flops, inDigest, outDigest, to })
+  }
+
+  // ---- stage 0
+
+  /** Runs a leased microbatch from its tokens. */
+  async start (mb: number): Promise<void> {
+    const { inputs } = this.#i.data!(mb)
+    // Flush-synchronous campaigns: the step this lease's reply announced applies first.
+    if (this.#i.lookahead === 0) await this.#i.clock.settled()
+    const route = this.#i.router.open(mb, { input: inputs, inDigest: await this.#i.signer.digest(inputs), from: null, receipts: [] })
+    try {
+      const f = await forwardMicrobatch(this.#ops(route), this.#io(route), mb, inputs, this.#i.isLast ? this.#i.data!(mb).targets : undefined)
+      if (f.finished) { // a one-stage campaign: this tab is both ends
+        this.#i.router.routes.delete(mb)
+        if (f.loss != null) this.#i.events.loss(mb, f.loss)
+        await this.#completed(mb, [])
+      }
+    } catch {
+      this.#i.router.routes.delete(mb)
+      this.#i.compute.release(mb)
+      await this.#i.release(mb).catch(() => {})
+    }
+  }
+
+  async #completed (mb: number, receipts: SignedReceipt[]): Promise<void> {
+    const window = this.#i.window()
+    this.#i.leases.expect()
+    try {
+      this.#i.leases.reply(await this.#i.complete(mb, receipts, window))
+    } catch {
+      this.#i.leases.settle()
+      // Refused (or unreachable): hand the lease back so the microbatch runs again now, not after the lease times out.
+      this.#i.events.retried()
+      await this.#i.release(mb).catch(() => {})
+    }
+  }
+
+  // ---- receiving
+
+  /** Takes custody of an arriving tensor (the ack goes out when this returns); the work runs after. Throws to nack. */
+  accept (t: InboundTensor): Promise<void> | null {
+    if (!this.running) throw new NotReadyError('this tab is not training')
+    if (t.kind === 'activations' && t.optimizerStep < this.#i.clock.applied - this.#i.lookahead) {
+      throw new StaleError(`activations of step ${t.optimizerStep}, this replica is at ${this.#i.clock.applied}`)
+    }
+    if (!(t.data instanceof Float32Array)) throw new DTypeError('expected f32 data')
+    // Delivery is at least once (a lost ack makes the sender resend): drop a copy we already hold.
+    if (t.kind === 'activations' && t.meta.spot !== 'shadow' && this.#i.router.routes.get(t.microbatch)?.from === t.from) return null
+    this.#i.events.bytesReceived(t.data.byteLength)
+    return t.kind === 'activations' ? this.#onActivations(t) : this.#onGradients(t)
+  }
+
+  async #countersign (t: InboundTensor): Promise<SignedReceipt[]> {
+    const list = t.meta.receipts
+    if (!Array.isArray(list) || list.length === 0) throw new ReceiptMismatchError('tensor carries no receipts')
+    const last = list[list.length - 1] as SenderSignedReceipt
+    const r = last.receipt
+    if (r?.from !== t.from || r.to !== this.#i.me || r.outDigest !== t.sha256 || r.microbatch !== t.microbatch) {
+      throw new ReceiptMismatchError('the hop receipt does not match the tensor that came with it')
+    }
+    return [...list.slice(0, -1) as SignedReceipt[], await this.#i.signer.countersign(last)]
+  }
+
+  async #learnStep (senderStep: number): Promise<void> {
+    const stepping = this.#i.clock.advanceTo(senderStep)
+    // Flush-synchronous campaigns keep exact maths: no forward on weights a step behind.
+    if (this.#i.lookahead === 0) await stepping
+  }
+
+  async #onActivations (t: InboundTensor): Promise<void> {
+    await this.#learnStep(t.optimizerStep)
+    const mb = t.microbatch
+    const input = t.data
+    if (t.meta.spot === 'shadow') {
+      const output = await this.#i.compute.spot(input, this.#i.isLast ? this.#i.data!(mb).targets : undefined)
+      await this.#i.spot.report(mb, this.#i.stage, output, this.#current())
+      return
+    }
+    const route = this.#i.router.open(mb, { input, inDigest: t.sha256, from: t.from, receipts: await this.#countersign(t) })
+    const primary = t.meta.spot === 'primary'
+    const io = this.#io(route)
+    const reporting: StageTransport = primary
+      ? {
+          sendActivations: async (m, x) => { void this.#i.spot.report(m, this.#i.stage, x, this.#current()); await io.sendActivations(m, x) },
+          sendGradients: async (m, dx) => { void this.#i.spot.report(m, this.#i.stage, dx, this.#current()); await io.sendGradients(m, dx) }
+        }
+      : io
+    try {
+      const f = await forwardMicrobatch(this.#ops(route), reporting, mb, input, this.#i.isLast ? this.#i.data!(mb).targets : undefined)
+      if (f.finished) {
+        this.#i.router.routes.delete(mb)
+        if (f.loss != null) this.#i.events.loss(mb, f.loss)
+      }
+    } catch (err) {
+      this.#i.router.routes.delete(mb)
+      this.#i.compute.release(mb)
+      throw err
+    }
+  }
+
+  async #onGradients (t: InboundTensor): Promise<void> {
+    const mb = t.microbatch
+    const route = this.#i.router.answer(mb, t.from)
+    if (route == null) return
+    route.receipts = await this.#countersign(t)
+    await backwardMicrobatch(this.#ops(route), this.#io(route), mb, t.data)
+    if (this.#i.isFirst) await this.#completed(mb, route.receipts)
+  }
+
+  #current (): { step: number, digest: string } | null {
+    const w = this.#i.syncedWeights()
+    return w != null && w.step === this.#i.clock.applied ? w : null
+  }
+
+  // ---- route upkeep (a timer, off the hot path)
+
+  /** Stage 0 re-routes microbatches whose receiver left or went silent; other stages drop routes held too long. */
+  checkRoutes (): void {
+    const { router, compute } = this.#i
+    if (this.#i.isFirst) {
+      for (const [mb, route] of router.stale()) {
+        router.forward(mb, route).catch(async () => {
+          router.routes.delete(mb)
+          compute.release(mb)
+          await this.#i.release(mb).catch(() => {})
+        })
+      }
+      return
+    }
+    for (const mb of router.expired()) { router.routes.delete(mb); compute.release(mb) }
+  }
+}

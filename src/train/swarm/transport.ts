@@ -1,0 +1,43 @@
+// What the swarm runtime needs from the network, as small interfaces. The libp2p implementation
+// is libp2p-transport.ts; the simulator and the unit tests pass in-memory ones.
+import type { SenderSignedReceipt, SignedReceipt } from '../../ledger/receipt.ts'
+import type { SyncWeights } from './replica-sync.ts'
+
+export type TensorKind = 'activations' | 'gradients'
+
+/** Meta a tensor carries: the route's receipts so far, and whether it is a spot-check copy. */
+export interface TensorMeta { receipts?: unknown[], spot?: 'primary' | 'shadow' }
+
+export interface OutboundTensor {
+  microbatch: number
+  kind: TensorKind
+  /** The sender's applied optimizer step (receivers learn the tracker's step from it). */
+  optimizerStep: number
+  data: Float32Array
+  meta: TensorMeta
+}
+
+export interface InboundTensor extends OutboundTensor {
+  from: string
+  /** sha256 of the payload, hex. */
+  sha256: string
+}
+
+/** Stage-to-stage tensors. `send` resolves once the receiver took custody (acked). */
+export interface TensorTransport {
+  send(to: string, t: OutboundTensor): Promise<{ ms: number, bytes: number }>
+  /** Is there a live direct connection to `peer` (a reloaded tab lost our work)? */
+  connected(peer: string): boolean
+  /** Dials ahead of need, so no microbatch waits on a cold dial. */
+  warm(peer: string): Promise<void>
+  /** Fetches a peer's weights of this stage (`'latest'` or a sync step). */
+  fetchWeights(peer: string, step: number | 'latest', expectElements: number, timeoutMs: number): Promise<SyncWeights>
+}
+
+/** Hop receipts: this tab's signature as sender, and its countersignature as receiver. */
+export interface HopSigner {
+  sign(hop: { microbatch: number, stage: number, direction: 'fwd' | 'bwd', flops: number, inDigest: string, outDigest: string, to: string }): Promise<SenderSignedReceipt>
+  countersign(r: SenderSignedReceipt): Promise<SignedReceipt>
+  /** sha256 hex of a tensor's bytes. */
+  digest(data: Float32Array | Uint32Array): Promise<string>
+}

@@ -66,6 +66,9 @@ export class Coordinator {
   #scheduled = 0
   #completed = 0
   #retried = 0
+  /** Routable replicas per stage, rebuilt after any change to the tabs (heartbeats ask for it). */
+  #routable: Map<number, string[]> | null = null
+  #expiredAt = -Infinity
 
   constructor (init: CoordinatorInit) {
     if (init.stageWork.length !== init.stages) throw new Error('stageWork needs one entry per stage')
@@ -87,16 +90,9 @@ export class Coordinator {
     }
   }
 
-  /** Ids of step k are leasable once every id of the steps before it is out (leased or done). */
-  #leasable (id: number, outBefore: Set<number>): boolean {
-    const k = Math.floor(id / this.#init.accumulation)
-    for (let j = this.#step; j < k; j++) if (!outBefore.has(j)) return false
-    return true
-  }
-
   /** Assigns a stage: the returning tab's old one, else the stage with least throughput per unit of work. */
   join (peerId: string, opts: { throughput?: number, stage?: number } = {}): TabRecord {
-    this.expire()
+    this.#expireSoon()
     const existing = this.#tabs.get(peerId)
     if (existing != null) {
       existing.lastSeen = this.#init.now()
@@ -108,6 +104,7 @@ export class Coordinator {
     const rec: TabRecord = { peerId, stage, ready: false, joinedAt: this.#init.now(), lastSeen: this.#init.now(), stats: opts.throughput != null ? { throughput: opts.throughput } : {} }
     this.#tabs.set(peerId, rec)
     this.#pastStage.set(peerId, stage)
+    this.#routable = null
     return rec
   }
 
@@ -127,9 +124,10 @@ export class Coordinator {
   heartbeat (peerId: string, stats: TabStats = {}): TabRecord {
     const tab = this.#tab(peerId)
     tab.lastSeen = this.#init.now()
+    if (!tab.ready || (stats.paused != null && stats.paused !== tab.stats.paused)) this.#routable = null
     tab.ready = true
     tab.stats = { ...tab.stats, ...stats }
-    this.expire()
+    this.#expireSoon()
     return tab
   }
 
@@ -139,19 +137,21 @@ export class Coordinator {
     if (tab.stage !== 0) throw new NotStageZeroError(`${peerId} trains stage ${tab.stage}; only stage-0 tabs lease microbatches`)
     if (this.#excluded.has(peerId)) return { step: this.#step, leases: [] }
     tab.lastSeen = this.#init.now()
-    this.expire()
+    this.#expireSoon()
     const leases: Lease[] = []
     const A = this.#init.accumulation
-    // Steps whose ids are all out: the next step's ids may go (lookahead).
-    const out = new Set<number>()
-    for (let k = this.#step; k <= this.#step + this.#init.lookahead; k++) {
-      let all = true
-      for (let i = 0; i < A; i++) if (this.#mbs.get(k * A + i)?.state === 'pending') { all = false; break }
-      if (all) out.add(k)
+    // Step k's ids may go once no id of an earlier open step waits (lookahead; L = 0 never gets there).
+    const pending = new Map<number, number>()
+    for (const [id, mb] of this.#mbs) if (mb.state === 'pending') pending.set(Math.floor(id / A), (pending.get(Math.floor(id / A)) ?? 0) + 1)
+    const blocked = (k: number): boolean => {
+      for (let j = this.#step; j < k; j++) if ((pending.get(j) ?? 0) > 0) return true
+      return false
     }
     for (const [id, mb] of this.#mbs) {
       if (leases.length >= max) break
-      if (mb.state !== 'pending' || !this.#leasable(id, out)) continue
+      const k = Math.floor(id / A)
+      if (mb.state !== 'pending' || blocked(k)) continue
+      pending.set(k, pending.get(k)! - 1)
       if (mb.attempts > 0) this.#retried++
       else this.#scheduled++
       this.#mbs.set(id, { state: 'leased', peerId, deadline: this.#init.now() + this.#init.leaseTimeoutMs, attempts: mb.attempts + 1 })
@@ -206,6 +206,7 @@ export class Coordinator {
   /** Drops tabs that stopped sending heartbeats and re-pools leases that timed out or lost their tab. */
   expire (): void {
     const now = this.#init.now()
+    this.#expiredAt = now
     for (const t of [...this.#tabs.values()]) {
       if (now - t.lastSeen > this.#init.tabTimeoutMs) this.#drop(t.peerId)
     }
@@ -214,8 +215,13 @@ export class Coordinator {
     }
   }
 
+  /** expire() at most once a second: callers on every request would make it O(tabs) per request. */
+  #expireSoon (): void {
+    if (this.#init.now() - this.#expiredAt >= 1000) this.expire()
+  }
+
   #drop (peerId: string): void {
-    this.#tabs.delete(peerId)
+    if (this.#tabs.delete(peerId)) this.#routable = null
     for (const [id, mb] of this.#mbs) {
       if (mb.state === 'leased' && mb.peerId === peerId) this.#mbs.set(id, { state: 'pending', attempts: mb.attempts })
     }
@@ -228,12 +234,22 @@ export class Coordinator {
   }
 
   replicas (stage: number): string[] {
-    return [...this.#tabs.values()].filter(t => t.stage === stage && t.ready && t.stats.paused !== 1 && !this.#excluded.has(t.peerId)).map(t => t.peerId).sort()
+    if (this.#routable == null) {
+      const by = new Map<number, string[]>()
+      for (const t of this.#tabs.values()) {
+        if (!t.ready || t.stats.paused === 1 || this.#excluded.has(t.peerId)) continue
+        by.set(t.stage, [...(by.get(t.stage) ?? []), t.peerId])
+      }
+      for (const list of by.values()) list.sort()
+      this.#routable = by
+    }
+    return [...(this.#routable.get(stage) ?? [])]
   }
 
   /** Takes a peer out of routing (it failed a spot check); its leases return to the pool. */
   exclude (peerId: string): void {
     this.#excluded.add(peerId)
+    this.#routable = null
     for (const [id, mb] of this.#mbs) {
       if (mb.state === 'leased' && mb.peerId === peerId) this.#mbs.set(id, { state: 'pending', attempts: mb.attempts })
     }

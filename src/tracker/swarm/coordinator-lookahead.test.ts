@@ -1,0 +1,69 @@
+// The pipelined schedule's side of the coordinator: with lookahead L, step k+1's microbatches are
+// leased once step k's are all out, so stage 0 never waits for the pipeline to drain.
+import { describe, expect, it } from 'vitest'
+import { Coordinator, type CoordinatorInit } from './coordinator.ts'
+
+function make (over: Partial<CoordinatorInit> = {}): Coordinator {
+  const c = new Coordinator({ stages: 1, accumulation: 2, totalSteps: 3, stageWork: [1], now: () => 0, ...over })
+  c.join('a'); c.heartbeat('a')
+  return c
+}
+
+describe('Coordinator lookahead', () => {
+  it('L = 0: the next step is leased only after every microbatch of this one completed (flush)', () => {
+    const c = make()
+    expect(c.lease('a', 4).leases.map(l => l.id)).toEqual([0, 1])
+    expect(c.lease('a', 4).leases).toEqual([])
+    c.complete('a', 0)
+    expect(c.lease('a', 4).leases).toEqual([])
+    c.complete('a', 1)
+    expect(c.step).toBe(1)
+    expect(c.lease('a', 4).leases).toEqual([{ id: 2, step: 1 }, { id: 3, step: 1 }])
+  })
+
+  it('L = 1: the next step\'s ids go out as soon as this step\'s are all leased, never two steps ahead', () => {
+    const c = make({ lookahead: 1 })
+    expect(c.lease('a', 2).leases.map(l => l.id)).toEqual([0, 1])
+    expect(c.lease('a', 4).leases).toEqual([{ id: 2, step: 1 }, { id: 3, step: 1 }])
+    expect(c.lease('a', 4).leases).toEqual([]) // step 2 waits until step 0 closes
+    c.complete('a', 2) // a step-1 microbatch may finish first
+    expect(c.step).toBe(0)
+    c.complete('a', 0); c.complete('a', 1)
+    expect(c.step).toBe(1)
+    expect(c.lease('a', 4).leases.map(l => l.id)).toEqual([4, 5])
+    c.complete('a', 3)
+    expect(c.step).toBe(2)
+    c.complete('a', 4); c.complete('a', 5)
+    expect(c.done).toBe(true)
+    expect(c.lease('a', 4).leases).toEqual([])
+    expect(c.status().microbatches).toMatchObject({ scheduled: 6, completed: 6, lost: 0, in_flight: 0 })
+  })
+
+  it('L = 1 under loss: a released or expired lease of step k goes out again before any of step k+1', () => {
+    const c = make({ lookahead: 1, accumulation: 3 })
+    c.lease('a', 3)
+    c.release('a', 1)
+    expect(c.lease('a', 2).leases.map(l => l.id)).toEqual([1, 3]) // the re-run first, then step 1
+    c.leave('a') // a crash: every lease returns to the pool
+    c.join('b'); c.heartbeat('b')
+    expect(c.lease('b', 8).leases.map(l => l.id)).toEqual([0, 1, 2, 3, 4, 5])
+    for (const id of [0, 1, 2, 3, 4, 5]) c.complete('b', id)
+    expect(c.step).toBe(2)
+    expect(c.status().microbatches).toMatchObject({ completed: 6, lost: 0 })
+  })
+
+  it('counts a loss of a lookahead microbatch toward its own step', () => {
+    const c = make({ lookahead: 1 })
+    c.lease('a', 4)
+    c.reportLoss('a', 2, 4)
+    c.reportLoss('a', 3, 2)
+    c.reportLoss('a', 0, 1); c.reportLoss('a', 1, 1)
+    for (const id of [0, 1, 2, 3]) c.complete('a', id)
+    expect(c.status().losses).toEqual([{ step: 0, loss: 1, microbatches: 2 }, { step: 1, loss: 3, microbatches: 2 }])
+  })
+
+  it('refuses a negative or fractional lookahead', () => {
+    expect(() => make({ lookahead: -1 })).toThrow()
+    expect(() => make({ lookahead: 0.5 })).toThrow()
+  })
+})

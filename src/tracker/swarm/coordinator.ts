@@ -43,6 +43,14 @@ type MbState =
   | { state: 'leased', peerId: string, deadline: number, attempts: number }
   | { state: 'done', attempts: number, creditedTo: string }
 
+/** What a tracker persists so a restart loses no step and no credit (tabs simply join again). */
+export interface CoordinatorCheckpoint {
+  step: number
+  /** Open steps' microbatches: id, attempts so far, and 'done', 'pending' or the PeerId holding its lease. */
+  microbatches: Array<[number, number, string]>
+  counters: { scheduled: number, completed: number, retried: number }
+}
+
 export class UnknownTabError extends Error {
   override name = 'UnknownTabError'
 }
@@ -78,6 +86,30 @@ export class Coordinator {
   }
 
   get step (): number { return this.#step }
+
+  checkpoint (): CoordinatorCheckpoint {
+    return {
+      step: this.#step,
+      microbatches: [...this.#mbs].map(([id, m]) => [id, m.attempts, m.state === 'leased' ? m.peerId : m.state]),
+      counters: { scheduled: this.#scheduled, completed: this.#completed, retried: this.#retried }
+    }
+  }
+
+  /**
+   * Restores a checkpoint into a fresh coordinator. Leases stay with their tabs for a new lease
+   * period: the microbatches in flight complete when their tabs rejoin, instead of running twice.
+   */
+  restore (cp: CoordinatorCheckpoint): void {
+    this.#mbs = new Map()
+    this.#openStep(cp.step)
+    const deadline = this.#init.now() + this.#init.leaseTimeoutMs
+    for (const [id, attempts, state] of cp.microbatches) {
+      this.#mbs.set(id, state === 'done' ? { state: 'done', attempts, creditedTo: '' } : state === 'pending' ? { state: 'pending', attempts } : { state: 'leased', peerId: state, deadline, attempts })
+    }
+    this.#scheduled = cp.counters.scheduled
+    this.#completed = cp.counters.completed
+    this.#retried = cp.counters.retried
+  }
   get done (): boolean { return this.#step >= this.#init.totalSteps }
 
   /** Makes `step` the open step and puts the ids of steps step..step+lookahead on the books. */

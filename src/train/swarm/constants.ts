@@ -9,11 +9,11 @@ export const ROUTE_CHECK_MS = 2_000
 /** Gradients not back within this are re-routed to another replica. A 4-stage round trip on SwiftShader takes ~10 s. */
 export const ROUTE_TIMEOUT_MS = 60_000
 
+/** Deeper pipelines take longer round trips: at least this much per stage (a hop over a 10 Mbit/s link with 8 MB tensors takes ~7 s each way). */
+export const ROUTE_TIMEOUT_PER_STAGE_MS = 20_000
+
 /** A replica waits this long for its peers' weights at a sync before averaging what it has. */
 export const SYNC_TIMEOUT_MS = 20_000
-
-/** Leases a stage-0 tab asks for ahead of need: one per free activation slot, at most this many. */
-export const DEFAULT_LEASE_WINDOW = 4
 
 /** Backoff after a failed tracker call in the lease pump (tracker restarting, network blip). */
 export const LEASE_RETRY_MS = 1_000

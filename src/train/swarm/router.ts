@@ -5,6 +5,9 @@
 import type { SignedReceipt } from '../../ledger/receipt.ts'
 import type { Clock } from './clock.ts'
 import { NoReplicaError } from './errors.ts'
+import { createLogger } from '../../log.ts'
+
+const log = createLogger('tabgrad:swarm')
 import type { ReplicaPicker } from './replica-picker.ts'
 
 /** One microbatch between its forward here and its backward here. */
@@ -66,7 +69,8 @@ export class Router {
         route.sentTo = to
         route.sentAt = this.#init.clock.now()
         return to
-      } catch {
+      } catch (err) {
+        log('send of microbatch', mb, 'to', to, 'failed:', (err as Error).message)
         this.#init.picker.penalize(to)
       }
     }

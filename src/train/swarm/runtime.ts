@@ -20,7 +20,7 @@ import { SpotChecker } from './spot-checker.ts'
 import { Membership } from './membership.ts'
 import { StageFlow } from './stage-flow.ts'
 import type { HopSigner, InboundTensor, TensorTransport } from './transport.ts'
-import { DEFAULT_LEASE_WINDOW, HEARTBEAT_MS, ROUTE_CHECK_MS, ROUTE_TIMEOUT_MS, SYNC_TIMEOUT_MS } from './constants.ts'
+import { HEARTBEAT_MS, ROUTE_CHECK_MS, ROUTE_TIMEOUT_MS, ROUTE_TIMEOUT_PER_STAGE_MS, SYNC_TIMEOUT_MS } from './constants.ts'
 
 export interface RuntimeTimings {
   /** @default HEARTBEAT_MS */ heartbeatMs?: number
@@ -93,6 +93,7 @@ export class SwarmRuntime {
   #stopped = false
   #startedAt = 0
   #routeTimer: unknown = null
+  #rejoining: Promise<void> | null = null
 
   constructor (init: SwarmRuntimeInit) {
     this.#i = init
@@ -111,10 +112,11 @@ export class SwarmRuntime {
     this.steps = new StepClock({ exclusive, training: init.training, initialStep: init.initialStep, onStepped: (step, n) => { changed(); return this.sync.onStepped(step, n) } })
     this.router = new Router({
       picker: this.picker, clock: init.clock, next: () => this.membership.next, connected: p => init.transport.connected(p),
-      routeTimeoutMs: t.routeTimeoutMs ?? ROUTE_TIMEOUT_MS, sendTo: async (to, mb, route) => await this.flow.sendActivationsTo(to, mb, route),
+      routeTimeoutMs: t.routeTimeoutMs ?? Math.max(ROUTE_TIMEOUT_MS, ROUTE_TIMEOUT_PER_STAGE_MS * init.stages), sendTo: async (to, mb, route) => await this.flow.sendActivationsTo(to, mb, route),
       onRetry: () => { this.counters.retried++; changed() }
     })
-    const window = Math.min(DEFAULT_LEASE_WINDOW, init.slots)
+    // Stage 0 holds at most one microbatch per activation slot: it never recomputes.
+    const window = init.slots
     this.pump = new LeasePump({
       clock: init.clock, window,
       lease: async n => await init.tracker.lease(n),
@@ -147,13 +149,14 @@ export class SwarmRuntime {
       shape: init.shape, compute: this.compute, clock: this.steps, router: this.router, spot: this.spot, signer: init.signer,
       transport: init.transport, data: init.data,
       complete: async (mb, receipts, w) => await init.tracker.complete(mb, receipts, w),
+      rejoinIfForgotten: async err => { if (!isForgotten(err)) return false; await this.#rejoin(); return true },
       release: async mb => { await init.tracker.release(mb) },
       window: () => this.pump.wanted(this.router.routes.size),
       leases: this.pump,
       syncedWeights: () => this.sync.weights,
       next: () => this.membership.next,
       events: {
-        microbatchDone: () => { this.counters.microbatches++; changed() },
+        microbatchDone: n => { this.counters.microbatches++; this.counters.flops += n; changed() },
         flops: n => { this.counters.flops += n },
         loss: (mb, loss) => { this.counters.lastLoss = loss; changed(); void init.tracker.loss(mb, loss).catch(() => {}) },
         bytesSent: n => { this.counters.bytesSent += n },
@@ -235,8 +238,14 @@ export class SwarmRuntime {
     if (step > this.steps.applied) void this.steps.advanceTo(step)
   }
 
-  async #rejoin (): Promise<void> {
-    const j = await this.#i.tracker.join({ stage: this.#i.stage, throughput: this.#i.throughput }).catch(() => null)
-    if (j != null) this.membership.replicas = j.replicas
+  /** Joins again (one request however many parts noticed at once). */
+  #rejoin (): Promise<void> {
+    this.#rejoining ??= (async () => {
+      const j = await this.#i.tracker.join({ stage: this.#i.stage, throughput: this.#i.throughput }).catch(() => null)
+      if (j != null) this.membership.replicas = j.replicas
+      // A tracker that forgot this tab also stopped routing to it until its next heartbeat.
+      await this.membership.beat()
+    })().finally(() => { this.#rejoining = null })
+    return this.#rejoining
   }
 }

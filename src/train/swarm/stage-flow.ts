@@ -12,6 +12,9 @@ import type { Router, Route } from './router.ts'
 import type { SpotChecker } from './spot-checker.ts'
 import type { HopSigner, InboundTensor, TensorTransport } from './transport.ts'
 import { DTypeError, NotReadyError, ReceiptMismatchError, StaleError } from './errors.ts'
+import { createLogger } from '../../log.ts'
+
+const log = createLogger('tabgrad:swarm')
 
 export interface StageFlowInit {
   me: string
@@ -34,6 +37,8 @@ export interface StageFlowInit {
   data: ((mb: number) => Microbatch) | null
   /** Stage 0: the tracker's completion and release calls. */
   complete: (mb: number, receipts: SignedReceipt[], window: number) => Promise<CompleteReply>
+  /** The tracker forgot this tab (it restarted): join again, then the completion is retried once. */
+  rejoinIfForgotten: (err: unknown) => Promise<boolean>
   release: (mb: number) => Promise<void>
   /** Leases to ask for in a completion reply. */
   window: () => number
@@ -151,7 +156,8 @@ export class StageFlow {
         if (f.loss != null) this.#i.events.loss(mb, f.loss)
         await this.#completed(mb, [])
       }
-    } catch {
+    } catch (err) {
+      log('microbatch', mb, 'could not start:', (err as Error).message)
       this.#i.router.routes.delete(mb)
       this.#i.compute.release(mb)
       await this.#i.release(mb).catch(() => {})
@@ -162,7 +168,14 @@ export class StageFlow {
     const window = this.#i.window()
     this.#i.leases.expect()
     try {
-      this.#i.leases.reply(await this.#i.complete(mb, receipts, window))
+      let reply: CompleteReply
+      try {
+        reply = await this.#i.complete(mb, receipts, window)
+      } catch (err) {
+        if (!await this.#i.rejoinIfForgotten(err)) throw err
+        reply = await this.#i.complete(mb, receipts, window)
+      }
+      this.#i.leases.reply(reply)
     } catch {
       this.#i.leases.settle()
       // Refused (or unreachable): hand the lease back so the microbatch runs again now, not after the lease times out.
@@ -175,6 +188,12 @@ export class StageFlow {
 
   /** Takes custody of an arriving tensor (the ack goes out when this returns); the work runs after. Throws to nack. */
   accept (t: InboundTensor): Promise<void> | null {
+    const work = this.#accept(t)
+    work?.catch(err => { log('microbatch', t.microbatch, t.kind, 'failed:', (err as Error).message) })
+    return work
+  }
+
+  #accept (t: InboundTensor): Promise<void> | null {
     if (!this.running) throw new NotReadyError('this tab is not training')
     if (t.kind === 'activations' && t.optimizerStep < this.#i.clock.applied - this.#i.lookahead) {
       throw new StaleError(`activations of step ${t.optimizerStep}, this replica is at ${this.#i.clock.applied}`)

@@ -9,7 +9,7 @@ const training = { lr: 1e-3, lr_schedule: 'constant' as const, warmup_steps: 0, 
 function setup (onStepped?: (step: number, n: number) => Promise<void> | void) {
   const k = recordingKernels()
   const scales: number[] = []
-  const kernels = { ...k, step: async (o: { gradScale?: number }) => { scales.push(o.gradScale ?? 1); await k.step() } }
+  const kernels = { ...k, step: async (o: { gradScale?: number }) => { scales.push(o.gradScale ?? 1); await k.step({ lr: 0 }) } }
   const c = new StageCompute({ kernels, slots: 2, clock: systemClock })
   const clock = new StepClock({ exclusive: c.exclusive.bind(c), training, ...(onStepped != null ? { onStepped } : {}) })
   return { k, c, clock, scales }

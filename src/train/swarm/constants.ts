@@ -18,6 +18,9 @@ export const SYNC_TIMEOUT_MS = 20_000
 /** Backoff after a failed tracker call in the lease pump (tracker restarting, network blip). */
 export const LEASE_RETRY_MS = 1_000
 
+/** A completion is retried this many times (1 s, 2 s, 4 s … apart): a tracker restart must not cost the work. */
+export const COMPLETE_RETRIES = 6
+
 /** Backoff while the tracker has no microbatch to lease (the run is ending, or another tab holds them all). */
 export const LEASE_EMPTY_MS = 250
 

@@ -85,14 +85,17 @@ export class Router {
     return route
   }
 
-  /** Routes whose receiver left, lost its connection, or did not answer in time: marked unsent. */
+  /**
+   * Routes whose receiver's connection closed (a crashed or reloaded tab lost our work) or that
+   * did not answer in time: marked unsent. The tracker's replica list is not consulted: right
+   * after a tracker restart it is briefly empty while the receivers are alive and working.
+   */
   stale (): Array<[number, Route]> {
     const now = this.#init.clock.now()
-    const live = new Set(this.#init.next())
     const out: Array<[number, Route]> = []
     for (const [mb, route] of this.routes) {
       if (route.sentTo == null || route.activations == null) continue
-      const gone = !live.has(route.sentTo) || !this.#init.connected(route.sentTo)
+      const gone = !this.#init.connected(route.sentTo)
       if (gone || now - route.sentAt > this.#init.routeTimeoutMs) {
         this.#init.picker.penalize(route.sentTo)
         route.sentTo = null

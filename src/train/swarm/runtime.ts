@@ -20,7 +20,7 @@ import { SpotChecker } from './spot-checker.ts'
 import { Membership } from './membership.ts'
 import { StageFlow } from './stage-flow.ts'
 import type { HopSigner, InboundTensor, TensorTransport } from './transport.ts'
-import { HEARTBEAT_MS, ROUTE_CHECK_MS, ROUTE_TIMEOUT_MS, ROUTE_TIMEOUT_PER_STAGE_MS, SYNC_TIMEOUT_MS } from './constants.ts'
+import { COMPLETE_RETRIES, HEARTBEAT_MS, LEASE_RETRY_MS, ROUTE_CHECK_MS, ROUTE_TIMEOUT_MS, ROUTE_TIMEOUT_PER_STAGE_MS, SYNC_TIMEOUT_MS } from './constants.ts'
 
 export interface RuntimeTimings {
   /** @default HEARTBEAT_MS */ heartbeatMs?: number
@@ -122,7 +122,7 @@ export class SwarmRuntime {
       lease: async n => await init.tracker.lease(n),
       release: async id => { await init.tracker.release(id) },
       freeSlots: () => this.compute.freeSlots,
-      canStart: () => this.flow.running && !this.#paused && !this.#stopped && (init.isLast || this.membership.next.length > 0),
+      canStart: () => init.isFirst && this.flow.running && !this.#paused && !this.#stopped && (init.isLast || this.membership.next.length > 0),
       start: lease => { void this.flow.start(lease.id) },
       onStep: step => { this.#learnStep(step) },
       onError: async err => { if (isForgotten(err)) await this.#rejoin() }
@@ -149,7 +149,12 @@ export class SwarmRuntime {
       shape: init.shape, compute: this.compute, clock: this.steps, router: this.router, spot: this.spot, signer: init.signer,
       transport: init.transport, data: init.data,
       complete: async (mb, receipts, w) => await init.tracker.complete(mb, receipts, w),
-      rejoinIfForgotten: async err => { if (!isForgotten(err)) return false; await this.#rejoin(); return true },
+      retryCompletion: async (err, attempt) => {
+        if (attempt >= COMPLETE_RETRIES || this.#stopped) return false
+        if (isForgotten(err)) await this.#rejoin()
+        else await init.clock.sleep(LEASE_RETRY_MS * 2 ** attempt) // the tracker is restarting or unreachable
+        return true
+      },
       release: async mb => { await init.tracker.release(mb) },
       window: () => this.pump.wanted(this.router.routes.size),
       leases: this.pump,

@@ -80,3 +80,21 @@ describe('StageCompute', () => {
     await running
   })
 })
+
+describe('StageCompute slot promises', () => {
+  it('counts a queued forward and a reservation against free slots before they run', async () => {
+    const k = recordingKernels()
+    const gate = deferred()
+    let hold = true
+    const c = new StageCompute({ kernels: { ...k, forward: async (i, t, s) => { if (hold) { hold = false; await gate.promise } return await k.forward(i, t, s) } }, slots: 3, clock: systemClock })
+    const busy = c.forward(1, new Float32Array([1]))
+    const queued = c.forward(2, new Float32Array([2]))
+    c.reserve(3)
+    expect(c.freeSlots).toBe(0) // 1 runs (holds a slot), 2 is promised one, 3 holds one
+    gate.resolve()
+    await Promise.all([busy, queued])
+    await c.forward(3, new Float32Array([3])) // uses its reserved slot: no eviction
+    expect(c.recomputes).toBe(0)
+    expect([1, 2, 3].every(mb => c.holds(mb))).toBe(true)
+  })
+})

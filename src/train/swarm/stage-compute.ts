@@ -57,6 +57,8 @@ export class StageCompute {
   #idleMs = 0
   #idleSince: number | null = null
   #recomputes = 0
+  /** Queued forwards whose microbatch holds no slot yet (each will take one). */
+  #unslotted = 0
   /** The order jobs ran in, for tests and the simulator's cross-check. @default off */
   trace: string[] | null = null
 
@@ -70,7 +72,7 @@ export class StageCompute {
   }
 
   /** Slots not held by a microbatch and not promised to a queued forward. */
-  get freeSlots (): number { return Math.max(0, this.#free.length - this.#normal.filter(j => j.priority === 'forward').length) }
+  get freeSlots (): number { return Math.max(0, this.#free.length - this.#unslotted) }
   get queued (): number { return this.#urgent.length + this.#normal.length + (this.#running ? 1 : 0) }
   get busyMs (): number { return this.#busyMs }
   get idleMs (): number { return this.#idleMs + (this.#idleSince != null ? this.#clock.now() - this.#idleSince : 0) }
@@ -83,9 +85,15 @@ export class StageCompute {
   /** The share of time the GPU may work (the volunteer's budget), in [0.05, 1]. */
   setBudget (fraction: number): void { this.#budget = Math.min(1, Math.max(0.05, fraction)) }
 
+  /** Takes a slot for `mb` now (stage 0, as it starts a leased microbatch), so `freeSlots` counts it at once. */
+  reserve (mb: number): void { this.#take(mb) }
+
   /** Forward of microbatch `mb`; its activations stay in a slot until `backward(mb)`. */
   async forward (mb: number, input: Float32Array | Uint32Array, targets?: Uint32Array): Promise<{ output: Float32Array | null, loss: number | null }> {
+    const unslotted = !this.#held.has(mb)
+    if (unslotted) this.#unslotted++
     return await this.#enqueue('forward', async () => {
+      if (unslotted) this.#unslotted--
       this.#trace(`F${mb}`)
       return await this.#k.forward(input, targets, this.#take(mb))
     })
@@ -150,6 +158,7 @@ export class StageCompute {
   /** Fails every queued job; the runtime is going away. */
   stop (): void {
     this.#stopped = true
+    this.#unslotted = 0
     for (const j of [...this.#urgent.splice(0), ...this.#normal.splice(0)]) void j.run()
   }
 

@@ -37,8 +37,8 @@ export interface StageFlowInit {
   data: ((mb: number) => Microbatch) | null
   /** Stage 0: the tracker's completion and release calls. */
   complete: (mb: number, receipts: SignedReceipt[], window: number) => Promise<CompleteReply>
-  /** The tracker forgot this tab (it restarted): join again, then the completion is retried once. */
-  rejoinIfForgotten: (err: unknown) => Promise<boolean>
+  /** A completion failed (tracker restarting, or it forgot this tab): true after rejoining or backing off, to retry. */
+  retryCompletion: (err: unknown, attempt: number) => Promise<boolean>
   release: (mb: number) => Promise<void>
   /** Leases to ask for in a completion reply. */
   window: () => number
@@ -145,6 +145,7 @@ export class StageFlow {
 
   /** Runs a leased microbatch from its tokens. */
   async start (mb: number): Promise<void> {
+    if (!this.#i.isLast) this.#i.compute.reserve(mb) // its slot, before anything async: the pump counts it
     const { inputs } = this.#i.data!(mb)
     // Flush-synchronous campaigns: the step this lease's reply announced applies first.
     if (this.#i.lookahead === 0) await this.#i.clock.settled()
@@ -168,12 +169,13 @@ export class StageFlow {
     const window = this.#i.window()
     this.#i.leases.expect()
     try {
-      let reply: CompleteReply
-      try {
-        reply = await this.#i.complete(mb, receipts, window)
-      } catch (err) {
-        if (!await this.#i.rejoinIfForgotten(err)) throw err
-        reply = await this.#i.complete(mb, receipts, window)
+      let reply: CompleteReply | null = null
+      for (let attempt = 0; reply == null; attempt++) {
+        try {
+          reply = await this.#i.complete(mb, receipts, window)
+        } catch (err) {
+          if (!await this.#i.retryCompletion(err, attempt)) throw err
+        }
       }
       this.#i.leases.reply(reply)
     } catch {

@@ -61,7 +61,7 @@ export class Membership {
     const changed = !same(next, this.next) || !same(r.replicas, this.replicas)
     this.replicas = r.replicas
     this.next = next
-    this.#warm()
+    if (changed) this.#warm()
     if (r.excluded) this.#init.onExcluded?.()
     this.#init.onStep?.(r.step)
     if (r.done) this.#init.onDone?.()

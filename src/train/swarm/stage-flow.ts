@@ -271,19 +271,20 @@ export class StageFlow {
 
   // ---- route upkeep (a timer, off the hot path)
 
-  /** Stage 0 re-routes microbatches whose receiver left or went silent; other stages drop routes held too long. */
+  /**
+   * Every stage watches its own next hop: a microbatch whose receiver's connection closed (or
+   * that never came back) goes to another replica of the next stage from the activations this
+   * stage still holds, so a crash deep in the pipeline is repaired where it happened. A route
+   * that cannot be re-sent is dropped (stage 0 hands its lease back: the tracker re-leases it).
+   */
   checkRoutes (): void {
     const { router, compute } = this.#i
-    if (this.#i.isFirst) {
-      for (const [mb, route] of router.stale()) {
-        router.forward(mb, route).catch(async () => {
-          router.routes.delete(mb)
-          compute.release(mb)
-          await this.#i.release(mb).catch(() => {})
-        })
-      }
-      return
+    const drop = async (mb: number): Promise<void> => {
+      router.routes.delete(mb)
+      compute.release(mb)
+      if (this.#i.isFirst) await this.#i.release(mb).catch(() => {})
     }
-    for (const mb of router.expired()) { router.routes.delete(mb); compute.release(mb) }
+    for (const [mb, route] of router.stale()) router.forward(mb, route).catch(async () => { await drop(mb) })
+    if (!this.#i.isFirst) for (const mb of router.expired()) void drop(mb)
   }
 }

@@ -2,7 +2,7 @@
 // under /api/campaigns/:id/… . Both sides import these types from here; this module imports
 // nothing, so a browser bundle never pulls in server code.
 //
-//   POST join {peerId, throughput?, stage?}        → JoinReply
+//   POST join {peerId, throughput?, bandwidth?, stage?} → JoinReply   (FLOP/s, uplink bytes/s)
 //   POST heartbeat {peerId, stats}                 → HeartbeatReply
 //   POST lease {peerId, max?}                      → LeaseReply              (stage 0 only)
 //   POST complete {peerId, microbatch, receipts, window?} → CompleteReply   (the next leases ride along)

@@ -79,8 +79,10 @@ export async function simulate (init: SimInit): Promise<SimResult> {
   const flops = ranges.map(r => stageFlops(config, r, B, T))
   const paramBytes = ranges.map(r => 4 * stageParamCount(config, r).total)
   const slots = ranges.map(r => slotsFor(stageMemory(config, r, B, T).activations, init.activationBudget, settings.max_slots))
-  const tracker = new SimTracker(clock, config, { stages: S, accumulation: A, totalSteps: training.steps, stageWork: flops.map(f => f.total), lookahead: settings.lookahead, leaseTimeoutMs: 30 * 60_000 })
-  const net = new SimNetwork(clock, B * T * config.d_model * (init.wireBytes ?? 4))
+  const tensorBytes = B * T * config.d_model * (init.wireBytes ?? 4)
+  const stageBytes = ranges.map((_, s) => (s + 1 < S ? tensorBytes : 0) + (s > 0 ? tensorBytes : 0))
+  const tracker = new SimTracker(clock, config, { stages: S, accumulation: A, totalSteps: training.steps, stageWork: flops.map(f => f.total), stageBytes, lookahead: settings.lookahead, leaseTimeoutMs: 30 * 60_000 })
+  const net = new SimNetwork(clock, tensorBytes)
   const peers: SimPeer[] = []
   const endMs = init.hours * 3600_000
   let nextId = 0
@@ -104,7 +106,8 @@ export async function simulate (init: SimInit): Promise<SimResult> {
     let joined
     for (;;) {
       if (!p.endpoint.alive) return
-      joined = await client.join({ throughput: p.speed }).catch(() => null)
+      // Volunteers report their GPU's FLOP/s and their measured uplink (bytes/s).
+      joined = await client.join({ throughput: p.speed, bandwidth: p.link.mbps * 1e6 / 8 }).catch(() => null)
       if (joined != null) break
       await clock.sleep(1000)
     }

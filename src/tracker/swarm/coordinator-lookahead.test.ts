@@ -67,3 +67,18 @@ describe('Coordinator lookahead', () => {
     expect(() => make({ lookahead: 0.5 })).toThrow()
   })
 })
+
+describe('stage assignment by GPU and uplink', () => {
+  it('counts a replica as the slower of its GPU and its uplink', () => {
+    // Equal work; stage 1 moves 10× the bytes of stage 0 per microbatch.
+    const c = new Coordinator({ stages: 2, accumulation: 1, totalSteps: 1, stageWork: [100, 100], stageBytes: [10, 100], now: () => 0 })
+    expect(c.join('a', { throughput: 1000, bandwidth: 1000 }).stage).toBe(0) // both empty → the first
+    // Stage 0 has min(1000/100, 1000/10) = 10 mb/s, stage 1 none.
+    expect(c.join('b', { throughput: 1000, bandwidth: 1000 }).stage).toBe(1)
+    // Stage 1 has min(10, 1000/100) = 10: a tie, so the first stage.
+    expect(c.join('c', { throughput: 1e6, bandwidth: 100 }).stage).toBe(0)
+    // A fast GPU behind a slow uplink: stage 0 gained min(1e4, 100/10) = 10 (20 in all), stage 1
+    // still has 10, so the next tab goes to stage 1, though c's GPU alone is worth 1,000× more.
+    expect(c.join('d', { throughput: 1000 }).stage).toBe(1)
+  })
+})

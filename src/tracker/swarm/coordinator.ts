@@ -18,6 +18,8 @@ export interface CoordinatorInit {
   totalSteps: number
   /** FLOPs of one microbatch (forward + backward) per stage: the work a replica's throughput is measured against. */
   stageWork: number[]
+  /** Bytes a replica of each stage uploads per microbatch (activations on, gradients back): what a tab's bandwidth is measured against. @default none (compute only) */
+  stageBytes?: number[]
   /** @default Date.now */
   now?: () => number
   /** A tab that hasn't sent a heartbeat for this long is gone; its leases return to the pool. @default 15000 */
@@ -36,6 +38,8 @@ export interface TabRecord {
   joinedAt: number
   lastSeen: number
   stats: TabStats
+  /** Uplink bytes/s the tab reported at join, if it measured it. */
+  bandwidth?: number
 }
 
 type MbState =
@@ -60,7 +64,7 @@ export class NotStageZeroError extends Error {
 }
 
 export class Coordinator {
-  readonly #init: Required<CoordinatorInit>
+  readonly #init: Required<Omit<CoordinatorInit, 'stageBytes'>> & Pick<CoordinatorInit, 'stageBytes'>
   readonly #tabs = new Map<string, TabRecord>()
   /** Stage a PeerId last trained, so a returning tab resumes it. */
   readonly #pastStage = new Map<string, number>()
@@ -123,33 +127,38 @@ export class Coordinator {
   }
 
   /** Assigns a stage: the returning tab's old one, else the stage with least throughput per unit of work. */
-  join (peerId: string, opts: { throughput?: number, stage?: number } = {}): TabRecord {
+  join (peerId: string, opts: { throughput?: number, bandwidth?: number, stage?: number } = {}): TabRecord {
     this.#expireSoon()
     const existing = this.#tabs.get(peerId)
     if (existing != null) {
       existing.lastSeen = this.#init.now()
       if (opts.throughput != null) existing.stats.throughput = opts.throughput
+      if (opts.bandwidth != null) existing.bandwidth = opts.bandwidth
       return existing
     }
     const resume = opts.stage ?? this.#pastStage.get(peerId)
     const stage = resume != null && Number.isInteger(resume) && resume >= 0 && resume < this.#init.stages ? resume : this.#neediestStage()
-    const rec: TabRecord = { peerId, stage, ready: false, joinedAt: this.#init.now(), lastSeen: this.#init.now(), stats: opts.throughput != null ? { throughput: opts.throughput } : {} }
+    const rec: TabRecord = { peerId, stage, ready: false, joinedAt: this.#init.now(), lastSeen: this.#init.now(), stats: opts.throughput != null ? { throughput: opts.throughput } : {}, ...(opts.bandwidth != null ? { bandwidth: opts.bandwidth } : {}) }
     this.#tabs.set(peerId, rec)
     this.#pastStage.set(peerId, stage)
     this.#routable = null
     return rec
   }
 
+  /**
+   * The stage with the fewest microbatches per second, counting each replica as the slower of its
+   * GPU (throughput / the stage's FLOPs) and its uplink (bandwidth / the stage's bytes), when known.
+   */
   #neediestStage (): number {
-    let best = 0
-    let bestRate = Infinity
-    for (let s = 0; s < this.#init.stages; s++) {
-      const replicas = [...this.#tabs.values()].filter(t => t.stage === s)
+    const rate = new Array<number>(this.#init.stages).fill(0)
+    for (const t of this.#tabs.values()) {
       // An unmeasured tab counts as 1 FLOP/s: present, but barely.
-      const throughput = replicas.reduce((sum, t) => sum + Math.max(1, t.stats.throughput ?? 1), 0)
-      const rate = throughput / this.#init.stageWork[s]
-      if (rate < bestRate) { best = s; bestRate = rate }
+      const compute = Math.max(1, t.stats.throughput ?? 1) / this.#init.stageWork[t.stage]
+      const bytes = this.#init.stageBytes?.[t.stage]
+      rate[t.stage] += t.bandwidth != null && bytes != null && bytes > 0 ? Math.min(compute, t.bandwidth / bytes) : compute
     }
+    let best = 0
+    for (let s = 1; s < rate.length; s++) if (rate[s] < rate[best]) best = s
     return best
   }
 

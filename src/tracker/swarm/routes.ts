@@ -49,6 +49,12 @@ function intOf (body: Record<string, unknown>, key: string, optional = false): n
   return v
 }
 
+/** Bytes a replica of each stage uploads per microbatch: (B, T, C) fp32 activations on (not the last stage) and gradients back (not stage 0). */
+export function stageBytesOf (m: CampaignManifest): number[] {
+  const tensor = 4 * m.training.microbatch * m.training.seq_len * m.model.d_model
+  return Array.from({ length: m.stages }, (_, s) => (s + 1 < m.stages ? tensor : 0) + (s > 0 ? tensor : 0))
+}
+
 export function stageWorkOf (m: CampaignManifest): number[] {
   return splitStages(m.model, m.stages).map(r => stageFlops(m.model, r, m.training.microbatch, m.training.seq_len).total)
 }
@@ -68,6 +74,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
         accumulation: m.training.accumulation,
         totalSteps: m.training.steps,
         stageWork: stageWorkOf(m),
+        stageBytes: stageBytesOf(m),
         lookahead: swarmSettingsOf(m).lookahead,
         ...(init.tabTimeoutMs != null ? { tabTimeoutMs: init.tabTimeoutMs } : {}),
         ...(init.leaseTimeoutMs != null ? { leaseTimeoutMs: init.leaseTimeoutMs } : {})
@@ -97,7 +104,8 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
       switch (action) {
         case 'join': {
           const throughput = typeof body.throughput === 'number' && Number.isFinite(body.throughput) && body.throughput > 0 ? body.throughput : undefined
-          const tab = coord.join(peerId, { throughput, stage: intOf(body, 'stage', true) })
+          const bandwidth = typeof body.bandwidth === 'number' && Number.isFinite(body.bandwidth) && body.bandwidth > 0 ? body.bandwidth : undefined
+          const tab = coord.join(peerId, { throughput, bandwidth, stage: intOf(body, 'stage', true) })
           const ranges = splitStages(manifest.model, manifest.stages)
           sendJson(res, 200, { stage: tab.stage, range: ranges[tab.stage], stages: manifest.stages, step: coord.step, replicas: coord.replicas(tab.stage) })
           break

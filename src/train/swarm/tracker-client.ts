@@ -24,7 +24,7 @@ export interface TrackerClientInit {
 
 /** The tracker as the swarm runtime sees it; the simulator implements it in memory. */
 export interface TrackerClient {
-  join(opts: { throughput?: number, stage?: number }): Promise<JoinReply>
+  join(opts: { throughput?: number, bandwidth?: number, stage?: number }): Promise<JoinReply>
   heartbeat(stats: TabStats): Promise<HeartbeatReply>
   lease(max: number): Promise<LeaseReply>
   /** Reports a finished microbatch; the reply carries up to `window` next leases. */

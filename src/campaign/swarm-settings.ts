@@ -20,15 +20,22 @@ export interface SwarmSettings {
   outer_momentum: number
   /** Most activation slots a stage keeps (microbatches between forward and backward); the GPU's memory budget may allow fewer. @default 4 */
   max_slots: number
+  /**
+   * Microbatches a stage-0 tab keeps in flight. 0: one per activation slot, so stage 0 never
+   * recomputes. More keeps a deep pipeline full when links, not GPUs, are the bottleneck: the
+   * extra ones keep only their tokens and recompute their forward at backward. @default 0
+   */
+  inflight: number
 }
 
-export const SWARM_DEFAULTS: SwarmSettings = { lookahead: 0, outer_lr: 1, outer_momentum: 0, max_slots: 4 }
+export const SWARM_DEFAULTS: SwarmSettings = { lookahead: 0, outer_lr: 1, outer_momentum: 0, max_slots: 4, inflight: 0 }
 
 const BOUNDS: Record<keyof SwarmSettings, { min: number, max: number, int: boolean }> = {
   lookahead: { min: 0, max: 4, int: true },
   outer_lr: { min: 0.01, max: 2, int: false },
   outer_momentum: { min: 0, max: 0.99, int: false },
-  max_slots: { min: 1, max: 32, int: true }
+  max_slots: { min: 1, max: 32, int: true },
+  inflight: { min: 0, max: 1024, int: true }
 }
 
 /** The effective settings of a (validated) manifest. */

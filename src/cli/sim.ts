@@ -8,7 +8,7 @@ import { intFlag, parseFlags, UsageError } from './args.ts'
 import { simulate, type SimInit, type SimResult } from '../sim/world.ts'
 import type { GPTConfig } from '../model/config.ts'
 
-const USAGE = 'usage: npm run sim -- --peers N --stages S --hours H --churn C [--seed X] [--json out.json] [--scaling 10,100,1000] [--scaling-hours H] [--lookahead L] [--wire-bytes B]'
+const USAGE = 'usage: npm run sim -- --peers N --stages S --hours H --churn C [--seed X] [--json out.json] [--scaling 10,100,1000] [--scaling-hours H] [--lookahead L] [--inflight M] [--wire-bytes B]'
 
 /**
  * The simulated model: a 64-layer GPT (d_model 1024, ~0.9 B parameters), 2 layers per stage at
@@ -41,7 +41,7 @@ export function simInit (flags: Map<string, string | true>): SimInit {
     speedMedian: 1e12, speedSigma: 0.5,
     activationBudget: 4 * 2 ** 30,
     wireBytes: numFlag(flags, 'wire-bytes', 4),
-    settings: { lookahead: intFlag(flags, 'lookahead', 1, USAGE, 0) }
+    settings: { lookahead: intFlag(flags, 'lookahead', 1, USAGE, 0), inflight: intFlag(flags, 'inflight', 0, USAGE, 0) }
   }
 }
 
@@ -51,7 +51,7 @@ function line (r: SimResult, peers: number): string {
 }
 
 export async function simMain (argv: string[]): Promise<number> {
-  const flags = parseFlags(argv, { values: ['peers', 'stages', 'hours', 'churn', 'seed', 'json', 'scaling', 'scaling-hours', 'lookahead', 'wire-bytes'] }, USAGE)
+  const flags = parseFlags(argv, { values: ['peers', 'stages', 'hours', 'churn', 'seed', 'json', 'scaling', 'scaling-hours', 'lookahead', 'wire-bytes', 'inflight'] }, USAGE)
   const init = simInit(flags)
   process.stderr.write(`simulating ${init.peers} peers × ${init.stages} stages for ${init.hours} h, churn ${init.churn}/h, seed ${init.seed}\n`)
   const result = await simulate({ ...init, onProgress: p => { if (p.simMinutes % 10 === 0) process.stderr.write(`  ${p.simMinutes} min: ${p.completed} microbatches, ${p.events} events\n`) } })
@@ -73,7 +73,7 @@ export async function simMain (argv: string[]): Promise<number> {
       peers: init.peers, stages: init.stages, hours: init.hours, churn: init.churn, seed: init.seed, model: init.config, B: init.B, T: init.T,
       accumulation: init.accumulation ?? 2 * init.peers, gpu: { median_flops: init.speedMedian, lognormal_sigma: init.speedSigma },
       links: { mbps: 'log-uniform 10–200', rtt_ms: 'uniform 20–150' }, activation_budget_bytes: init.activationBudget,
-      wire_bytes_per_element: init.wireBytes, lookahead: init.settings?.lookahead, tracker_restart: 'at half time, 10 s outage, checkpoint kept'
+      wire_bytes_per_element: init.wireBytes, lookahead: init.settings?.lookahead, stage0_inflight: init.settings?.inflight, tracker_restart: 'at half time, 10 s outage, checkpoint kept'
     },
     ...(scaling.length > 0 ? { scaling } : {})
   }

@@ -11,12 +11,17 @@ export class ReplicaPicker {
   readonly #outstanding = new Map<string, number>()
   readonly #excluded = new Set<string>()
 
-  pick (candidates: readonly string[], skip: ReadonlySet<string> = new Set()): string | null {
+  /**
+   * `load(peer)`: microbatches this tab already has at `peer` awaiting their gradients (the
+   * router knows), so work spreads over replicas instead of piling onto the one that acks fastest.
+   */
+  pick (candidates: readonly string[], skip: ReadonlySet<string> = new Set(), load: (peer: string) => number = () => 0): string | null {
     let best: string | null = null
     let bestCost = Infinity
     for (const c of candidates) {
       if (skip.has(c) || this.#excluded.has(c)) continue
-      const cost = (this.#ema.get(c) ?? 0) * (1 + (this.#outstanding.get(c) ?? 0))
+      // Unmeasured replicas cost 1 ms per microbatch there: tried first, but not all at once.
+      const cost = Math.max(1, this.#ema.get(c) ?? 0) * (1 + (this.#outstanding.get(c) ?? 0) + load(c))
       if (cost < bestCost || (cost === bestCost && best != null && c < best)) { best = c; bestCost = cost }
     }
     if (best != null) this.#outstanding.set(best, (this.#outstanding.get(best) ?? 0) + 1)

@@ -20,6 +20,8 @@ export interface Route {
   /** Receipts of the route so far, each countersigned. */
   receipts: SignedReceipt[]
   sentTo: string | null
+  /** Replicas it went to before a re-route: their late answers still count (first answer wins). */
+  earlier: string[]
   sentAt: number
   /** Since when this tab holds the route. */
   since: number
@@ -48,8 +50,8 @@ export class Router {
 
   constructor (init: RouterInit) { this.#init = init }
 
-  open (mb: number, r: Omit<Route, 'sentTo' | 'sentAt' | 'since' | 'attempts' | 'activations' | 'outDigest'>): Route {
-    const route: Route = { ...r, sentTo: null, sentAt: 0, since: this.#init.clock.now(), attempts: 0, activations: null, outDigest: '' }
+  open (mb: number, r: Omit<Route, 'sentTo' | 'earlier' | 'sentAt' | 'since' | 'attempts' | 'activations' | 'outDigest'>): Route {
+    const route: Route = { ...r, sentTo: null, earlier: [], sentAt: 0, since: this.#init.clock.now(), attempts: 0, activations: null, outDigest: '' }
     this.routes.set(mb, route)
     return route
   }
@@ -57,8 +59,10 @@ export class Router {
   /** Sends the route's activations to the best next-stage replica, trying the others in turn. */
   async forward (mb: number, route: Route): Promise<string> {
     const tried = new Set<string>()
+    const load = new Map<string, number>()
+    for (const r of this.routes.values()) if (r.sentTo != null) load.set(r.sentTo, (load.get(r.sentTo) ?? 0) + 1)
     for (;;) {
-      const to = this.#init.picker.pick(this.#init.next(), tried)
+      const to = this.#init.picker.pick(this.#init.next(), tried, p => load.get(p) ?? 0)
       if (to == null) throw new NoReplicaError(`no replica of the next stage took microbatch ${mb}`)
       tried.add(to)
       route.attempts++
@@ -79,8 +83,8 @@ export class Router {
   /** Gradients for `mb` came from `from`: the route, if they are the answer we wait for. */
   answer (mb: number, from: string): Route | null {
     const route = this.routes.get(mb)
-    // A late answer from a replica we already re-routed away from: ignore it.
-    if (route == null || route.sentTo !== from) return null
+    // An answer from a replica we never sent it to, or a second answer: ignore it.
+    if (route == null || (route.sentTo !== from && !route.earlier.includes(from))) return null
     this.routes.delete(mb)
     return route
   }
@@ -96,8 +100,12 @@ export class Router {
     for (const [mb, route] of this.routes) {
       if (route.sentTo == null || route.activations == null) continue
       const gone = !this.#init.connected(route.sentTo)
-      if (gone || now - route.sentAt > this.#init.routeTimeoutMs) {
+      const late = now - route.sentAt > this.#init.routeTimeoutMs
+      // A slow but connected receiver that is the only one: sending it a copy would only double its work.
+      if (!gone && late && !this.#init.next().some(p => p !== route.sentTo)) { route.sentAt = now; continue }
+      if (gone || late) {
         this.#init.picker.penalize(route.sentTo)
+        if (!gone) route.earlier.push(route.sentTo)
         route.sentTo = null
         out.push([mb, route])
       }

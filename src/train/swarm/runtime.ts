@@ -100,7 +100,8 @@ export class SwarmRuntime {
     const t = init.timings ?? {}
     const ev = init.events ?? {}
     const changed = (): void => { ev.changed?.() }
-    this.compute = new StageCompute({ kernels: init.kernels, slots: init.slots, clock: init.clock, onSlotFreed: () => { this.pump.kick() } })
+    const capacity = init.isFirst ? Math.max(init.slots, init.settings.inflight) : init.slots
+    this.compute = new StageCompute({ kernels: init.kernels, slots: init.slots, capacity, clock: init.clock, onSlotFreed: () => { this.pump.kick() } })
     const exclusive = this.compute.exclusive.bind(this.compute)
     this.sync = new ReplicaSync({
       me: init.me, every: init.training.sync_every, outer: { lr: init.settings.outer_lr, momentum: init.settings.outer_momentum },
@@ -115,8 +116,9 @@ export class SwarmRuntime {
       routeTimeoutMs: t.routeTimeoutMs ?? Math.max(ROUTE_TIMEOUT_MS, ROUTE_TIMEOUT_PER_STAGE_MS * init.stages), sendTo: async (to, mb, route) => await this.flow.sendActivationsTo(to, mb, route),
       onRetry: () => { this.counters.retried++; changed() }
     })
-    // Stage 0 holds at most one microbatch per activation slot: it never recomputes.
-    const window = init.slots
+    // Stage 0 holds at most `capacity` microbatches: one per activation slot unless the campaign
+    // trades recomputation for a fuller pipeline (swarm.inflight).
+    const window = capacity
     this.pump = new LeasePump({
       clock: init.clock, window,
       lease: async n => await init.tracker.lease(n),

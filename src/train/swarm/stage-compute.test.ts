@@ -98,3 +98,21 @@ describe('StageCompute slot promises', () => {
     expect([1, 2, 3].every(mb => c.holds(mb))).toBe(true)
   })
 })
+
+describe('StageCompute beyond its slots (capacity)', () => {
+  it('holds more microbatches than slots without evicting anyone; the extra ones recompute', async () => {
+    const k = recordingKernels()
+    const c = new StageCompute({ kernels: k, slots: 2, capacity: 3, clock: systemClock })
+    for (const mb of [1, 2, 3]) c.reserve(mb)
+    expect(c.freeSlots).toBe(0)
+    for (const mb of [1, 2, 3]) await c.forward(mb, new Float32Array([mb]))
+    expect([1, 2].every(mb => c.holds(mb))).toBe(true)
+    expect(c.holds(3)).toBe(false) // ran in the spare slot 2
+    expect(k.calls).toEqual(['forward@0', 'forward@1', 'forward@2'])
+    expect(Array.from((await c.backward(3, new Float32Array([0]), { input: new Float32Array([3]) }))!)).toEqual([3])
+    expect(c.recomputes).toBe(1)
+    await c.backward(1, new Float32Array([0]), { input: new Float32Array([1]) })
+    expect(c.recomputes).toBe(1)
+    expect(c.freeSlots).toBe(2)
+  })
+})

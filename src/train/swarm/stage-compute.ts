@@ -29,6 +29,12 @@ export interface StageComputeInit {
   clock: Clock
   /** Told when a slot frees up (the lease pump leases into it). */
   onSlotFreed?: () => void
+  /**
+   * Microbatches stage 0 may hold between forward and backward. Beyond `slots` their activations
+   * are not kept (the forward runs in the spare slot) and the backward recomputes them: worth it
+   * when links, not the GPU, bound the pipeline. @default slots (never recompute)
+   */
+  capacity?: number
 }
 
 /** Activation slots that fit a memory budget: at least 1, at most `max`. */
@@ -42,6 +48,7 @@ interface Job { priority: Priority, run: () => Promise<void> }
 
 export class StageCompute {
   readonly slots: number
+  readonly capacity: number
   readonly #k: StageKernels
   readonly #clock: Clock
   readonly #onSlotFreed: (() => void) | undefined
@@ -49,7 +56,7 @@ export class StageCompute {
   readonly #normal: Job[] = []
   #running = false
   #stopped = false
-  /** Microbatch → slot, in the order they took it (Map keeps insertion order: oldest first). */
+  /** Microbatch → slot (−1: held without activations), in the order they took it (oldest first). */
   readonly #held = new Map<number, number>()
   readonly #free: number[]
   #budget = 1
@@ -65,6 +72,7 @@ export class StageCompute {
   constructor (init: StageComputeInit) {
     if (!Number.isInteger(init.slots) || init.slots < 1) throw new RangeError(`slots must be a positive integer, got ${init.slots}`)
     this.slots = init.slots
+    this.capacity = Math.max(init.slots, init.capacity ?? init.slots)
     this.#k = init.kernels
     this.#clock = init.clock
     this.#onSlotFreed = init.onSlotFreed
@@ -72,12 +80,13 @@ export class StageCompute {
   }
 
   /** Slots not held by a microbatch and not promised to a queued forward. */
-  get freeSlots (): number { return Math.max(0, this.#free.length - this.#unslotted) }
+  get freeSlots (): number { return Math.max(0, Math.min(this.#free.length + this.capacity - this.slots, this.capacity - this.#held.size) - this.#unslotted) }
   get queued (): number { return this.#urgent.length + this.#normal.length + (this.#running ? 1 : 0) }
   get busyMs (): number { return this.#busyMs }
   get idleMs (): number { return this.#idleMs + (this.#idleSince != null ? this.#clock.now() - this.#idleSince : 0) }
   get recomputes (): number { return this.#recomputes }
-  holds (mb: number): boolean { return this.#held.has(mb) }
+  /** Does `mb` have its activations in a slot? */
+  holds (mb: number): boolean { return (this.#held.get(mb) ?? -1) >= 0 }
 
   /** Starts counting idle time (training began). */
   startIdleClock (): void { if (this.#idleSince == null && !this.#running) this.#idleSince = this.#clock.now() }
@@ -85,8 +94,14 @@ export class StageCompute {
   /** The share of time the GPU may work (the volunteer's budget), in [0.05, 1]. */
   setBudget (fraction: number): void { this.#budget = Math.min(1, Math.max(0.05, fraction)) }
 
-  /** Takes a slot for `mb` now (stage 0, as it starts a leased microbatch), so `freeSlots` counts it at once. */
-  reserve (mb: number): void { this.#take(mb) }
+  /**
+   * Takes a slot for `mb` now (stage 0, as it starts a leased microbatch), so `freeSlots` counts
+   * it at once; beyond the slots (capacity > slots) it holds a place without activations.
+   */
+  reserve (mb: number): void {
+    if (this.#held.has(mb)) return
+    this.#held.set(mb, this.#free.pop() ?? -1)
+  }
 
   /** Forward of microbatch `mb`; its activations stay in a slot until `backward(mb)`. */
   async forward (mb: number, input: Float32Array | Uint32Array, targets?: Uint32Array): Promise<{ output: Float32Array | null, loss: number | null }> {
@@ -95,7 +110,9 @@ export class StageCompute {
     return await this.#enqueue('forward', async () => {
       if (unslotted) this.#unslotted--
       this.#trace(`F${mb}`)
-      return await this.#k.forward(input, targets, this.#take(mb))
+      const held = this.#held.get(mb)
+      // Held without a slot: run in the spare slot, whose contents the next job may overwrite.
+      return await this.#k.forward(input, targets, held === -1 ? this.slots : this.#take(mb))
     })
   }
 
@@ -106,10 +123,11 @@ export class StageCompute {
   async backward (mb: number, dOutput: Float32Array | undefined, recompute: { input: Float32Array | Uint32Array, targets?: Uint32Array }): Promise<Float32Array | null> {
     return await this.#enqueue('backward', async () => {
       let slot = this.#held.get(mb)
-      if (slot == null) {
+      if (slot == null || slot === -1) {
         this.#recomputes++
         this.#trace(`R${mb}`)
-        slot = this.#take(mb)
+        slot = this.#free.pop() ?? this.slots // a free slot, else the spare one
+        if (slot !== this.slots) this.#held.set(mb, slot)
         await this.#k.forward(recompute.input, recompute.targets, slot)
       }
       this.#trace(`B${mb}`)
@@ -151,7 +169,7 @@ export class StageCompute {
     const slot = this.#held.get(mb)
     if (slot == null) return
     this.#held.delete(mb)
-    this.#free.push(slot)
+    if (slot >= 0 && slot < this.slots) this.#free.push(slot)
     this.#onSlotFreed?.()
   }
 
@@ -164,13 +182,18 @@ export class StageCompute {
 
   #take (mb: number): number {
     const have = this.#held.get(mb)
-    if (have != null) return have
+    if (have != null && have >= 0) return have
     let slot = this.#free.pop()
     if (slot == null) {
-      const [oldest, s] = this.#held.entries().next().value as [number, number]
-      this.#held.delete(oldest)
-      slot = s
+      // Evict the oldest holder that has activations (its route is the likeliest to be dead).
+      for (const [other, s] of this.#held) {
+        if (s < 0) continue
+        this.#held.set(other, -1)
+        slot = s
+        break
+      }
     }
+    if (slot == null) return this.slots // nothing to evict: the spare slot
     this.#held.set(mb, slot)
     return slot
   }

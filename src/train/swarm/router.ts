@@ -45,8 +45,11 @@ export interface RouterInit {
 }
 
 export class Router {
+  /** Read-only outside: `open`, `answer` and `close` keep the per-replica counts in step. */
   readonly routes = new Map<number, Route>()
   readonly #init: RouterInit
+  /** Routes awaiting gradients from each replica (the picker's load). */
+  readonly #load = new Map<string, number>()
 
   constructor (init: RouterInit) { this.#init = init }
 
@@ -59,10 +62,9 @@ export class Router {
   /** Sends the route's activations to the best next-stage replica, trying the others in turn. */
   async forward (mb: number, route: Route): Promise<string> {
     const tried = new Set<string>()
-    const load = new Map<string, number>()
-    for (const r of this.routes.values()) if (r.sentTo != null) load.set(r.sentTo, (load.get(r.sentTo) ?? 0) + 1)
+    this.#unsend(route)
     for (;;) {
-      const to = this.#init.picker.pick(this.#init.next(), tried, p => load.get(p) ?? 0)
+      const to = this.#init.picker.pick(this.#init.next(), tried, p => this.#load.get(p) ?? 0)
       if (to == null) throw new NoReplicaError(`no replica of the next stage took microbatch ${mb}`)
       tried.add(to)
       route.attempts++
@@ -70,7 +72,9 @@ export class Router {
       try {
         const ms = await this.#init.sendTo(to, mb, route)
         this.#init.picker.observe(to, ms)
+        if (this.routes.get(mb) !== route) return to // closed while sending
         route.sentTo = to
+        this.#load.set(to, (this.#load.get(to) ?? 0) + 1)
         route.sentAt = this.#init.clock.now()
         return to
       } catch (err) {
@@ -85,8 +89,24 @@ export class Router {
     const route = this.routes.get(mb)
     // An answer from a replica we never sent it to, or a second answer: ignore it.
     if (route == null || (route.sentTo !== from && !route.earlier.includes(from))) return null
-    this.routes.delete(mb)
+    this.close(mb)
     return route
+  }
+
+  /** Forgets microbatch `mb` (answered, finished, or abandoned). */
+  close (mb: number): void {
+    const route = this.routes.get(mb)
+    if (route == null) return
+    this.#unsend(route)
+    this.routes.delete(mb)
+  }
+
+  #unsend (route: Route): void {
+    if (route.sentTo == null) return
+    const n = (this.#load.get(route.sentTo) ?? 1) - 1
+    if (n > 0) this.#load.set(route.sentTo, n)
+    else this.#load.delete(route.sentTo)
+    route.sentTo = null
   }
 
   /**
@@ -97,18 +117,21 @@ export class Router {
   stale (): Array<[number, Route]> {
     const now = this.#init.clock.now()
     const out: Array<[number, Route]> = []
+    const next = this.#init.next()
+    const up = new Map<string, boolean>()
     for (const [mb, route] of this.routes) {
-      if (route.sentTo == null || route.activations == null) continue
-      const gone = !this.#init.connected(route.sentTo)
+      const to = route.sentTo
+      if (to == null || route.activations == null) continue
+      let connected = up.get(to)
+      if (connected == null) { connected = this.#init.connected(to); up.set(to, connected) }
       const late = now - route.sentAt > this.#init.routeTimeoutMs
+      if (connected && !late) continue
       // A slow but connected receiver that is the only one: sending it a copy would only double its work.
-      if (!gone && late && !this.#init.next().some(p => p !== route.sentTo)) { route.sentAt = now; continue }
-      if (gone || late) {
-        this.#init.picker.penalize(route.sentTo)
-        if (!gone) route.earlier.push(route.sentTo)
-        route.sentTo = null
-        out.push([mb, route])
-      }
+      if (connected && !next.some(p => p !== to)) { route.sentAt = now; continue }
+      this.#init.picker.penalize(to)
+      if (connected) route.earlier.push(to)
+      this.#unsend(route)
+      out.push([mb, route])
     }
     return out
   }

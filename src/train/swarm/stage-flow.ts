@@ -153,13 +153,13 @@ export class StageFlow {
     try {
       const f = await forwardMicrobatch(this.#ops(route), this.#io(route), mb, inputs, this.#i.isLast ? this.#i.data!(mb).targets : undefined)
       if (f.finished) { // a one-stage campaign: this tab is both ends
-        this.#i.router.routes.delete(mb)
+        this.#i.router.close(mb)
         if (f.loss != null) this.#i.events.loss(mb, f.loss)
         await this.#completed(mb, [])
       }
     } catch (err) {
       log('microbatch', mb, 'could not start:', (err as Error).message)
-      this.#i.router.routes.delete(mb)
+      this.#i.router.close(mb)
       this.#i.compute.release(mb)
       await this.#i.release(mb).catch(() => {})
     }
@@ -245,11 +245,11 @@ export class StageFlow {
     try {
       const f = await forwardMicrobatch(this.#ops(route), reporting, mb, input, this.#i.isLast ? this.#i.data!(mb).targets : undefined)
       if (f.finished) {
-        this.#i.router.routes.delete(mb)
+        this.#i.router.close(mb)
         if (f.loss != null) this.#i.events.loss(mb, f.loss)
       }
     } catch (err) {
-      this.#i.router.routes.delete(mb)
+      this.#i.router.close(mb)
       this.#i.compute.release(mb)
       throw err
     }
@@ -280,7 +280,7 @@ export class StageFlow {
   checkRoutes (): void {
     const { router, compute } = this.#i
     const drop = async (mb: number): Promise<void> => {
-      router.routes.delete(mb)
+      router.close(mb)
       compute.release(mb)
       if (this.#i.isFirst) await this.#i.release(mb).catch(() => {})
     }

@@ -71,7 +71,7 @@ export async function simMain (argv: string[]): Promise<number> {
     ...result,
     config: {
       peers: init.peers, stages: init.stages, hours: init.hours, churn: init.churn, seed: init.seed, model: init.config, B: init.B, T: init.T,
-      accumulation: init.accumulation ?? 2 * init.peers, gpu: { median_flops: init.speedMedian, lognormal_sigma: init.speedSigma },
+      accumulation: init.accumulation ?? init.peers, gpu: { median_flops: init.speedMedian, lognormal_sigma: init.speedSigma },
       links: { mbps: 'log-uniform 10–200', rtt_ms: 'uniform 20–150' }, activation_budget_bytes: init.activationBudget,
       wire_bytes_per_element: init.wireBytes, lookahead: init.settings?.lookahead, stage0_inflight: init.settings?.inflight, tracker_restart: 'at half time, 10 s outage, checkpoint kept'
     },

@@ -83,7 +83,9 @@ export class SimNetwork {
         const deadline = this.#clock.now() + timeoutMs
         const w = await a.provideWeights(step)
         if (w == null || !a.alive) throw Object.assign(new Error('no weights'), { name: 'WeightsUnavailableError' })
-        await this.#transfer(a, b, a.weightBytes)
+        // Weights stream beside the tensors (WebRTC interleaves streams): half the link, not its FIFO.
+        a.bytesSent += a.weightBytes
+        await this.#clock.sleep(a.weightBytes * 8 / (Math.min(a.link.mbps, b.link.mbps) / 2 * 1e6) * 1000 + this.#latency(a.link, b.link))
         if (this.#clock.now() > deadline) throw Object.assign(new Error('weights request timed out'), { name: 'WeightsUnavailableError' })
         return w
       }

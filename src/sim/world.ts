@@ -32,7 +32,7 @@ export interface SimInit {
   /** Rows and sequence length of a microbatch. */
   B: number
   T: number
-  /** Microbatches per optimizer step. @default 2 × peers */
+  /** Microbatches per optimizer step. @default peers */
   accumulation?: number
   syncEvery?: number
   settings?: Partial<SwarmSettings>
@@ -74,7 +74,7 @@ export async function simulate (init: SimInit): Promise<SimResult> {
   const { config, B, T, stages: S } = init
   const ranges = splitStages(config, S)
   const settings: SwarmSettings = { ...SWARM_DEFAULTS, lookahead: 1, max_slots: 32, ...init.settings }
-  const A = init.accumulation ?? 2 * init.peers
+  const A = init.accumulation ?? init.peers
   const training: TrainingSection = { microbatch: B, accumulation: A, seq_len: T, lr: 1e-3, lr_schedule: 'constant', warmup_steps: 0, steps: 1_000_000, weight_decay: 0, grad_clip: 1, sync_every: init.syncEvery ?? 1, seed: init.seed }
   const flops = ranges.map(r => stageFlops(config, r, B, T))
   const paramBytes = ranges.map(r => 4 * stageParamCount(config, r).total)

@@ -82,3 +82,23 @@ describe('stage assignment by GPU and uplink', () => {
     expect(c.join('d', { throughput: 1000 }).stage).toBe(1)
   })
 })
+
+describe('straggler backups', () => {
+  it('hands a long-late microbatch of the open step to a second stage-0 tab; the first completion wins', () => {
+    let t = 0
+    const c = new Coordinator({ stages: 1, accumulation: 3, totalSteps: 2, stageWork: [1], now: () => t })
+    for (const p of ['a', 'b']) { c.join(p); c.heartbeat(p) }
+    expect(c.lease('a', 3).leases.map(l => l.id)).toEqual([0, 1, 2])
+    t = 100
+    c.complete('a', 0); c.complete('a', 1) // round trips of 100 ms
+    expect(c.lease('b', 2).leases).toEqual([]) // id 2 is late, but not yet 2 × 100 ms
+    t = 250
+    expect(c.lease('a', 2).leases).toEqual([]) // never a backup to the tab that holds it
+    expect(c.lease('b', 2).leases).toEqual([{ id: 2, step: 0 }])
+    expect(c.lease('b', 2).leases).toEqual([]) // one backup per microbatch
+    expect(c.complete('b', 2)).toBe(true)
+    expect(c.complete('a', 2)).toBe(false) // the original's late completion is not credited twice
+    expect(c.step).toBe(1)
+    expect(c.status().microbatches).toMatchObject({ completed: 3, retried: 1, lost: 0 })
+  })
+})

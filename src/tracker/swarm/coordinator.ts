@@ -44,7 +44,7 @@ export interface TabRecord {
 
 type MbState =
   | { state: 'pending', attempts: number }
-  | { state: 'leased', peerId: string, deadline: number, attempts: number }
+  | { state: 'leased', peerId: string, deadline: number, attempts: number, leasedAt?: number, backup?: boolean }
   | { state: 'done', attempts: number, creditedTo: string }
 
 /** What a tracker persists so a restart loses no step and no credit (tabs simply join again). */
@@ -81,6 +81,8 @@ export class Coordinator {
   /** Routable replicas per stage, rebuilt after any change to the tabs (heartbeats ask for it). */
   #routable: Map<number, string[]> | null = null
   #expiredAt = -Infinity
+  /** Moving average of lease → completion times: what "late" means for a straggler. */
+  #roundTripMs: number | null = null
 
   constructor (init: CoordinatorInit) {
     if (init.stageWork.length !== init.stages) throw new Error('stageWork needs one entry per stage')
@@ -195,10 +197,33 @@ export class Coordinator {
       pending.set(k, pending.get(k)! - 1)
       if (mb.attempts > 0) this.#retried++
       else this.#scheduled++
-      this.#mbs.set(id, { state: 'leased', peerId, deadline: this.#init.now() + this.#init.leaseTimeoutMs, attempts: mb.attempts + 1 })
+      this.#mbs.set(id, { state: 'leased', peerId, deadline: this.#init.now() + this.#init.leaseTimeoutMs, attempts: mb.attempts + 1, leasedAt: this.#init.now() })
       leases.push({ id, step: Math.floor(id / A) })
     }
+    if (leases.length < max) this.#backups(peerId, max - leases.length, leases)
     return { step: this.#step, leases }
+  }
+
+  /**
+   * Stragglers: when nothing new is leasable, a microbatch of the open step that has been out
+   * for over twice the usual round trip is handed to a second stage-0 tab as well (a backup
+   * task, as MapReduce does). The first completion is credited; one slow or silently dead
+   * route no longer holds the whole swarm at a step boundary until its lease times out.
+   */
+  #backups (peerId: string, room: number, leases: Lease[]): void {
+    if (this.#roundTripMs == null) return
+    const now = this.#init.now()
+    const A = this.#init.accumulation
+    for (let i = 0; i < A && room > 0; i++) {
+      const id = this.#step * A + i
+      const mb = this.#mbs.get(id)
+      if (mb?.state !== 'leased' || mb.backup === true || mb.peerId === peerId) continue
+      if (now - (mb.leasedAt ?? now) < 2 * this.#roundTripMs) continue
+      mb.backup = true
+      this.#retried++
+      leases.push({ id, step: this.#step })
+      room--
+    }
   }
 
   /** The backward pass of `id` reached stage 0. Credited once; a late duplicate returns false. */
@@ -206,6 +231,10 @@ export class Coordinator {
     this.#tab(peerId)
     const mb = this.#mbs.get(id)
     if (mb == null || mb.state === 'done') return false
+    if (mb.state === 'leased' && mb.leasedAt != null && mb.backup !== true) {
+      const ms = this.#init.now() - mb.leasedAt
+      this.#roundTripMs = this.#roundTripMs == null ? ms : 0.9 * this.#roundTripMs + 0.1 * ms
+    }
     this.#mbs.set(id, { state: 'done', attempts: mb.attempts, creditedTo: peerId })
     this.#completed++
     const A = this.#init.accumulation

@@ -33,3 +33,8 @@ export class NoReplicaError extends SwarmError {
 export class StoppedError extends SwarmError {
   override name = 'StoppedError'
 }
+
+/** Activations of a microbatch this stage already holds from another sender (a straggler's backup copy): try another replica. */
+export class DuplicateError extends SwarmError {
+  override name = 'DuplicateError'
+}

@@ -11,7 +11,7 @@ import type { StepClock } from './step-clock.ts'
 import type { Router, Route } from './router.ts'
 import type { SpotChecker } from './spot-checker.ts'
 import type { HopSigner, InboundTensor, TensorTransport } from './transport.ts'
-import { DTypeError, NotReadyError, ReceiptMismatchError, StaleError } from './errors.ts'
+import { DTypeError, DuplicateError, NotReadyError, ReceiptMismatchError, StaleError } from './errors.ts'
 import { createLogger } from '../../log.ts'
 
 const log = createLogger('tabgrad:swarm')
@@ -202,7 +202,9 @@ export class StageFlow {
     }
     if (!(t.data instanceof Float32Array)) throw new DTypeError('expected f32 data')
     // Delivery is at least once (a lost ack makes the sender resend): drop a copy we already hold.
-    if (t.kind === 'activations' && t.meta.spot !== 'shadow' && this.#i.router.routes.get(t.microbatch)?.from === t.from) return null
+    const held = t.kind === 'activations' && t.meta.spot !== 'shadow' ? this.#i.router.routes.get(t.microbatch) : undefined
+    if (held != null && held.from === t.from) return null
+    if (held != null) throw new DuplicateError(`microbatch ${t.microbatch} is already here from another sender`)
     this.#i.events.bytesReceived(t.data.byteLength)
     return t.kind === 'activations' ? this.#onActivations(t) : this.#onGradients(t)
   }

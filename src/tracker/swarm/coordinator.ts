@@ -110,7 +110,7 @@ export class Coordinator {
     this.#openStep(cp.step)
     const deadline = this.#init.now() + this.#init.leaseTimeoutMs
     for (const [id, attempts, state] of cp.microbatches) {
-      this.#mbs.set(id, state === 'done' ? { state: 'done', attempts, creditedTo: '' } : state === 'pending' ? { state: 'pending', attempts } : { state: 'leased', peerId: state, deadline, attempts })
+      this.#mbs.set(id, state === 'done' ? { state: 'done', attempts, creditedTo: '' } : state === 'pending' ? { state: 'pending', attempts } : { state: 'leased', peerId: state, deadline, attempts, leasedAt: this.#init.now() })
     }
     this.#scheduled = cp.counters.scheduled
     this.#completed = cp.counters.completed

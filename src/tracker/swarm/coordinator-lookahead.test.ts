@@ -86,19 +86,19 @@ describe('stage assignment by GPU and uplink', () => {
 describe('straggler backups', () => {
   it('hands a long-late microbatch of the open step to a second stage-0 tab; the first completion wins', () => {
     let t = 0
-    const c = new Coordinator({ stages: 1, accumulation: 3, totalSteps: 2, stageWork: [1], now: () => t })
+    const c = new Coordinator({ stages: 1, accumulation: 5, totalSteps: 2, stageWork: [1], now: () => t })
     for (const p of ['a', 'b']) { c.join(p); c.heartbeat(p) }
-    expect(c.lease('a', 3).leases.map(l => l.id)).toEqual([0, 1, 2])
+    expect(c.lease('a', 5).leases.map(l => l.id)).toEqual([0, 1, 2, 3, 4])
     t = 100
-    c.complete('a', 0); c.complete('a', 1) // round trips of 100 ms
-    expect(c.lease('b', 2).leases).toEqual([]) // id 2 is late, but not yet 2 × 100 ms
-    t = 250
+    for (const id of [0, 1, 2, 3]) c.complete('a', id) // four round trips of 100 ms
+    expect(c.lease('b', 2).leases).toEqual([]) // id 4 is late, but not yet 3 × 100 ms
+    t = 350
     expect(c.lease('a', 2).leases).toEqual([]) // never a backup to the tab that holds it
-    expect(c.lease('b', 2).leases).toEqual([{ id: 2, step: 0 }])
+    expect(c.lease('b', 2).leases).toEqual([{ id: 4, step: 0 }])
     expect(c.lease('b', 2).leases).toEqual([]) // one backup per microbatch
-    expect(c.complete('b', 2)).toBe(true)
-    expect(c.complete('a', 2)).toBe(false) // the original's late completion is not credited twice
+    expect(c.complete('b', 4)).toBe(true)
+    expect(c.complete('a', 4)).toBe(false) // the original's late completion is not credited twice
     expect(c.step).toBe(1)
-    expect(c.status().microbatches).toMatchObject({ completed: 3, retried: 1, lost: 0 })
+    expect(c.status().microbatches).toMatchObject({ completed: 5, retried: 1, lost: 0 })
   })
 })

@@ -47,6 +47,12 @@ type MbState =
   | { state: 'leased', peerId: string, deadline: number, attempts: number, leasedAt?: number, backup?: boolean }
   | { state: 'done', attempts: number, creditedTo: string }
 
+/**
+ * A microbatch out this many mean round trips is a straggler. A tab's own queue can hold a few
+ * microbatches back (its lease window), so well above 1; MapReduce-style backups need no precision.
+ */
+const BACKUP_AFTER = 3
+
 /** What a tracker persists so a restart loses no step and no credit (tabs simply join again). */
 export interface CoordinatorCheckpoint {
   step: number
@@ -83,6 +89,7 @@ export class Coordinator {
   #expiredAt = -Infinity
   /** Moving average of lease → completion times: what "late" means for a straggler. */
   #roundTripMs: number | null = null
+  #roundTrips = 0
 
   constructor (init: CoordinatorInit) {
     if (init.stageWork.length !== init.stages) throw new Error('stageWork needs one entry per stage')
@@ -206,19 +213,19 @@ export class Coordinator {
 
   /**
    * Stragglers: when nothing new is leasable, a microbatch of the open step that has been out
-   * for over twice the usual round trip is handed to a second stage-0 tab as well (a backup
+   * for over BACKUP_AFTER × the usual round trip is handed to a second stage-0 tab as well (a backup
    * task, as MapReduce does). The first completion is credited; one slow or silently dead
    * route no longer holds the whole swarm at a step boundary until its lease times out.
    */
   #backups (peerId: string, room: number, leases: Lease[]): void {
-    if (this.#roundTripMs == null) return
+    if (this.#roundTripMs == null || this.#roundTrips < 4) return
     const now = this.#init.now()
     const A = this.#init.accumulation
     for (let i = 0; i < A && room > 0; i++) {
       const id = this.#step * A + i
       const mb = this.#mbs.get(id)
       if (mb?.state !== 'leased' || mb.backup === true || mb.peerId === peerId) continue
-      if (now - (mb.leasedAt ?? now) < 2 * this.#roundTripMs) continue
+      if (now - (mb.leasedAt ?? now) < BACKUP_AFTER * this.#roundTripMs) continue
       mb.backup = true
       this.#retried++
       leases.push({ id, step: this.#step })
@@ -234,6 +241,7 @@ export class Coordinator {
     if (mb.state === 'leased' && mb.leasedAt != null && mb.backup !== true) {
       const ms = this.#init.now() - mb.leasedAt
       this.#roundTripMs = this.#roundTripMs == null ? ms : 0.9 * this.#roundTripMs + 0.1 * ms
+      this.#roundTrips++
     }
     this.#mbs.set(id, { state: 'done', attempts: mb.attempts, creditedTo: peerId })
     this.#completed++

@@ -78,6 +78,8 @@ export class PipelineStage implements StageOps {
   }
 
   async onInput (mb: number, input: Uint32Array | Float32Array): Promise<void> {
+    // Refused before the try: a duplicate must not free the slot its first copy holds.
+    if (this.#slotOf.has(mb)) throw new TrainError(`${this.stage.label}: microbatch ${mb} is already in flight`)
     try {
       await forwardMicrobatch(this, this.#io, mb, input, this.stage.isLast ? this.#data.microbatch(mb).targets : undefined)
     } catch (err) {

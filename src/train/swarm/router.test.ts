@@ -41,6 +41,15 @@ describe('Router', () => {
     await expect(t.router.forward(1, t.open(1))).rejects.toMatchObject({ name: 'NoReplicaError' })
   })
 
+  it('keeps a microbatch no replica took as unsent, for the next route check to try again', async () => {
+    const t = setup({ failing: new Set(['x', 'y']) })
+    const r = t.open(5)
+    const sending = t.router.forward(5, r)
+    expect(t.router.unsent()).toEqual([]) // a send is under way
+    await expect(sending).rejects.toMatchObject({ name: 'NoReplicaError' })
+    expect(t.router.unsent().map(([mb]) => mb)).toEqual([5])
+  })
+
   it('takes gradients only from the replica the activations went to', async () => {
     const t = setup()
     const r = t.open(3)

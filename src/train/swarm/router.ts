@@ -28,6 +28,8 @@ export interface Route {
   activations: Float32Array | null
   outDigest: string
   attempts: number
+  /** A send is under way (so a retry does not start a second). */
+  sending: boolean
 }
 
 export interface RouterInit {
@@ -53,8 +55,8 @@ export class Router {
 
   constructor (init: RouterInit) { this.#init = init }
 
-  open (mb: number, r: Omit<Route, 'sentTo' | 'earlier' | 'sentAt' | 'since' | 'attempts' | 'activations' | 'outDigest'>): Route {
-    const route: Route = { ...r, sentTo: null, earlier: [], sentAt: 0, since: this.#init.clock.now(), attempts: 0, activations: null, outDigest: '' }
+  open (mb: number, r: Omit<Route, 'sentTo' | 'earlier' | 'sentAt' | 'since' | 'attempts' | 'activations' | 'outDigest' | 'sending'>): Route {
+    const route: Route = { ...r, sentTo: null, earlier: [], sentAt: 0, since: this.#init.clock.now(), attempts: 0, activations: null, outDigest: '', sending: false }
     this.routes.set(mb, route)
     return route
   }
@@ -63,6 +65,15 @@ export class Router {
   async forward (mb: number, route: Route): Promise<string> {
     const tried = new Set<string>()
     this.#unsend(route)
+    route.sending = true
+    try {
+      return await this.#forward(mb, route, tried)
+    } finally {
+      route.sending = false
+    }
+  }
+
+  async #forward (mb: number, route: Route, tried: Set<string>): Promise<string> {
     for (;;) {
       const to = this.#init.picker.pick(this.#init.next(), tried, p => this.#load.get(p) ?? 0)
       if (to == null) throw new NoReplicaError(`no replica of the next stage took microbatch ${mb}`)
@@ -134,6 +145,11 @@ export class Router {
       out.push([mb, route])
     }
     return out
+  }
+
+  /** Routes whose activations no replica took yet (every one refused): to try again. */
+  unsent (): Array<[number, Route]> {
+    return [...this.routes].filter(([, r]) => r.sentTo == null && r.activations != null && !r.sending)
   }
 
   /** Routes held longer than the timeout (a middle stage drops them: stage 0 re-routes the microbatch). */

@@ -251,6 +251,8 @@ export class StageFlow {
         if (f.loss != null) this.#i.events.loss(mb, f.loss)
       }
     } catch (err) {
+      // No replica took it now: keep the activations, the route check tries again.
+      if ((err as Error).name === 'NoReplicaError' && route.activations != null) throw err
       this.#i.router.close(mb)
       this.#i.compute.release(mb)
       throw err
@@ -286,7 +288,7 @@ export class StageFlow {
       compute.release(mb)
       if (this.#i.isFirst) await this.#i.release(mb).catch(() => {})
     }
-    for (const [mb, route] of router.stale()) router.forward(mb, route).catch(async () => { await drop(mb) })
+    for (const [mb, route] of [...router.stale(), ...router.unsent()]) router.forward(mb, route).catch(async () => { if (this.#i.isFirst) await drop(mb) })
     if (!this.#i.isFirst) for (const mb of router.expired()) void drop(mb)
   }
 }

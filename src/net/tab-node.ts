@@ -22,6 +22,12 @@ export interface TabNodeInit {
   privateKey?: PrivateKey
   /** How often a tab re-announces itself on the discovery topic. @default 2000 */
   announceIntervalMs?: number
+  /**
+   * ICE servers for WebRTC, or a function giving the current set per connection (an IceSource
+   * from ice.ts refreshes TURN credentials). @default { iceServers: [] }: host candidates only,
+   * so only tabs on one network connect (no public STUN is built in).
+   */
+  rtcConfiguration?: RTCConfiguration | (() => Promise<RTCConfiguration>)
 }
 
 export type TabLibp2p = Libp2p<{ identify: Identify, pubsub: ReturnType<ReturnType<typeof gossipsub>> }>
@@ -32,8 +38,8 @@ export async function createTabNode (init: TabNodeInit): Promise<TabLibp2p> {
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
     transports: [
       webSockets(),
-      // Offline machines have no STUN: host candidates are enough on one network (ENVIRONMENT.md).
-      webRTC({ rtcConfiguration: { iceServers: [] } }),
+      // The tracker names the STUN/TURN servers; with none, host candidates reach one network only.
+      webRTC({ rtcConfiguration: init.rtcConfiguration ?? { iceServers: [] } }),
       circuitRelayTransport()
     ],
     connectionEncrypters: [noise()],

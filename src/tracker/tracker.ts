@@ -20,6 +20,9 @@ import { createCampaignLedgers, type CampaignLedgers } from './campaign-ledgers.
 import { createIdentityRoutes } from './identity-routes.ts'
 import { createNonceStore } from '../identity/nonce-store.ts'
 import { openBindingsFile, type BindingsFile } from '../identity/bindings-file.ts'
+import { iceResponse } from './ice-route.ts'
+import { relayAddrFor, requestOrigin } from './public-origin.ts'
+import { forwardUpgradesToRelay } from './relay-upgrade.ts'
 
 const log = createLogger('tabgrad:tracker')
 
@@ -28,6 +31,8 @@ export const VERSION = '0.1.0'
 export interface Tracker {
   /** http://host:port of the app and API. */
   url: string
+  /** What volunteers use: the public URL when one is configured, else `url`. */
+  publicUrl: string
   relay: RelayNode
   campaigns: CampaignStore
   demoCampaignId: string
@@ -46,7 +51,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   const demo = await campaigns.create(demoManifest(createHash('sha256').update(demoBytes).digest('hex'), demoBytes.length), { builtin: true })
 
   const trackerKey = await loadOrCreateRelayKey(config.dataDir)
-  const relay = await createRelay({ privateKey: trackerKey, host: config.host, port: config.relayPort })
+  const relay = await createRelay({ privateKey: trackerKey, host: '127.0.0.1', port: config.relayPort })
   await relay.start()
 
   const bindings = openBindingsFile({ dataDir: config.dataDir })
@@ -66,12 +71,20 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     }
   }
 
+  let localUrl = `http://${config.host}:${config.port}`
+
   async function api (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const method = req.method ?? 'GET'
-    const origin = `http://${req.headers.host ?? `${config.host}:${config.port}`}`
+    const origin = requestOrigin(req, { publicUrl: config.publicUrl, trustedProxies: config.trustedProxies, fallback: localUrl })
     if (path === '/api/health') {
       if (method !== 'GET') throw new MethodNotAllowedError()
-      sendJson(res, 200, { ok: true, version: VERSION, peerId: relay.peerId.toString(), multiaddrs: relay.getMultiaddrs().map(String) })
+      // The relay is reached through this same origin (WebSocket upgrades are forwarded to it).
+      sendJson(res, 200, { ok: true, version: VERSION, peerId: relay.peerId.toString(), multiaddrs: [relayAddrFor(origin, relay.peerId.toString())] })
+      return
+    }
+    if (path === '/api/ice') {
+      if (method !== 'GET') throw new MethodNotAllowedError()
+      sendJson(res, 200, iceResponse({ stun: config.stun, turn: config.turn, turnSecret: config.turnSecret, turnTtlS: config.turnTtlS }))
       return
     }
     if (await swarm.handle(req, res, path)) return
@@ -138,16 +151,20 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
           : Promise.reject(new MethodNotAllowedError())
   }
   server.on('clientError', (_err, socket) => { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n') })
+  const relayPort = Number(/\/tcp\/(\d+)/.exec(relay.getMultiaddrs()[0]?.toString() ?? '')?.[1])
+  const upgrades = forwardUpgradesToRelay(server, { relayPort })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
   })
   const addr = server.address() as AddressInfo
-  const url = `http://${config.host}:${addr.port}`
-  log.info(`app and API on ${url}; relay ${relay.getMultiaddrs().map(String).join(' ')}`)
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${addr.port}`
+  localUrl = url
+  log.info(`app, API and relay on ${url}${config.publicUrl != null ? ` (public: ${config.publicUrl})` : ''}`)
 
   return {
     url,
+    publicUrl: config.publicUrl ?? url,
     relay,
     campaigns,
     demoCampaignId: demo.id,
@@ -155,6 +172,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     ledgers,
     bindings,
     async close () {
+      upgrades.close()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
       await relay.stop()

@@ -6,6 +6,7 @@ import { createTabNode, directConnection, isDirect, type TabLibp2p } from '../..
 import { receiveBlob, sendBlob, type BlobResult } from '../../net/blob-check.ts'
 import { BLOB_PROTOCOL, PEER_EXPIRY_MS } from '../../net/constants.ts'
 import { kvGet, kvSet } from './tab-store.ts'
+import { createIceSource } from '../../net/ice.ts'
 
 export type NetStatus = 'idle' | 'connecting' | 'online' | 'error'
 
@@ -19,6 +20,8 @@ class NetworkState {
   error = $state<string | null>(null)
   peerId = $state<string | null>(null)
   relayPeerId = $state<string | null>(null)
+  /** False when the tracker names no STUN/TURN server: only peers on this tab's network can connect. */
+  natTraversal = $state(true)
   peers = $state.raw<PeerInfo[]>([])
   /** Link checks this tab sent or received, newest first. */
   checks = $state.raw<Array<BlobResult & { direction: 'sent' | 'received' }>>([])
@@ -46,7 +49,9 @@ class NetworkState {
       const privateKey = stored != null ? privateKeyFromProtobuf(stored) : await generateKeyPair('Ed25519')
       if (stored == null) await kvSet('libp2p-key', privateKeyToProtobuf(privateKey)).catch(() => {})
       this.privateKey = privateKey
-      const node = await createTabNode({ relayAddrs: this.#relayAddrs, privateKey })
+      const ice = await createIceSource()
+      this.natTraversal = ice.current.natTraversal
+      const node = await createTabNode({ relayAddrs: this.#relayAddrs, privateKey, rtcConfiguration: async () => await ice.rtcConfiguration() })
       this.node = node
       this.peerId = node.peerId.toString()
       await node.handle(BLOB_PROTOCOL, (stream, connection) => {

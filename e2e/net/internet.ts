@@ -1,0 +1,107 @@
+// The volunteers' side of `npm run test:net` (run.sh builds the network and the server first).
+// Each home gets its own headless Chromium inside its namespace, with default WebRTC settings
+// (mDNS hiding of local addresses on) and the test CA in its NSS store, and opens
+// https://train.test like a volunteer would.
+//   --phase turn:   secure context, GPU adapter, WSS relay, no loopback address; A↔B direct
+//                   (server-reflexive), A↔C only through TURN, C with UDP blocked over TURN/TCP;
+//                   A and B move 4 MiB over libp2p WebRTC from the app's own page.
+//   --phase noturn: the tracker hands out STUN only: C cannot reach A, A and B still connect.
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { resolve } from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../src/chromium.ts'
+import { probePair } from './webrtc-probe.ts'
+
+const work = process.env.TGNET_WORK
+if (work == null) throw new Error('run through e2e/net/run.sh')
+const phase = process.argv[process.argv.indexOf('--phase') + 1]
+const browsers: Browser[] = []
+const LOOPBACK = /(^|\/)(127\.\d+\.\d+\.\d+|::1|localhost)(\/|:|$)/
+
+function step (what: string): void { console.log(`[test:net ${phase}] ${what}`) }
+
+async function volunteer (home: 'a' | 'b' | 'c'): Promise<Page> {
+  const browser = await chromium.launch({
+    executablePath: resolve('e2e/net/chromium-in-netns.sh'),
+    // Default WebRTC behaviour: leave mDNS hiding of host addresses on.
+    args: CHROMIUM_ARGS.filter(a => !a.includes('WebRtcHideLocalIpsWithMdns')),
+    env: { ...process.env, HOME: `${work}/home-${home}`, TGNET_NS: `tgnet-h-${home}`, TGNET_CHROMIUM: CHROMIUM_PATH }
+  })
+  browsers.push(browser)
+  const page = await browser.newPage()
+  page.on('pageerror', err => { console.log(`[home ${home}] page error: ${err.message}`) })
+  await page.goto('https://train.test/#/')
+  return page
+}
+
+async function checkOrigin (page: Page, home: string): Promise<void> {
+  const seen = await page.evaluate(async () => {
+    const adapter = await navigator.gpu?.requestAdapter()
+    const health = await (await fetch('/api/health')).json() as { multiaddrs: string[] }
+    const ice = await (await fetch('/api/ice')).json() as { iceServers: Array<{ urls: string[] }> }
+    return { secure: window.isSecureContext, protocol: location.protocol, adapter: adapter != null, multiaddrs: health.multiaddrs, iceUrls: ice.iceServers.flatMap(s => s.urls) }
+  })
+  assert.equal(seen.protocol, 'https:', `home ${home}: page served over ${seen.protocol}`)
+  assert.ok(seen.secure, `home ${home}: https://train.test is not a secure context`)
+  assert.ok(seen.adapter, `home ${home}: no WebGPU adapter`)
+  assert.deepEqual(seen.multiaddrs.map(a => a.replace(/\/p2p\/\w+$/, '')), ['/dns4/train.test/tcp/443/tls/ws'], `home ${home}: relay addresses ${seen.multiaddrs.join(' ')}`)
+  for (const a of [...seen.multiaddrs, ...seen.iceUrls]) assert.ok(!LOOPBACK.test(a), `home ${home}: loopback address handed to a tab: ${a}`)
+  // The app's own libp2p node reached the relay over WSS through Caddy.
+  await page.getByTestId('net-status').getByText('Online').waitFor({ timeout: 90_000 })
+}
+
+async function linkCheck (from: Page, to: Page): Promise<void> {
+  const idTo = (await to.getByTestId('peer-id').textContent())!.trim()
+  const row = from.locator(`[data-testid="peer-row"][data-peer="${idTo}"]`)
+  await row.waitFor({ timeout: 60_000 })
+  await row.locator('button').click()
+  const sent = from.locator('[data-testid="link-check"][data-direction="sent"]')
+  await sent.first().waitFor({ timeout: 90_000 })
+  assert.equal(await sent.first().getAttribute('data-ok'), 'true', 'link check failed')
+  assert.match((await row.textContent()) ?? '', /direct \(WebRTC\)/)
+}
+
+try {
+  const [a, b, c] = await Promise.all([volunteer('a'), volunteer('b'), volunteer('c')])
+  if (phase === 'turn') {
+    for (const [p, h] of [[a, 'A'], [b, 'B'], [c, 'C']] as const) await checkOrigin(p, h)
+    step('secure context, GPU adapter, WSS relay, no loopback address: ok in homes A, B, C')
+
+    const ab = await probePair(a, b, 'all', 30_000)
+    assert.ok(ab.connected, 'A↔B did not connect')
+    assert.ok(ab.mdnsHostCandidates, 'host candidates were not hidden behind mDNS names (default settings expected)')
+    assert.ok(ab.localType !== 'relay' && ab.remoteType !== 'relay', `A↔B went through TURN (${ab.localType}/${ab.remoteType}), expected direct`)
+    assert.ok([ab.localType, ab.remoteType].some(t => t === 'srflx' || t === 'prflx'), `A↔B pair ${ab.localType}/${ab.remoteType}: expected server-reflexive`)
+    step(`A↔B direct: ${ab.localType} ↔ ${ab.remoteType}`)
+
+    const acStun = await probePair(a, c, 'stun-only', 15_000)
+    assert.ok(!acStun.connected, 'A↔C connected without TURN: C\'s NAT is not symmetric')
+    const ac = await probePair(a, c, 'all', 30_000)
+    assert.ok(ac.connected, 'A↔C did not connect through TURN')
+    assert.ok(ac.localType === 'relay' || ac.remoteType === 'relay', `A↔C pair ${ac.localType}/${ac.remoteType}: expected TURN`)
+    step(`A↔C: not without TURN; with TURN ${ac.localType} ↔ ${ac.remoteType}`)
+
+    execFileSync('bash', ['e2e/net/netbed.sh', 'block-udp', 'c'])
+    try {
+      const ca = await probePair(c, a, 'all', 45_000)
+      assert.ok(ca.connected, 'C with UDP blocked did not connect over TURN/TCP')
+      assert.equal(ca.localType, 'relay')
+      assert.ok(ca.relayProtocol === 'tcp' || ca.relayProtocol === 'tls', `C reached TURN over ${ca.relayProtocol}`)
+      step(`C with UDP blocked: TURN over ${ca.relayProtocol}`)
+    } finally {
+      execFileSync('bash', ['e2e/net/netbed.sh', 'unblock-udp', 'c'])
+    }
+
+    await linkCheck(a, b)
+    step('A→B: 4 MiB over a direct libp2p WebRTC connection set up through the WSS relay')
+  } else {
+    const ac = await probePair(a, c, 'all', 15_000)
+    assert.ok(!ac.connected, 'A↔C connected with TURN switched off')
+    const ab = await probePair(a, b, 'all', 30_000)
+    assert.ok(ab.connected, 'A↔B did not connect with TURN off')
+    step('TURN off: C unreachable from A, A↔B still direct')
+  }
+} finally {
+  await Promise.all(browsers.map(async b => await b.close().catch(() => {})))
+}

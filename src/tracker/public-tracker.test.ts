@@ -12,7 +12,10 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { multiaddr } from '@multiformats/multiaddr'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { startTracker, type Tracker } from './tracker.ts'
+import { signReachabilityReport } from '../net/ice-reachability.ts'
 import type { TrackerConfig } from './config.ts'
 
 if (typeof globalThis.WebSocket === 'undefined') {
@@ -96,5 +99,21 @@ describe('tracker on a public origin', () => {
       s.on('error', reject)
     })
     expect(reply).toMatch(/^HTTP\/1.1 400/)
+  })
+
+  it('keeps the reachability tabs sign for, and refuses unsigned claims', async () => {
+    const t = await start()
+    const keyA = await generateKeyPair('Ed25519')
+    const a = peerIdFromPrivateKey(keyA).toString()
+    const c = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    const post = async (body: unknown): Promise<number> => (await fetch(`${t.url}/api/reachability`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status
+    expect(await post(await signReachabilityReport(keyA, a, [{ peer: c, kind: 'unreachable' }]))).toBe(200)
+    expect(t.reachability.kind(c, a)).toBe('unreachable')
+    expect(await (await fetch(`${t.url}/api/reachability/${c}`)).json()).toEqual({ peer: c, links: [{ peer: a, kind: 'unreachable' }] })
+    // c cannot speak for a, and a malformed report changes nothing.
+    const forged = await signReachabilityReport(await generateKeyPair('Ed25519'), a, [{ peer: c, kind: 'direct' }])
+    expect(await post(forged)).toBe(401)
+    expect(await post({ peerId: a, links: 'all' })).toBe(400)
+    expect(t.reachability.kind(a, c)).toBe('unreachable')
   })
 })

@@ -23,6 +23,7 @@ import { openBindingsFile, type BindingsFile } from '../identity/bindings-file.t
 import { iceResponse } from './ice-route.ts'
 import { relayAddrFor, requestOrigin } from './public-origin.ts'
 import { forwardUpgradesToRelay } from './relay-upgrade.ts'
+import { createReachability, readReachabilityReport, type Reachability } from './reachability.ts'
 
 const log = createLogger('tabgrad:tracker')
 
@@ -39,6 +40,8 @@ export interface Tracker {
   swarm: SwarmRoutes
   ledgers: CampaignLedgers
   bindings: BindingsFile
+  /** Which tab pairs can talk (direct, TURN, unreachable), as tabs report it: for routing. */
+  reachability: Reachability
   close(): Promise<void>
 }
 
@@ -58,6 +61,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   const identity = createIdentityRoutes({ nonces: createNonceStore(), bindings })
   const ledgers = createCampaignLedgers({ dataDir: config.dataDir, campaigns, bindings, trackerKey })
   const swarm = createSwarmRoutes({ campaigns, ledgers })
+  const reachability = createReachability()
 
   const status = (rec: CampaignRecord): Record<string, unknown> => {
     const coord = swarm.coordinator(rec.id)
@@ -85,6 +89,19 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     if (path === '/api/ice') {
       if (method !== 'GET') throw new MethodNotAllowedError()
       sendJson(res, 200, iceResponse({ stun: config.stun, turn: config.turn, turnSecret: config.turnSecret, turnTtlS: config.turnTtlS }))
+      return
+    }
+    if (path === '/api/reachability') {
+      if (method !== 'POST') throw new MethodNotAllowedError()
+      const { peerId, links } = await readReachabilityReport(await readJsonBody(req))
+      reachability.report(peerId, links)
+      sendJson(res, 200, { ok: true })
+      return
+    }
+    const reach = /^\/api\/reachability\/([1-9A-HJ-NP-Za-km-z]{32,64})$/.exec(path)
+    if (reach != null) {
+      if (method !== 'GET') throw new MethodNotAllowedError()
+      sendJson(res, 200, { peer: reach[1], links: reachability.linksOf(reach[1]) })
       return
     }
     if (await swarm.handle(req, res, path)) return
@@ -171,6 +188,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     swarm,
     ledgers,
     bindings,
+    reachability,
     async close () {
       upgrades.close()
       server.closeAllConnections()

@@ -194,6 +194,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
       await relay.stop()
+      await ledgers.flush()
       ledgers.close()
       bindings.close()
     }

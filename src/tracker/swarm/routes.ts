@@ -121,7 +121,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           // Receipts are checked before anything changes: a bad one completes nothing.
           const checked = init.ledgers != null ? await init.ledgers.check(id, mb, peerId, body.receipts) : undefined
           const credited = coord.complete(peerId, mb)
-          if (credited && checked != null) init.ledgers!.append(id, mb, checked)
+          if (credited && checked != null) await init.ledgers!.append(id, mb, checked)
           sendJson(res, 200, { credited, step: coord.step })
           break
         }

@@ -45,3 +45,6 @@ export const RELAY_MAX_HOP_STREAMS = 64
  * checks the expiry again when an allocation is refreshed), and tabs fetch new ones before expiry.
  */
 export const TURN_CREDENTIAL_TTL_S = 6 * 3600
+
+/** Campaigns one tracker keeps (creation is open to anyone): each holds a coordinator and a ledger in memory. */
+export const MAX_CAMPAIGNS = 10_000

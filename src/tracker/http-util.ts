@@ -1,5 +1,7 @@
 // Request/response helpers: bounded JSON bodies and one-line JSON errors.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createHash } from 'node:crypto'
+import { gzipSync } from 'node:zlib'
 import { BadRequestError, HttpError, PayloadTooLargeError } from './errors.ts'
 import { BODY_TIMEOUT_MS, MAX_JSON_BODY_BYTES } from './constants.ts'
 
@@ -7,6 +9,29 @@ export function sendJson (res: ServerResponse, status: number, body: unknown): v
   const bytes = Buffer.from(JSON.stringify(body))
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length, 'cache-control': 'no-store' })
   res.end(bytes)
+}
+
+/** Bodies at least this big are gzipped when the client accepts it (smaller ones gain little). */
+const GZIP_MIN_BYTES = 1024
+
+/**
+ * JSON for polled resources: a strong ETag of the body, 304 when the client already has it
+ * (If-None-Match), gzip when accepted. A dashboard polling an unchanged status pays ~100 bytes.
+ */
+export function sendJsonCached (req: IncomingMessage, res: ServerResponse, body: unknown): void {
+  const bytes = Buffer.from(JSON.stringify(body))
+  const etag = `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 27)}"`
+  const headers: Record<string, string | number> = { etag, 'cache-control': 'no-cache', vary: 'accept-encoding' }
+  const match = req.headers['if-none-match']
+  if (match != null && match.split(',').some(t => t.trim().replace(/^W\//, '') === etag)) {
+    res.writeHead(304, headers)
+    res.end()
+    return
+  }
+  const gzip = bytes.length >= GZIP_MIN_BYTES && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))
+  const out = gzip ? gzipSync(bytes, { level: 6 }) : bytes
+  res.writeHead(200, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': out.length, ...(gzip ? { 'content-encoding': 'gzip' } : {}) })
+  res.end(out)
 }
 
 export function sendError (res: ServerResponse, err: unknown): void {

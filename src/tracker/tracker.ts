@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { createRelay, type RelayNode } from './relay.ts'
 import { loadOrCreateRelayKey } from './relay-key.ts'
 import { openCampaignStore, ManifestInvalidError, type CampaignStore, type CampaignRecord } from './campaign-store.ts'
-import { readJsonBody, sendError, sendJson } from './http-util.ts'
+import { readJsonBody, sendError, sendJson, sendJsonCached } from './http-util.ts'
 import { serveStatic } from './static-files.ts'
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from './errors.ts'
 import type { TrackerConfig } from './config.ts'
@@ -113,7 +113,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     }
     if (path === '/api/campaigns') {
       if (method === 'GET') {
-        sendJson(res, 200, { campaigns: campaigns.list().map(r => ({ id: r.id, name: r.manifest.name, builtin: r.builtin, createdAt: r.createdAt, link: campaignLink(origin, r.id), status: status(r) })) })
+        sendJsonCached(req, res, { campaigns: campaigns.list().map(r => ({ id: r.id, name: r.manifest.name, builtin: r.builtin, createdAt: r.createdAt, link: campaignLink(origin, r.id), status: status(r) })) })
         return
       }
       if (method === 'POST') {
@@ -137,7 +137,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       if (method !== 'GET') throw new MethodNotAllowedError()
       const rec = campaigns.get(m[1])
       if (rec == null) throw new NotFoundError(`no campaign ${m[1]}`)
-      sendJson(res, 200, { id: rec.id, manifest: rec.manifest, builtin: rec.builtin, createdAt: rec.createdAt, link: campaignLink(origin, rec.id), status: status(rec) })
+      sendJsonCached(req, res, { id: rec.id, manifest: rec.manifest, builtin: rec.builtin, createdAt: rec.createdAt, link: campaignLink(origin, rec.id), status: status(rec) })
       return
     }
     if (/^\/api\/campaigns\/[^/]+$/.test(path)) throw new BadRequestError('campaign ids are 32 hex digits')

@@ -73,6 +73,9 @@ export class UnknownTabError extends Error {
   override name = 'UnknownTabError'
 }
 
+/** Returning tabs remembered per campaign: enough for every volunteer of a large campaign. */
+const MAX_PAST_STAGES = 100_000
+
 export class NotStageZeroError extends Error {
   override name = 'NotStageZeroError'
 }
@@ -105,6 +108,9 @@ export class Coordinator {
   #openStep (step: number): void {
     this.#step = step
     this.#mbs = new Map()
+    // Only the open step's losses count, so the closed step's bookkeeping can go (bounded memory).
+    this.#lossSums.clear()
+    this.#lossSeen.clear()
     if (this.done) return
     const A = this.#init.accumulation
     for (let i = 0; i < A; i++) this.#mbs.set(step * A + i, { state: 'pending', attempts: 0 })
@@ -123,7 +129,10 @@ export class Coordinator {
     const stage = resume != null && Number.isInteger(resume) && resume >= 0 && resume < this.#init.stages ? resume : this.#neediestStage()
     const rec: TabRecord = { peerId, stage, ready: false, joinedAt: this.#init.now(), lastSeen: this.#init.now(), stats: opts.throughput != null ? { throughput: opts.throughput } : {} }
     this.#tabs.set(peerId, rec)
+    this.#pastStage.delete(peerId)
     this.#pastStage.set(peerId, stage)
+    // Remember the most recent tabs only (bounded memory): the oldest entry goes first.
+    if (this.#pastStage.size > MAX_PAST_STAGES) this.#pastStage.delete(this.#pastStage.keys().next().value!)
     return rec
   }
 

@@ -14,7 +14,7 @@ import { SpotChecks } from '../../ledger/spot-checks.ts'
 import { createLogger } from '../../log.ts'
 
 const log = createLogger('tabgrad:tracker:swarm')
-import { readJsonBody, sendJson } from '../http-util.ts'
+import { readJsonBody, sendJson, sendJsonCached } from '../http-util.ts'
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from '../errors.ts'
 import type { CampaignStore } from '../campaign-store.ts'
 import { splitStages, stageFlops } from '../../model/config.ts'
@@ -88,7 +88,11 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
     if (action === 'swarm') {
       if (req.method !== 'GET') throw new MethodNotAllowedError()
       coord.expire()
-      sendJson(res, 200, coord.status())
+      // `?since=S` returns only the losses of steps after S (pollers keep what they have).
+      const status = coord.status()
+      const since = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? NaN)
+      if (Number.isSafeInteger(since)) status.losses = status.losses.filter(l => l.step > since)
+      sendJsonCached(req, res, status)
       return true
     }
     if (req.method !== 'POST') throw new MethodNotAllowedError()

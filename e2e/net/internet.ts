@@ -51,15 +51,24 @@ async function checkOrigin (page: Page, home: string): Promise<void> {
   await page.getByTestId('net-status').getByText('Online').waitFor({ timeout: 90_000 })
 }
 
-async function linkCheck (from: Page, to: Page): Promise<void> {
-  const idTo = (await to.getByTestId('peer-id').textContent())!.trim()
-  const row = from.locator(`[data-testid="peer-row"][data-peer="${idTo}"]`)
+const peerId = async (page: Page): Promise<string> => {
+  await page.getByTestId('net-status').getByText('Online').waitFor({ timeout: 90_000 })
+  return (await page.getByTestId('peer-id').textContent())!.trim()
+}
+
+/** The app's own "Check link": 4 MiB over a libp2p WebRTC connection dialled through the WSS relay. */
+async function linkCheck (from: Page, to: Page, kind: 'direct' | 'turn'): Promise<void> {
+  const row = from.locator(`[data-testid="peer-row"][data-peer="${await peerId(to)}"]`)
   await row.waitFor({ timeout: 60_000 })
-  await row.locator('button').click()
   const sent = from.locator('[data-testid="link-check"][data-direction="sent"]')
-  await sent.first().waitFor({ timeout: 90_000 })
+  const before = await sent.count()
+  await row.locator('button').click()
+  await sent.nth(before).waitFor({ timeout: 90_000 })
+  // Newest first.
   assert.equal(await sent.first().getAttribute('data-ok'), 'true', 'link check failed')
-  assert.match((await row.textContent()) ?? '', /direct \(WebRTC\)/)
+  const link = row.getByTestId('peer-link')
+  await link.and(from.locator(`[data-link="${kind}"]`)).waitFor({ timeout: 15_000 })
+  assert.match((await link.textContent()) ?? '', kind === 'direct' ? /direct \(WebRTC\)/ : /WebRTC through TURN/)
 }
 
 try {
@@ -93,14 +102,31 @@ try {
       execFileSync('bash', ['e2e/net/netbed.sh', 'unblock-udp', 'c'])
     }
 
-    await linkCheck(a, b)
-    step('A→B: 4 MiB over a direct libp2p WebRTC connection set up through the WSS relay')
+    await linkCheck(a, b, 'direct')
+    step('app: A→B 4 MiB over a direct libp2p WebRTC connection set up through the WSS relay')
+    await linkCheck(a, c, 'turn')
+    step('app: A→C 4 MiB over libp2p WebRTC through TURN, and the tab shows it')
   } else {
     const ac = await probePair(a, c, 'all', 15_000)
     assert.ok(!ac.connected, 'A↔C connected with TURN switched off')
     const ab = await probePair(a, b, 'all', 30_000)
     assert.ok(ab.connected, 'A↔B did not connect with TURN off')
-    step('TURN off: C unreachable from A, A↔B still direct')
+    step('TURN off: no ICE path A↔C; A↔B still direct')
+    // The app: A's dial to C fails; A's tab says why and reports it, signed, to the tracker.
+    const [idA, idC] = [await peerId(a), await peerId(c)]
+    const rowC = a.locator(`[data-testid="peer-row"][data-peer="${idC}"]`)
+    await rowC.waitFor({ timeout: 60_000 })
+    await rowC.locator('button').click()
+    await rowC.getByTestId('peer-link').and(a.locator('[data-link="unreachable"]')).waitFor({ timeout: 90_000 })
+    let reported: Array<{ peer: string, kind: string }> = []
+    for (let i = 0; i < 40 && !reported.some(l => l.peer === idA && l.kind === 'unreachable'); i++) {
+      await new Promise(resolve => setTimeout(resolve, 500))
+      reported = (await a.evaluate(`fetch('/api/reachability/${idC}').then(r => r.json())`) as { links: typeof reported }).links
+    }
+    assert.ok(reported.some(l => l.peer === idA && l.kind === 'unreachable'), `tracker did not learn that C is unreachable from A: ${JSON.stringify(reported)}`)
+    step('TURN off: A shows C unreachable and the tracker\'s reachability table has it')
+    await linkCheck(a, b, 'direct')
+    step('TURN off: A and B still move 4 MiB directly')
   }
 } finally {
   await Promise.all(browsers.map(async b => await b.close().catch(() => {})))

@@ -3,92 +3,89 @@
 // test driver; the answer is which candidate pair ICE chose, or that none worked.
 import type { Page } from 'playwright'
 
-export interface ProbeResult {
-  connected: boolean
+export interface PairEnd {
   localType?: string
   remoteType?: string
   /** udp, tcp or tls for a relayed local candidate. */
   relayProtocol?: string
-  /** What the offerer's first SDP held: host candidates hidden behind mDNS names. */
+}
+
+export interface ProbeResult extends PairEnd {
+  connected: boolean
+  /** The offerer's host candidates were hidden behind mDNS names (Chromium's default). */
   mdnsHostCandidates: boolean
+  answerer: PairEnd
 }
 
 export type IceChoice = 'all' | 'stun-only'
 
-async function open (page: Page, role: 'offer' | 'answer', choice: IceChoice): Promise<void> {
-  await page.evaluate(async ({ role, choice }) => {
-    const ice = await (await fetch('/api/ice')).json() as { iceServers: RTCIceServer[] }
+// Page-side helpers as plain JavaScript text: the TypeScript runner rewrites functions it
+// compiles (adding name helpers the page does not have), so none of its functions go to the page.
+const PAGE_SCRIPT = String.raw`window.__tg = {
+  async open (role, choice) {
+    const ice = await (await fetch('/api/ice')).json()
     const servers = choice === 'all' ? ice.iceServers : ice.iceServers.filter(s => [s.urls].flat().every(u => u.startsWith('stun')))
-    const w = window as unknown as Record<string, unknown>
-    if (w.__tgPc != null) (w.__tgPc as RTCPeerConnection).close()
+    if (this.pc) this.pc.close()
     const pc = new RTCPeerConnection({ iceServers: servers })
-    const out: RTCIceCandidateInit[] = []
-    let opened = false
-    pc.onicecandidate = e => { if (e.candidate != null) out.push(e.candidate.toJSON()) }
-    // Both sides count as connected once a ping and its pong crossed the data channel.
+    this.pc = pc
+    this.out = []
+    this.opened = false
+    pc.onicecandidate = e => { if (e.candidate) this.out.push(e.candidate.toJSON()) }
+    // Connected once a ping and its pong crossed the data channel.
     if (role === 'offer') {
       const dc = pc.createDataChannel('probe')
-      dc.onopen = () => { dc.send('ping') }
-      dc.onmessage = e => { if (e.data === 'pong') opened = true }
+      dc.onopen = () => dc.send('ping')
+      dc.onmessage = e => { if (e.data === 'pong') this.opened = true }
     } else {
-      pc.ondatachannel = e => { e.channel.onmessage = m => { if (m.data === 'ping') { e.channel.send('pong'); opened = true } } }
+      pc.ondatachannel = e => { e.channel.onmessage = m => { if (m.data === 'ping') { e.channel.send('pong'); this.opened = true } } }
     }
-    Object.assign(w, { __tgPc: pc, __tgOut: out, __tgOpen: () => opened })
-  }, { role, choice })
-}
-
-const drain = async (page: Page): Promise<RTCIceCandidateInit[]> =>
-  await page.evaluate(() => (window as unknown as { __tgOut: RTCIceCandidateInit[] }).__tgOut.splice(0))
-const add = async (page: Page, cands: RTCIceCandidateInit[]): Promise<void> => {
-  if (cands.length === 0) return
-  await page.evaluate(async c => {
-    const pc = (window as unknown as { __tgPc: RTCPeerConnection }).__tgPc
-    for (const x of c) await pc.addIceCandidate(x).catch(() => {})
-  }, cands)
-}
-const isOpen = async (page: Page): Promise<boolean> => await page.evaluate(() => (window as unknown as { __tgOpen: () => boolean }).__tgOpen())
-
-/** The selected pair's candidate types, read from getStats. */
-async function selected (page: Page): Promise<Pick<ProbeResult, 'localType' | 'remoteType' | 'relayProtocol'>> {
-  return await page.evaluate(async () => {
-    const pc = (window as unknown as { __tgPc: RTCPeerConnection }).__tgPc
-    const stats = await pc.getStats()
-    let pairId: string | undefined
-    stats.forEach(s => { if (s.type === 'transport' && s.selectedCandidatePairId != null) pairId = s.selectedCandidatePairId })
-    const pair = pairId != null ? stats.get(pairId) : undefined
-    const local = pair != null ? stats.get(pair.localCandidateId) : undefined
-    const remote = pair != null ? stats.get(pair.remoteCandidateId) : undefined
+  },
+  async offer () { await this.pc.setLocalDescription(await this.pc.createOffer()); return this.pc.localDescription.toJSON() },
+  async answer (offer) { await this.pc.setRemoteDescription(offer); await this.pc.setLocalDescription(await this.pc.createAnswer()); return this.pc.localDescription.toJSON() },
+  async accept (answer) { await this.pc.setRemoteDescription(answer) },
+  drain () { return this.out.splice(0) },
+  async add (cands) { for (const c of cands) await this.pc.addIceCandidate(c).catch(() => {}) },
+  async selected () {
+    const stats = await this.pc.getStats()
+    let pairId
+    stats.forEach(s => { if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId })
+    const pair = pairId ? stats.get(pairId) : undefined
+    const local = pair ? stats.get(pair.localCandidateId) : undefined
+    const remote = pair ? stats.get(pair.remoteCandidateId) : undefined
     return { localType: local?.candidateType, remoteType: remote?.candidateType, relayProtocol: local?.relayProtocol }
-  })
+  },
+  close () { if (this.pc) this.pc.close(); this.pc = undefined }
+}`
+
+type Cand = Record<string, unknown> & { candidate?: string }
+type Sdp = Record<string, unknown>
+
+async function call<T> (page: Page, expr: string): Promise<T> {
+  if (!await page.evaluate('typeof window.__tg === "object"')) await page.evaluate(PAGE_SCRIPT)
+  return await page.evaluate(expr) as T
 }
 
-export async function probePair (offerer: Page, answerer: Page, choice: IceChoice, timeoutMs: number): Promise<ProbeResult & { answerer: Pick<ProbeResult, 'localType' | 'remoteType' | 'relayProtocol'> }> {
-  await open(offerer, 'offer', choice)
-  await open(answerer, 'answer', choice)
-  const offer = await offerer.evaluate(async () => {
-    const pc = (window as unknown as { __tgPc: RTCPeerConnection }).__tgPc
-    await pc.setLocalDescription(await pc.createOffer())
-    return pc.localDescription!.toJSON()
-  })
-  const answer = await answerer.evaluate(async o => {
-    const pc = (window as unknown as { __tgPc: RTCPeerConnection }).__tgPc
-    await pc.setRemoteDescription(o)
-    await pc.setLocalDescription(await pc.createAnswer())
-    return pc.localDescription!.toJSON()
-  }, offer)
-  await offerer.evaluate(async a => { await (window as unknown as { __tgPc: RTCPeerConnection }).__tgPc.setRemoteDescription(a) }, answer)
+export async function probePair (offerer: Page, answerer: Page, choice: IceChoice, timeoutMs: number): Promise<ProbeResult> {
+  const arg = JSON.stringify
+  await call(offerer, `window.__tg.open('offer', ${arg(choice)})`)
+  await call(answerer, `window.__tg.open('answer', ${arg(choice)})`)
+  const offer = await call<Sdp>(offerer, 'window.__tg.offer()')
+  const answer = await call<Sdp>(answerer, `window.__tg.answer(${arg(offer)})`)
+  await call(offerer, `window.__tg.accept(${arg(answer)})`)
   let mdns = false
-  const deadline = Date.now() + timeoutMs
   let connected = false
+  const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    const fromOfferer = await drain(offerer)
+    const fromOfferer = await call<Cand[]>(offerer, 'window.__tg.drain()')
     mdns ||= fromOfferer.some(c => / typ host/.test(c.candidate ?? '') && /\.local /.test(c.candidate ?? ''))
-    await add(answerer, fromOfferer)
-    await add(offerer, await drain(answerer))
-    if (await isOpen(offerer) && await isOpen(answerer)) { connected = true; break }
+    if (fromOfferer.length > 0) await call(answerer, `window.__tg.add(${arg(fromOfferer)})`)
+    const fromAnswerer = await call<Cand[]>(answerer, 'window.__tg.drain()')
+    if (fromAnswerer.length > 0) await call(offerer, `window.__tg.add(${arg(fromAnswerer)})`)
+    if (await call<boolean>(offerer, 'window.__tg.opened') && await call<boolean>(answerer, 'window.__tg.opened')) { connected = true; break }
     await new Promise(resolve => setTimeout(resolve, 200))
   }
-  const result = { connected, mdnsHostCandidates: mdns, ...(connected ? await selected(offerer) : {}), answerer: connected ? await selected(answerer) : {} }
-  for (const p of [offerer, answerer]) await p.evaluate(() => { (window as unknown as { __tgPc: RTCPeerConnection }).__tgPc.close() })
-  return result
+  const ends = connected ? [await call<PairEnd>(offerer, 'window.__tg.selected()'), await call<PairEnd>(answerer, 'window.__tg.selected()')] : [{}, {}]
+  await call(offerer, 'window.__tg.close()')
+  await call(answerer, 'window.__tg.close()')
+  return { connected, mdnsHostCandidates: mdns, ...ends[0], answerer: ends[1] }
 }

@@ -61,6 +61,17 @@ class Client {
   constructor (url: string) { this.#base = new URL(url) }
 
   async call (kind: Kind, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, json: any, etag?: string }> {
+    try {
+      return await this.#once(kind, path, body, headers)
+    } catch (err) {
+      // A browser retries once when a reused keep-alive connection was closed under it.
+      if ((err as { code?: string }).code !== 'ECONNRESET') throw err
+      this.errors.set('retried after reset', (this.errors.get('retried after reset') ?? 0) + 1)
+      return await this.#once(kind, path, body, headers)
+    }
+  }
+
+  async #once (kind: Kind, path: string, body: unknown, headers: Record<string, string>): Promise<{ status: number, json: any, etag?: string }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body))
     const t0 = performance.now()
     return await new Promise((resolve, reject) => {
@@ -95,30 +106,35 @@ const pct = (xs: number[], p: number): number | null => {
 // ---- one simulated tab
 interface Tab { key: PrivateKey, id: string, stage: number, etag?: string }
 
-async function runTab (tab: Tab, c: Client, campaign: string, peers: Tab[], flops: ReturnType<typeof creditTable>, stop: () => boolean): Promise<void> {
-  const base = `/api/campaigns/${campaign}`
+async function runTab (tab: Tab, c: Client, campaign: string, downstream: Tab[], flops: ReturnType<typeof creditTable>, stop: () => boolean): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, Math.random() * TICK_MS))
   while (!stop()) {
     const started = performance.now()
-    await c.call('heartbeat', `${base}/heartbeat`, { peerId: tab.id, stats: { throughput: 1, busy: 0.5 } })
-    const st = await c.call('status', `${base}/swarm`, undefined, tab.etag != null ? { 'if-none-match': tab.etag } : {})
-    if (st.etag != null) tab.etag = st.etag
-    if (tab.stage === 0) {
-      const { json } = await c.call('lease', `${base}/lease`, { peerId: tab.id, max: 1 })
-      const downstream = peers.filter(p => p.stage === 1)
-      for (const l of (json?.leases ?? []) as Array<{ id: number }>) {
-        const next = downstream[Math.floor(Math.random() * downstream.length)]
-        if (next == null) break
-        const mb = l.id
-        const receipts = [
-          await countersign(await signAsSender({ campaign, microbatch: mb, stage: 0, direction: 'fwd', flops: flops[0].forward, inDigest: 'in', outDigest: 'act', from: tab.id, to: next.id }, tab.key), next.key),
-          await countersign(await signAsSender({ campaign, microbatch: mb, stage: 1, direction: 'bwd', flops: flops[1].backward + flops[1].forward, inDigest: 'act', outDigest: 'grad', from: next.id, to: tab.id }, next.key), tab.key)
-        ]
-        await c.call('loss', `${base}/loss`, { peerId: next.id, microbatch: mb, loss: 3 + Math.random() })
-        await c.call('complete', `${base}/complete`, { peerId: tab.id, microbatch: mb, receipts })
-      }
-    }
+    await tick(tab, c, campaign, downstream, flops).catch((err: Error) => {
+      c.errors.set(`failed: ${err.message}`, (c.errors.get(`failed: ${err.message}`) ?? 0) + 1)
+    })
     await new Promise(resolve => setTimeout(resolve, Math.max(0, TICK_MS - (performance.now() - started))))
+  }
+}
+
+/** One 2-second round of a tab: heartbeat, status poll, and on stage 0 a lease and its completion. */
+async function tick (tab: Tab, c: Client, campaign: string, downstream: Tab[], flops: ReturnType<typeof creditTable>): Promise<void> {
+  const base = `/api/campaigns/${campaign}`
+  await c.call('heartbeat', `${base}/heartbeat`, { peerId: tab.id, stats: { throughput: 1, busy: 0.5 } })
+  const st = await c.call('status', `${base}/swarm`, undefined, tab.etag != null ? { 'if-none-match': tab.etag } : {})
+  if (st.etag != null) tab.etag = st.etag
+  if (tab.stage !== 0) return
+  const { json } = await c.call('lease', `${base}/lease`, { peerId: tab.id, max: 1 })
+  for (const l of (json?.leases ?? []) as Array<{ id: number }>) {
+    const next = downstream[Math.floor(Math.random() * downstream.length)]
+    if (next == null) break
+    const mb = l.id
+    const receipts = [
+      await countersign(await signAsSender({ campaign, microbatch: mb, stage: 0, direction: 'fwd', flops: flops[0].forward, inDigest: 'in', outDigest: 'act', from: tab.id, to: next.id }, tab.key), next.key),
+      await countersign(await signAsSender({ campaign, microbatch: mb, stage: 1, direction: 'bwd', flops: flops[1].backward + flops[1].forward, inDigest: 'act', outDigest: 'grad', from: next.id, to: tab.id }, next.key), tab.key)
+    ]
+    await c.call('loss', `${base}/loss`, { peerId: next.id, microbatch: mb, loss: 3 + Math.random() })
+    await c.call('complete', `${base}/complete`, { peerId: tab.id, microbatch: mb, receipts })
   }
 }
 
@@ -144,7 +160,8 @@ async function runAt (n: number, seconds: number, warmup: number): Promise<Recor
     c.recording = true
     for (const t of tabs) t.stage = (await c.call('join', `/api/campaigns/${campaign}/join`, { peerId: t.id, throughput: 1 })).json.stage
     let stopped = false
-    const loops = tabs.map(async t => { await runTab(t, c, campaign, tabs, flops, () => stopped) })
+    const downstream = tabs.filter(t => t.stage === 1)
+    const loops = tabs.map(async t => { await runTab(t, c, campaign, downstream, flops, () => stopped) })
     c.recording = false
     await new Promise(resolve => setTimeout(resolve, warmup * 1000))
     for (const k of KINDS) if (k !== 'join') c.lat.set(k, [])

@@ -48,3 +48,6 @@ export const TURN_CREDENTIAL_TTL_S = 6 * 3600
 
 /** Campaigns one tracker keeps (creation is open to anyone): each holds a coordinator and a ledger in memory. */
 export const MAX_CAMPAIGNS = 10_000
+
+/** Idle keep-alive connections stay open this long: longer than a proxy's upstream idle timeout (Caddy 2 min, nginx 60 s default). */
+export const KEEP_ALIVE_TIMEOUT_MS = 130_000

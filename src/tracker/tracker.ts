@@ -11,6 +11,7 @@ import { readJsonBody, sendError, sendJson, sendJsonCached } from './http-util.t
 import { serveStatic } from './static-files.ts'
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from './errors.ts'
 import type { TrackerConfig } from './config.ts'
+import { KEEP_ALIVE_TIMEOUT_MS } from './constants.ts'
 import { demoManifest, DEMO_DATASET_PATH } from '../campaign/demo.ts'
 import { campaignLink } from '../campaign/manifest.ts'
 import { createLogger } from '../log.ts'
@@ -168,6 +169,10 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
           : Promise.reject(new MethodNotAllowedError())
   }
   server.on('clientError', (_err, socket) => { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n') })
+  // Behind a proxy the upstream connection is reused for minutes (Caddy: 2 min idle); Node's
+  // default 5 s keep-alive would close it under the proxy's next request (a 502 race).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 5_000
   const relayPort = Number(/\/tcp\/(\d+)/.exec(relay.getMultiaddrs()[0]?.toString() ?? '')?.[1])
   const upgrades = forwardUpgradesToRelay(server, { relayPort })
   await new Promise<void>((resolve, reject) => {

@@ -6,7 +6,7 @@ export const MAX_JSON_BODY_BYTES = 1024 * 1024
 /** Request bodies must arrive within this time (slowloris guard). */
 export const BODY_TIMEOUT_MS = 10_000
 
-/** Default HTTP port, per DESIGN.md (`npm start` serves http://127.0.0.1:8080). */
+/** Default HTTP port, per docs/design.md (`npm start` serves http://127.0.0.1:8080). */
 export const DEFAULT_PORT = 8080
 export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_DATA_DIR = './.tabgrad'
@@ -16,7 +16,7 @@ export const RELAY_PORT_OFFSET = 1
 
 // ---- relay limits: what one relay holds
 // Relayed (circuit) connections carry WebRTC signalling only: an SDP offer/answer and a few ICE
-// candidates, a few KiB (ENVIRONMENT.md: relayed connections are capped). Tensors never cross it.
+// candidates, a few KiB (libp2p caps relayed connections by default). Tensors never cross it.
 
 /** One reservation per tab; the libp2p default (15) would cap a swarm at 15 tabs. */
 export const MAX_RELAY_RESERVATIONS = 1024

@@ -71,6 +71,49 @@ async function linkCheck (from: Page, to: Page, kind: 'direct' | 'turn'): Promis
   assert.match((await link.textContent()) ?? '', kind === 'direct' ? /direct \(WebRTC\)/ : /WebRTC through TURN/)
 }
 
+/**
+ * A 2-stage campaign with a volunteer in each home, exactly as volunteers join it (open the link,
+ * press Start): the loss falls and every scheduled microbatch completes.
+ */
+async function trainAcrossHomes (pages: Page[]): Promise<void> {
+  const STEPS = 4
+  const link = await pages[0].evaluate(`(async () => {
+    const { campaigns } = await (await fetch('/api/campaigns')).json()
+    const demo = await (await fetch('/api/campaigns/' + campaigns[0].id)).json()
+    const m = demo.manifest
+    m.name = 'Three homes'
+    m.stages = 2
+    m.training.steps = ${STEPS}
+    m.training.accumulation = 2
+    m.training.sync_every = 1
+    m.spot_check_rate = 0
+    const res = await fetch('/api/campaigns', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(m) })
+    return (await res.json()).link
+  })()`) as string
+  assert.match(link, /^https:\/\/train\.test\/#\/c\/[0-9a-f]{32}$/, `share link ${link}`)
+  const id = link.split('/').at(-1)!
+  for (const p of pages) {
+    await p.goto(link)
+    await p.getByTestId('start').click({ timeout: 120_000 })
+    await p.getByTestId('my-stage').waitFor({ timeout: 120_000 })
+  }
+  type Status = { done: boolean, step: number, losses: Array<{ step: number, loss: number }>, microbatches: { scheduled: number, completed: number, lost: number } }
+  let s: Status | undefined
+  const deadline = Date.now() + 8 * 60_000
+  while (Date.now() < deadline) {
+    s = await pages[0].evaluate(`fetch('/api/campaigns/${id}/swarm').then(r => r.json())`) as Status
+    if (s.done) break
+    await new Promise(resolve => setTimeout(resolve, 2000))
+  }
+  assert.ok(s?.done === true, `training across homes stalled at step ${s?.step}`)
+  const losses = s.losses.map(l => l.loss)
+  assert.equal(losses.length, STEPS)
+  assert.ok(losses.at(-1)! < losses[0], `loss did not fall: ${losses.map(l => l.toFixed(3)).join(' → ')}`)
+  assert.equal(s.microbatches.lost, 0)
+  assert.equal(s.microbatches.completed, s.microbatches.scheduled)
+  step(`trained ${STEPS} steps across homes A, B, C: loss ${losses.map(l => l.toFixed(3)).join(' → ')}, ${s.microbatches.completed} microbatches, none lost`)
+}
+
 try {
   const [a, b, c] = await Promise.all([volunteer('a'), volunteer('b'), volunteer('c')])
   if (phase === 'turn') {
@@ -80,7 +123,7 @@ try {
     const ab = await probePair(a, b, 'all', 30_000)
     assert.ok(ab.connected, 'A↔B did not connect')
     assert.ok(ab.mdnsHostCandidates, 'host candidates were not hidden behind mDNS names (default settings expected)')
-    assert.ok(ab.localType !== 'relay' && ab.remoteType !== 'relay', `A↔B went through TURN (${ab.localType}/${ab.remoteType}), expected direct`)
+    assert.ok(ab.localType !== 'relay' && ab.remoteType !== 'relay', `A↔B went through TURN (${ab.localType}/${ab.remoteType}), expected direct; pairs: ${ab.pairs?.join(' ')}`)
     assert.ok([ab.localType, ab.remoteType].some(t => t === 'srflx' || t === 'prflx'), `A↔B pair ${ab.localType}/${ab.remoteType}: expected server-reflexive`)
     step(`A↔B direct: ${ab.localType} ↔ ${ab.remoteType}`)
 
@@ -106,6 +149,8 @@ try {
     step('app: A→B 4 MiB over a direct libp2p WebRTC connection set up through the WSS relay')
     await linkCheck(a, c, 'turn')
     step('app: A→C 4 MiB over libp2p WebRTC through TURN, and the tab shows it')
+
+    await trainAcrossHomes([a, b, c])
   } else {
     const ac = await probePair(a, c, 'all', 15_000)
     assert.ok(!ac.connected, 'A↔C connected with TURN switched off')

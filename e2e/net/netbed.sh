@@ -62,6 +62,10 @@ up () {
     # Nothing from the internet enters a home unless conntrack saw the home send first.
     ns "r-$h" iptables -A FORWARD -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
     ns "r-$h" iptables -A FORWARD -i wan -j DROP
+    # Unsolicited packets to the router itself are dropped silently too, like a home router: an
+    # accepted one would claim its port in conntrack and move the home's next mapping elsewhere.
+    ns "r-$h" iptables -A INPUT -i wan -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+    ns "r-$h" iptables -A INPUT -i wan -j DROP
     # A home upstream of 10 Mbit/s, the way tc models it here (no netem: no delay emulation).
     ns "r-$h" tc qdisc add dev wan root tbf rate 10mbit burst 64kb latency 50ms
     # Name resolution: `ip netns exec` mounts /etc/netns/NAME/hosts over /etc/hosts.

@@ -8,6 +8,8 @@ export interface PairEnd {
   remoteType?: string
   /** udp, tcp or tls for a relayed local candidate. */
   relayProtocol?: string
+  /** Every candidate pair as `local/remote:state`, for failure messages. */
+  pairs?: string[]
 }
 
 export interface ProbeResult extends PairEnd {
@@ -52,7 +54,9 @@ const PAGE_SCRIPT = String.raw`window.__tg = {
     const pair = pairId ? stats.get(pairId) : undefined
     const local = pair ? stats.get(pair.localCandidateId) : undefined
     const remote = pair ? stats.get(pair.remoteCandidateId) : undefined
-    return { localType: local?.candidateType, remoteType: remote?.candidateType, relayProtocol: local?.relayProtocol }
+    const pairs = []
+    stats.forEach(s => { if (s.type === 'candidate-pair') pairs.push(stats.get(s.localCandidateId)?.candidateType + '/' + stats.get(s.remoteCandidateId)?.candidateType + ':' + s.state) })
+    return { localType: local?.candidateType, remoteType: remote?.candidateType, relayProtocol: local?.relayProtocol, pairs }
   },
   close () { if (this.pc) this.pc.close(); this.pc = undefined }
 }`
@@ -84,7 +88,16 @@ export async function probePair (offerer: Page, answerer: Page, choice: IceChoic
     if (await call<boolean>(offerer, 'window.__tg.opened') && await call<boolean>(answerer, 'window.__tg.opened')) { connected = true; break }
     await new Promise(resolve => setTimeout(resolve, 200))
   }
-  const ends = connected ? [await call<PairEnd>(offerer, 'window.__tg.selected()'), await call<PairEnd>(answerer, 'window.__tg.selected()')] : [{}, {}]
+  // ICE may start on a relayed pair that became usable first and move to a better one once its
+  // checks succeed: give it a few seconds to settle before reading the pair.
+  let ends: PairEnd[] = [{}, {}]
+  for (let i = 0; connected && i < 25; i++) {
+    ends = [await call<PairEnd>(offerer, 'window.__tg.selected()'), await call<PairEnd>(answerer, 'window.__tg.selected()')]
+    if (choice === 'stun-only' || (ends[0].localType !== 'relay' && ends[0].remoteType !== 'relay')) break
+    const waiting = ends[0].pairs?.some(p => !p.includes('relay') && /:(in-progress|waiting)$/.test(p)) ?? false
+    if (!waiting && i >= 5) break
+    await new Promise(resolve => setTimeout(resolve, 400))
+  }
   await call(offerer, 'window.__tg.close()')
   await call(answerer, 'window.__tg.close()')
   return { connected, mdnsHostCandidates: mdns, ...ends[0], answerer: ends[1] }

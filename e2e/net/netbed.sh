@@ -7,7 +7,7 @@
 # Only these namespaces carry traffic; `down` removes every one of them and is safe to repeat.
 set -euo pipefail
 
-P=tgnet                          # prefix of every namespace and link this script makes
+P=${TGNET_PREFIX:-tgnet}         # prefix of every namespace and link this script makes
 SERVER=203.0.113.10              # tracker, Caddy and coturn (on wan's loopback)
 HOMES=(a b c)
 declare -A WAN_IP=([a]=203.0.113.65 [b]=203.0.113.69 [c]=203.0.113.73)   # wan side of each /30

@@ -117,6 +117,12 @@ async function trainAcrossHomes (pages: Page[]): Promise<void> {
 try {
   const [a, b, c] = await Promise.all([volunteer('a'), volunteer('b'), volunteer('c')])
   if (phase === 'turn') {
+    // Over plain http from another network the page is not a secure context: it must say so.
+    await c.goto('http://train.test/#/')
+    await c.getByText('This page needs HTTPS').waitFor({ timeout: 60_000 })
+    assert.equal(await c.evaluate('window.isSecureContext'), false)
+    await c.goto('https://train.test/#/')
+    step('http://train.test: the page says it needs HTTPS')
     for (const [p, h] of [[a, 'A'], [b, 'B'], [c, 'C']] as const) await checkOrigin(p, h)
     step('secure context, GPU adapter, WSS relay, no loopback address: ok in homes A, B, C')
 

@@ -81,6 +81,11 @@ https://train.test:443 {
   tls $WORK/server.pem $WORK/server.key
   reverse_proxy 127.0.0.1:8080
 }
+# Plain http on port 80 as well, to check that the app tells a volunteer it needs HTTPS.
+http://train.test:80 {
+  bind 203.0.113.10
+  reverse_proxy 127.0.0.1:8080
+}
 CADDY
 ip netns exec tgnet-wan env HOME="$WORK/caddy" XDG_DATA_HOME="$WORK/caddy" XDG_CONFIG_HOME="$WORK/caddy" \
   caddy run --config "$WORK/Caddyfile" --adapter caddyfile > "$WORK/caddy.log" 2>&1 &

@@ -51,3 +51,6 @@ export const MAX_CAMPAIGNS = 10_000
 
 /** Idle keep-alive connections stay open this long: longer than a proxy's upstream idle timeout (Caddy 2 min, nginx 60 s default). */
 export const KEEP_ALIVE_TIMEOUT_MS = 130_000
+
+/** Tab connections mid-handshake (noise + yamux) at once: a tracker restart brings every tab back within seconds. libp2p default 10. */
+export const RELAY_MAX_PENDING_UPGRADES = 256

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { IncomingMessage } from 'node:http'
-import { relayAddrFor, requestOrigin } from './public-origin.ts'
+import { clientAddress, relayAddrFor, requestOrigin } from './public-origin.ts'
 
 const req = (headers: Record<string, string>, remoteAddress = '198.51.100.7'): IncomingMessage =>
   ({ headers, socket: { remoteAddress } }) as unknown as IncomingMessage
@@ -44,5 +44,14 @@ describe('relayAddrFor', () => {
     expect(relayAddrFor('http://127.0.0.1:8080', ID)).toBe(`/ip4/127.0.0.1/tcp/8080/ws/p2p/${ID}`)
     expect(relayAddrFor('http://[::1]:8080', ID)).toBe(`/ip6/::1/tcp/8080/ws/p2p/${ID}`)
     expect(relayAddrFor('http://lan-box', ID)).toBe(`/dns4/lan-box/tcp/80/ws/p2p/${ID}`)
+  })
+})
+
+describe('clientAddress', () => {
+  it('takes the proxy\'s last X-Forwarded-For entry only from a trusted proxy', () => {
+    const headers = { 'x-forwarded-for': '6.6.6.6, 198.51.100.9' }
+    expect(clientAddress(req(headers, '127.0.0.1'), ['127.0.0.1'])).toBe('198.51.100.9')
+    expect(clientAddress(req(headers, '10.9.9.9'), ['127.0.0.1'])).toBe('10.9.9.9')
+    expect(clientAddress(req({ 'x-forwarded-for': 'not-an-ip' }, '127.0.0.1'), ['127.0.0.1'])).toBe('127.0.0.1')
   })
 })

@@ -34,6 +34,17 @@ export function remoteAddress (req: IncomingMessage): string {
   return a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a
 }
 
+/**
+ * The client's address: the socket's peer, or, when that is a trusted proxy, the address the
+ * proxy appended last to X-Forwarded-For (earlier entries are whatever the client claimed).
+ */
+export function clientAddress (req: IncomingMessage, trustedProxies: string[] = []): string {
+  const peer = remoteAddress(req)
+  if (!trustedProxies.includes(peer)) return peer
+  const forwarded = String(req.headers['x-forwarded-for'] ?? '').split(',').map(s => s.trim()).filter(s => isIP(s) !== 0)
+  return forwarded.at(-1) ?? peer
+}
+
 export function requestOrigin (req: IncomingMessage, init: OriginInit): string {
   if (init.publicUrl != null) return init.publicUrl
   if ((init.trustedProxies ?? []).includes(remoteAddress(req))) {

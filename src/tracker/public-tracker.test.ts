@@ -88,17 +88,26 @@ describe('tracker on a public origin', () => {
     await reserved(0)
   })
 
+  const upgrade = async (port: string, kind: string): Promise<string> => await new Promise<string>((resolve, reject) => {
+    const s = connect(Number(port), '127.0.0.1', () => {
+      s.write(`GET / HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: ${kind}\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`)
+    })
+    let text = ''
+    s.on('data', d => { text += d.toString(); if (text.includes('\r\n\r\n')) { s.destroy(); resolve(text) } })
+    s.on('end', () => resolve(text))
+    s.on('error', reject)
+  })
+
   it('refuses an upgrade to anything but WebSocket', async () => {
     const t = await start()
-    const { port } = new URL(t.url)
-    const reply = await new Promise<string>((resolve, reject) => {
-      const s = connect(Number(port), '127.0.0.1', () => { s.write('GET / HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: h2c\r\n\r\n') })
-      let text = ''
-      s.on('data', d => { text += d.toString() })
-      s.on('end', () => resolve(text))
-      s.on('error', reject)
-    })
-    expect(reply).toMatch(/^HTTP\/1.1 400/)
+    expect(await upgrade(new URL(t.url).port, 'h2c')).toMatch(/^HTTP\/1.1 400/)
+  })
+
+  it('limits new relay connections per client address', async () => {
+    const t = await start()
+    const replies = await Promise.all(Array.from({ length: 12 }, async () => await upgrade(new URL(t.url).port, 'websocket')))
+    expect(replies.filter(r => /^HTTP\/1.1 101/.test(r)).length).toBeGreaterThanOrEqual(5)
+    expect(replies.some(r => /^HTTP\/1.1 429/.test(r))).toBe(true)
   })
 
   it('keeps the reachability tabs sign for, and refuses unsigned claims', async () => {

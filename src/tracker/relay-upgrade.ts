@@ -4,6 +4,7 @@ import type { IncomingMessage, Server } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { createLogger } from '../log.ts'
+import { clientAddress } from './public-origin.ts'
 
 const log = createLogger('tabgrad:tracker')
 
@@ -12,6 +13,14 @@ export interface RelayUpgradeInit {
   relayPort: number
   /** At most this many piped connections at once; more are refused with 503. @default 2048 */
   maxConnections?: number
+  /**
+   * New connections per second from one client address; more get 429. The relay sees every tab
+   * as 127.0.0.1, so its own per-host limit is lifted and this one counts real addresses.
+   * @default 5 (libp2p's inboundConnectionThreshold)
+   */
+  perClientPerSecond?: number
+  /** Proxies whose X-Forwarded-For names the client. @default [] */
+  trustedProxies?: string[]
 }
 
 export interface RelayUpgrade {
@@ -23,12 +32,22 @@ export interface RelayUpgrade {
 export function forwardUpgradesToRelay (server: Server, init: RelayUpgradeInit): RelayUpgrade {
   const sockets = new Set<Duplex | Socket>()
   const max = init.maxConnections ?? 2048
+  const perSecond = init.perClientPerSecond ?? 5
+  // Upgrades per client in the current one-second window; cleared each window, so bounded by the request rate.
+  let window = 0
+  const recent = new Map<string, number>()
   const refuse = (socket: Duplex, status: string): void => {
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
   }
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') { refuse(socket, '400 Bad Request'); return }
     if (sockets.size / 2 >= max) { refuse(socket, '503 Service Unavailable'); return }
+    const second = Math.floor(Date.now() / 1000)
+    if (second !== window) { window = second; recent.clear() }
+    const client = clientAddress(req, init.trustedProxies)
+    const count = (recent.get(client) ?? 0) + 1
+    recent.set(client, count)
+    if (count > perSecond) { refuse(socket, '429 Too Many Requests'); return }
     const upstream = connect(init.relayPort, '127.0.0.1')
     sockets.add(socket)
     sockets.add(upstream)

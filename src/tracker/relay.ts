@@ -11,7 +11,7 @@ import { gossipsub } from '@libp2p/gossipsub'
 import type { Identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import {
-  MAX_RELAY_CONNECTIONS, MAX_RELAY_RESERVATIONS, RELAY_CIRCUIT_DATA_BYTES, RELAY_CIRCUIT_DURATION_MS,
+  MAX_RELAY_CONNECTIONS, MAX_RELAY_RESERVATIONS, RELAY_MAX_PENDING_UPGRADES, RELAY_CIRCUIT_DATA_BYTES, RELAY_CIRCUIT_DURATION_MS,
   RELAY_HOP_TIMEOUT_MS, RELAY_MAX_HOP_STREAMS, RELAY_RESERVATION_TTL_MS
 } from './constants.ts'
 import { PEER_DISCOVERY_TOPIC } from '../net/constants.ts'
@@ -34,7 +34,9 @@ export async function createRelay (init: RelayInit): Promise<RelayNode> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: { denyDialMultiaddr: () => false },
-    connectionManager: { maxConnections: MAX_RELAY_CONNECTIONS },
+    // Every tab arrives from 127.0.0.1 (the HTTP port pipes upgrades here), so the per-host rate
+    // limit moves to relay-upgrade.ts, which sees real client addresses.
+    connectionManager: { maxConnections: MAX_RELAY_CONNECTIONS, inboundConnectionThreshold: MAX_RELAY_CONNECTIONS, maxIncomingPendingConnections: RELAY_MAX_PENDING_UPGRADES },
     services: {
       identify: identify(),
       relay: circuitRelayServer({

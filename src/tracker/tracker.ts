@@ -174,7 +174,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 5_000
   const relayPort = Number(/\/tcp\/(\d+)/.exec(relay.getMultiaddrs()[0]?.toString() ?? '')?.[1])
-  const upgrades = forwardUpgradesToRelay(server, { relayPort })
+  const upgrades = forwardUpgradesToRelay(server, { relayPort, trustedProxies: config.trustedProxies })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })

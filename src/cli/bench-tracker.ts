@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { Agent, request } from 'node:http'
-import { cpus, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -120,7 +120,9 @@ async function runTab (tab: Tab, c: Client, campaign: string, downstream: Tab[],
 /** One 2-second round of a tab: heartbeat, status poll, and on stage 0 a lease and its completion. */
 async function tick (tab: Tab, c: Client, campaign: string, downstream: Tab[], flops: ReturnType<typeof creditTable>): Promise<void> {
   const base = `/api/campaigns/${campaign}`
-  await c.call('heartbeat', `${base}/heartbeat`, { peerId: tab.id, stats: { throughput: 1, busy: 0.5 } })
+  const hb = await c.call('heartbeat', `${base}/heartbeat`, { peerId: tab.id, stats: { throughput: 1, busy: 0.5 } })
+  // A tab the tracker timed out joins again, as the app does (swarm-tab.ts).
+  if (hb.status === 409) tab.stage = (await c.call('join', `${base}/join`, { peerId: tab.id, throughput: 1, stage: tab.stage })).json.stage
   const st = await c.call('status', `${base}/swarm`, undefined, tab.etag != null ? { 'if-none-match': tab.etag } : {})
   if (st.etag != null) tab.etag = st.etag
   if (tab.stage !== 0) return
@@ -197,6 +199,8 @@ async function runAt (n: number, seconds: number, warmup: number): Promise<Recor
       tracker_cpu_fraction: Math.round((u1.cpuS - u0.cpuS) / elapsed * 1000) / 1000,
       tracker_rss_mib: { start: Math.round(rss[0]), end: Math.round(u1.rssMiB), max: Math.round(Math.max(...rss)), samples: rss.map(Math.round) },
       client_cpu_fraction: Math.round((cpu1.user + cpu1.system) / 1e6 / elapsed * 1000) / 1000,
+      // The machine's 1-minute load at the end: other jobs share these cores and inflate latency.
+      load_average_1m: Math.round(loadavg()[0] * 100) / 100,
       errors: Object.fromEntries(c.errors)
     }
   } finally {

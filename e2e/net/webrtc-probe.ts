@@ -16,6 +16,8 @@ export interface ProbeResult extends PairEnd {
   connected: boolean
   /** The offerer's host candidates were hidden behind mDNS names (Chromium's default). */
   mdnsHostCandidates: boolean
+  /** Candidate types each side trickled, e.g. ['host', 'srflx', 'relay']. */
+  gathered: { offerer: string[], answerer: string[] }
   answerer: PairEnd
 }
 
@@ -78,12 +80,16 @@ export async function probePair (offerer: Page, answerer: Page, choice: IceChoic
   await call(offerer, `window.__tg.accept(${arg(answer)})`)
   let mdns = false
   let connected = false
+  const types = (cands: Cand[], into: Set<string>): void => { for (const c of cands) { const t = / typ (\w+)/.exec(c.candidate ?? '')?.[1]; if (t != null) into.add(t) } }
+  const gathered = { offerer: new Set<string>(), answerer: new Set<string>() }
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     const fromOfferer = await call<Cand[]>(offerer, 'window.__tg.drain()')
     mdns ||= fromOfferer.some(c => / typ host/.test(c.candidate ?? '') && /\.local /.test(c.candidate ?? ''))
+    types(fromOfferer, gathered.offerer)
     if (fromOfferer.length > 0) await call(answerer, `window.__tg.add(${arg(fromOfferer)})`)
     const fromAnswerer = await call<Cand[]>(answerer, 'window.__tg.drain()')
+    types(fromAnswerer, gathered.answerer)
     if (fromAnswerer.length > 0) await call(offerer, `window.__tg.add(${arg(fromAnswerer)})`)
     if (await call<boolean>(offerer, 'window.__tg.opened') && await call<boolean>(answerer, 'window.__tg.opened')) { connected = true; break }
     await new Promise(resolve => setTimeout(resolve, 200))
@@ -100,5 +106,5 @@ export async function probePair (offerer: Page, answerer: Page, choice: IceChoic
   }
   await call(offerer, 'window.__tg.close()')
   await call(answerer, 'window.__tg.close()')
-  return { connected, mdnsHostCandidates: mdns, ...ends[0], answerer: ends[1] }
+  return { connected, mdnsHostCandidates: mdns, gathered: { offerer: [...gathered.offerer], answerer: [...gathered.answerer] }, ...ends[0], answerer: ends[1] }
 }

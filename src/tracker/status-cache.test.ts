@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServer, request, type Server } from 'node:http'
 import { gunzipSync } from 'node:zlib'
 import type { AddressInfo } from 'node:net'
-import { sendJsonCached } from './http-util.ts'
+import { JsonSnapshots, sendJsonCached } from './http-util.ts'
 
 let server: Server
 let body: unknown = { a: 1 }
@@ -54,5 +54,24 @@ describe('sendJsonCached', () => {
 
   it('ignores a garbage If-None-Match', async () => {
     expect((await get({ 'if-none-match': 'W/"x", garbage,, "' })).status).toBe(200)
+  })
+})
+
+describe('JsonSnapshots', () => {
+  it('builds once per TTL, rebuilds after invalidation, and stays bounded', () => {
+    const snaps = new JsonSnapshots(1000, 3)
+    let builds = 0
+    const build = (): unknown => ({ n: ++builds })
+    const a = snaps.get('c1/swarm', build, 0)
+    expect(snaps.get('c1/swarm', build, 999)).toBe(a)
+    expect(builds).toBe(1)
+    expect(snaps.get('c1/swarm', build, 1000).etag).not.toBe(a.etag)
+    snaps.invalidate('c1')
+    snaps.get('c1/swarm', build, 1001)
+    expect(builds).toBe(3)
+    for (let i = 0; i < 10; i++) snaps.get(`k${i}`, build, 1001)
+    // c1 was pushed out by the bound: asking again builds anew.
+    snaps.get('c1/swarm', build, 1002)
+    expect(builds).toBe(14)
   })
 })

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { createRelay, type RelayNode } from './relay.ts'
 import { loadOrCreateRelayKey } from './relay-key.ts'
 import { openCampaignStore, ManifestInvalidError, type CampaignStore, type CampaignRecord } from './campaign-store.ts'
-import { readJsonBody, sendError, sendJson, sendJsonCached } from './http-util.ts'
+import { JsonSnapshots, readJsonBody, sendError, sendJson, sendJsonCached } from './http-util.ts'
 import { serveStatic } from './static-files.ts'
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from './errors.ts'
 import type { TrackerConfig } from './config.ts'
@@ -61,7 +61,8 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   const bindings = openBindingsFile({ dataDir: config.dataDir })
   const identity = createIdentityRoutes({ nonces: createNonceStore(), bindings })
   const ledgers = createCampaignLedgers({ dataDir: config.dataDir, campaigns, bindings, trackerKey })
-  const swarm = createSwarmRoutes({ campaigns, ledgers })
+  const snapshots = new JsonSnapshots()
+  const swarm = createSwarmRoutes({ campaigns, ledgers, snapshots })
   const reachability = createReachability()
 
   const status = (rec: CampaignRecord): Record<string, unknown> => {
@@ -138,7 +139,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       if (method !== 'GET') throw new MethodNotAllowedError()
       const rec = campaigns.get(m[1])
       if (rec == null) throw new NotFoundError(`no campaign ${m[1]}`)
-      sendJsonCached(req, res, { id: rec.id, manifest: rec.manifest, builtin: rec.builtin, createdAt: rec.createdAt, link: campaignLink(origin, rec.id), status: status(rec) })
+      sendJsonCached(req, res, snapshots.get(`${rec.id}/detail ${origin}`, () => ({ id: rec.id, manifest: rec.manifest, builtin: rec.builtin, createdAt: rec.createdAt, link: campaignLink(origin, rec.id), status: status(rec) })))
       return
     }
     if (/^\/api\/campaigns\/[^/]+$/.test(path)) throw new BadRequestError('campaign ids are 32 hex digits')

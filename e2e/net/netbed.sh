@@ -8,10 +8,12 @@
 set -euo pipefail
 
 P=${TGNET_PREFIX:-tgnet}         # prefix of every namespace and link this script makes
-SERVER=203.0.113.10              # tracker, Caddy and coturn (on wan's loopback)
+# "Public" addresses: ordinary unicast space that no namespace here can route out of. Not the
+# documentation ranges (203.0.113.0/24 …): Chromium's ICE may refuse a STUN-mapped address there.
+SERVER=11.0.0.10                 # tracker, Caddy and coturn (on wan's loopback)
 HOMES=(a b c)
-declare -A WAN_IP=([a]=203.0.113.65 [b]=203.0.113.69 [c]=203.0.113.73)   # wan side of each /30
-declare -A PUB_IP=([a]=203.0.113.66 [b]=203.0.113.70 [c]=203.0.113.74)   # the router's public address
+declare -A WAN_IP=([a]=11.0.1.1 [b]=11.0.2.1 [c]=11.0.3.1)   # wan side of each /30
+declare -A PUB_IP=([a]=11.0.1.2 [b]=11.0.2.2 [c]=11.0.3.2)   # the router's public address
 declare -A LAN=([a]=10.0.1 [b]=10.0.2 [c]=10.0.3)
 
 ns () { local n=$1; shift; ip netns exec "$P-$n" "$@"; }
@@ -80,7 +82,8 @@ up () {
 case "${1:-}" in
   up) up "${2:?work dir}" ;;
   down) down ;;
+  server-ip) echo "$SERVER" ;;
   block-udp) ns "r-$2" iptables -I FORWARD 1 -p udp -j DROP ;;
   unblock-udp) ns "r-$2" iptables -D FORWARD -p udp -j DROP ;;
-  *) echo "usage: $0 up WORKDIR | down | block-udp HOME | unblock-udp HOME" >&2; exit 2 ;;
+  *) echo "usage: $0 up WORKDIR | down | server-ip | block-udp HOME | unblock-udp HOME" >&2; exit 2 ;;
 esac

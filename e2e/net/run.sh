@@ -27,6 +27,7 @@ cleanup () {
 trap cleanup EXIT INT TERM
 
 bash e2e/net/netbed.sh up "$WORK"
+SERVER=$(bash e2e/net/netbed.sh server-ip)
 
 # ---- a test CA that only the homes' browsers trust, and a certificate for train.test
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj '/CN=tabgrad test CA' \
@@ -45,7 +46,7 @@ done
 
 # ---- the server: coturn, the tracker on loopback, Caddy terminating TLS on 443
 SECRET=$(openssl rand -hex 24)
-ip netns exec tgnet-wan turnserver -n --listening-ip=203.0.113.10 --relay-ip=203.0.113.10 \
+ip netns exec tgnet-wan turnserver -n --listening-ip=$SERVER --relay-ip=$SERVER \
   --listening-port=3478 --tls-listening-port=5349 --cert="$WORK/server.pem" --pkey="$WORK/server.key" \
   --use-auth-secret --static-auth-secret="$SECRET" --realm=train.test --fingerprint --no-cli \
   --min-port=49152 --max-port=49999 --no-multicast-peers --userdb="$WORK/turndb" --log-file=stdout --simple-log > "$WORK/coturn.log" 2>&1 &
@@ -77,13 +78,13 @@ cat > "$WORK/Caddyfile" <<CADDY
   storage file_system $WORK/caddy
 }
 https://train.test:443 {
-  bind 203.0.113.10
+  bind $SERVER
   tls $WORK/server.pem $WORK/server.key
   reverse_proxy 127.0.0.1:8080
 }
 # Plain http on port 80 as well, to check that the app tells a volunteer it needs HTTPS.
 http://train.test:80 {
-  bind 203.0.113.10
+  bind $SERVER
   reverse_proxy 127.0.0.1:8080
 }
 CADDY

@@ -14,6 +14,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId, PrivateKey } from '@libp2p/interface'
 import { DIAL_ATTEMPTS, DIAL_TIMEOUT_MS, GLARE_WAIT_MS, PEER_DISCOVERY_TOPIC } from './constants.ts'
 import { NoDirectConnectionError } from './errors.ts'
+import { linkKind, type LinkLog } from './ice-reachability.ts'
 
 export interface TabNodeInit {
   /** The relay's multiaddrs, from GET /api/health. */
@@ -22,6 +23,14 @@ export interface TabNodeInit {
   privateKey?: PrivateKey
   /** How often a tab re-announces itself on the discovery topic. @default 2000 */
   announceIntervalMs?: number
+  /**
+   * ICE servers for WebRTC, or a function giving the current set per connection (an IceSource
+   * from ice.ts refreshes TURN credentials). @default { iceServers: [] }: host candidates only,
+   * so only tabs on one network connect (no public STUN is built in).
+   */
+  rtcConfiguration?: RTCConfiguration | (() => Promise<RTCConfiguration>)
+  /** Records, per peer, whether its WebRTC connection is direct or via TURN, and failed dials. @default none */
+  links?: LinkLog
 }
 
 export type TabLibp2p = Libp2p<{ identify: Identify, pubsub: ReturnType<ReturnType<typeof gossipsub>> }>
@@ -32,8 +41,8 @@ export async function createTabNode (init: TabNodeInit): Promise<TabLibp2p> {
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
     transports: [
       webSockets(),
-      // Offline machines have no STUN: host candidates are enough on one network (ENVIRONMENT.md).
-      webRTC({ rtcConfiguration: { iceServers: [] } }),
+      // The tracker names the STUN/TURN servers; with none, host candidates reach one network only.
+      webRTC({ rtcConfiguration: init.rtcConfiguration ?? { iceServers: [] } }),
       circuitRelayTransport()
     ],
     connectionEncrypters: [noise()],
@@ -46,6 +55,18 @@ export async function createTabNode (init: TabNodeInit): Promise<TabLibp2p> {
       pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false })
     }
   })
+  if (init.links != null) {
+    const links = init.links
+    linkLogs.set(node as unknown as TabLibp2p, links)
+    node.addEventListener('connection:open', evt => {
+      const conn = evt.detail
+      if (!isDirect(conn)) return
+      // Give ICE a moment to settle on the selected pair before reading it.
+      setTimeout(() => {
+        linkKind(conn).then(kind => { if (kind != null) links.record(conn.remotePeer.toString(), kind) }, () => {})
+      }, 1000)
+    })
+  }
   await node.start()
   const relays = init.relayAddrs.map(a => multiaddr(a))
   await Promise.any(relays.map(async a => await node.dial(a, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })))
@@ -64,6 +85,9 @@ export function webrtcAddrVia (relay: Multiaddr, peer: PeerId): Multiaddr {
 
 const openDirect = (node: TabLibp2p, peer: PeerId): Connection | undefined =>
   node.getConnections(peer).find(c => c.status === 'open' && isDirect(c))
+
+/** Where each node records connection kinds and failed dials (createTabNode's `links`). */
+const linkLogs = new WeakMap<TabLibp2p, LinkLog>()
 
 /** Dials in progress, so concurrent callers share one dial instead of racing several. */
 const dialing = new WeakMap<TabLibp2p, Map<string, Promise<Connection>>>()
@@ -109,5 +133,6 @@ async function dialDirect (node: TabLibp2p, relayAddrs: string[], peer: PeerId, 
       }
     }
   }
+  linkLogs.get(node)?.record(peer.toString(), 'unreachable')
   throw new NoDirectConnectionError(`no direct WebRTC connection to ${peer.toString()}: ${(lastError as Error | undefined)?.message ?? 'dial gave a relayed connection'}`)
 }

@@ -76,8 +76,10 @@ export function routeCredits (m: CampaignManifest, completer: string, receipts: 
 export interface CampaignLedgers {
   /** Verifies receipts and the route; throws a 4xx error before anything is written. */
   check(campaignId: string, microbatch: number, completer: string, receipts: unknown): Promise<{ credits: Credit[], receipts: SignedReceipt[] }>
-  /** Appends a checked, first-time completion (fsynced). */
-  append(campaignId: string, microbatch: number, checked: { credits: Credit[], receipts: SignedReceipt[] }): ChainRecord
+  /** Appends a checked, first-time completion; resolves once it is fsynced (batched with others). */
+  append(campaignId: string, microbatch: number, checked: { credits: Credit[], receipts: SignedReceipt[] }): Promise<ChainRecord>
+  /** Resolves when every queued append is on disk. */
+  flush(): Promise<void>
   /** Work of this peer is withheld from ownership (it failed a spot check). */
   withhold(campaignId: string, peerId: string): void
   isWithheld(campaignId: string, peerId: string): boolean
@@ -121,8 +123,8 @@ export function createCampaignLedgers (init: CampaignLedgersInit): CampaignLedge
       }
       return { credits: routeCredits(m, completer, signed), receipts: signed }
     },
-    append (id, microbatch, checked) {
-      return store(id).append({ campaign: id, microbatch, credits: checked.credits, receipts: checked.receipts, time: Date.now() })
+    async append (id, microbatch, checked) {
+      return await store(id).commit({ campaign: id, microbatch, credits: checked.credits, receipts: checked.receipts, time: Date.now() })
     },
     withhold (id, peerId) {
       let s = withheld.get(id)
@@ -153,6 +155,9 @@ export function createCampaignLedgers (init: CampaignLedgersInit): CampaignLedge
       const epoch = s.length === 0 ? 0 : s.epochOf(s.length - 1)
       sendJson(res, 200, { root: await s.signedEpochRoot(epoch, init.trackerKey), epoch, length: s.length, entries: s.slice(start, start + limit) })
       return true
+    },
+    async flush () {
+      await Promise.all([...stores.values()].map(async s => { await s.flush() }))
     },
     close () {
       for (const s of stores.values()) s.close()

@@ -2,6 +2,8 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { campaignId, validateManifest, type CampaignManifest, type FieldError } from '../campaign/manifest.ts'
+import { HttpError } from './errors.ts'
+import { MAX_CAMPAIGNS } from './constants.ts'
 
 export interface CampaignRecord {
   id: string
@@ -44,6 +46,7 @@ export async function openCampaignStore (dataDir: string): Promise<CampaignStore
       const id = await campaignId(v.manifest)
       const existing = records.get(id)
       if (existing != null) return existing
+      if (records.size >= MAX_CAMPAIGNS) throw new HttpError(507, `this tracker holds its limit of ${MAX_CAMPAIGNS} campaigns`)
       const rec: CampaignRecord = { id, manifest: v.manifest, createdAt: new Date().toISOString(), builtin: opts.builtin ?? false }
       if (!rec.builtin) {
         const path = join(dir, `${id}.json`)

@@ -1,6 +1,11 @@
 // Node only: one campaign's ledger as an append-only JSON-lines file of hash-chained records
-// (src/ledger/hash-chain.ts). Every append is written in one write() and fsynced before it
-// returns, so an entry counts as committed once append() has returned.
+// (src/ledger/hash-chain.ts). An entry counts as committed once it is fsynced:
+//  - `commit()` (the tracker's path) queues the line and resolves after the batch holding it is
+//    written and fsynced off the event loop; entries that arrive during a write form the next
+//    batch, so a busy tracker pays one fsync per batch, not per entry;
+//  - `append()` writes and fsyncs synchronously (tools and tests); it refuses to run while a
+//    batch is queued, so the file never holds lines out of chain order.
+// Readers (length, get, slice, proofs, ownership) see committed entries only.
 //
 // On open the whole chain is verified. A complete line that does not verify (edited, deleted
 // or reordered) makes open() throw LedgerTamperedError naming the first bad line: the tracker
@@ -8,7 +13,8 @@
 // A last line without its '\n' is a torn write from a crash mid-append: that entry was never
 // acknowledged, so the store truncates the file back to the last '\n' and keeps every
 // committed entry (`repairedBytes` says how much was cut).
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs'
+import { closeSync, fdatasync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, write, writeSync } from 'node:fs'
+import { promisify } from 'node:util'
 import { dirname } from 'node:path'
 import type { PrivateKey } from '@libp2p/interface'
 import { ENTRIES_PER_EPOCH, MAX_ENTRY_BYTES } from '../ledger/constants.ts'
@@ -43,8 +49,19 @@ export interface LedgerStore {
   readonly head: string | undefined
   /** Bytes of a torn last line cut off on open (0 if the file was clean). */
   readonly repairedBytes: number
-  /** Appends, fsyncs and returns the committed record. Throws MalformedEntryError. */
+  /** Appends, fsyncs and returns the committed record, blocking. Throws MalformedEntryError. */
   append(entry: LedgerEntry): ChainRecord
+  /**
+   * Queues the entry behind those already queued (chain order is call order) and resolves once
+   * it is on disk, written with its batch in one write and one fsync. Bad entries throw at once.
+   */
+  commit(entry: LedgerEntry): Promise<ChainRecord>
+  /** Resolves when everything queued so far is on disk. */
+  flush(): Promise<void>
+  /** Entries queued and not yet on disk. */
+  readonly pending: number
+  /** Batches written by commit() so far (each one write and one fsync). */
+  readonly batches: number
   get(index: number): ChainRecord
   /** Records [start, end), clamped to the ledger. */
   slice(start: number, end?: number): ChainRecord[]
@@ -109,16 +126,74 @@ export function openLedgerStore (init: LedgerStoreInit): LedgerStore {
     return r
   }
 
+  // ---- batched commits
+  interface Queued { record: ChainRecord, line: Buffer, resolve: (r: ChainRecord) => void, reject: (e: unknown) => void }
+  let queue: Queued[] = []
+  /** The batch being written now. */
+  let inflight: Queued[] = []
+  let writing: Promise<void> | undefined
+  let closed = false
+  let batches = 0
+  const writeAsync = promisify(write)
+  const datasyncAsync = promisify(fdatasync)
+  /** The chain continues from the last queued record, else the last committed one. */
+  const tail = (): ChainRecord | undefined => queue.at(-1)?.record ?? inflight.at(-1)?.record ?? records.at(-1)
+
+  const prepare = (entry: LedgerEntry): { record: ChainRecord, line: Buffer } => {
+    const record = nextRecord(tail(), entry)
+    if (record.entry.campaign !== campaign) throw new MalformedEntryError(`entry is for campaign ${record.entry.campaign}, this ledger is ${campaign}`)
+    const line = Buffer.from(recordLine(record) + '\n', 'utf8')
+    if (line.length > MAX_ENTRY_BYTES) throw new MalformedEntryError(`entry is longer than ${MAX_ENTRY_BYTES} bytes`)
+    return { record, line }
+  }
+
+  async function writeBatches (): Promise<void> {
+    while (queue.length > 0 && !closed) {
+      const batch = queue
+      inflight = batch
+      queue = []
+      const bytes = Buffer.concat(batch.map(q => q.line))
+      const before = fstatSync(fd).size
+      try {
+        // One write per batch: a crash leaves at most a torn tail without '\n', repaired on open.
+        let at = 0
+        while (at < bytes.length) at += (await writeAsync(fd, bytes, at, bytes.length - at)).bytesWritten
+        await datasyncAsync(fd)
+        batches++
+      } catch (err) {
+        try { ftruncateSync(fd, before) } catch {}
+        // Entries queued behind the failed batch chain onto it: they fail with it.
+        for (const q of [...batch, ...queue]) q.reject(err)
+        queue = []
+        inflight = []
+        continue
+      }
+      for (const q of batch) { records.push(q.record); q.resolve(q.record) }
+      inflight = []
+    }
+  }
+
   return {
     path,
     get length () { return records.length },
     get head () { return records.at(-1)?.hash },
+    get pending () { return queue.length },
+    get batches () { return batches },
     repairedBytes,
+    commit (entry) {
+      if (closed) return Promise.reject(new MalformedEntryError('the ledger is closed'))
+      let prepared: { record: ChainRecord, line: Buffer }
+      try { prepared = prepare(entry) } catch (err) { return Promise.reject(err) }
+      const done = new Promise<ChainRecord>((resolve, reject) => { queue.push({ ...prepared, resolve, reject }) })
+      writing ??= writeBatches().finally(() => { writing = undefined })
+      return done
+    },
+    async flush () {
+      while (writing != null) await writing
+    },
     append (entry) {
-      const record = nextRecord(records.at(-1), entry)
-      if (record.entry.campaign !== campaign) throw new MalformedEntryError(`entry is for campaign ${record.entry.campaign}, this ledger is ${campaign}`)
-      const line = Buffer.from(recordLine(record) + '\n', 'utf8')
-      if (line.length > MAX_ENTRY_BYTES) throw new MalformedEntryError(`entry is longer than ${MAX_ENTRY_BYTES} bytes`)
+      if (queue.length > 0 || writing != null) throw new MalformedEntryError('append() while commits are queued would reorder the file; await flush() first')
+      const { record, line } = prepare(entry)
       // One write of the whole line: a crash leaves at most a torn tail without '\n'.
       const before = fstatSync(fd).size
       try {
@@ -153,6 +228,28 @@ export function openLedgerStore (init: LedgerStoreInit): LedgerStore {
       const leaves = epochRecords(epoch).map(r => r.hash)
       return { record, epoch: epochRoot(epoch), proof: merkleProof(leaves, index - epoch * perEpoch) }
     },
-    close () { closeSync(fd) }
+    close () {
+      // What is still queued is written synchronously, after any batch in flight: nothing
+      // queued is dropped, and the descriptor is not closed under a pending write.
+      closed = true
+      const finish = (): void => {
+        const rest = queue
+        queue = []
+        if (rest.length > 0) {
+          try {
+            const bytes = Buffer.concat(rest.map(q => q.line))
+            let at = 0
+            while (at < bytes.length) at += writeSync(fd, bytes, at)
+            fsyncSync(fd)
+            for (const q of rest) { records.push(q.record); q.resolve(q.record) }
+          } catch (err) {
+            for (const q of rest) q.reject(err)
+          }
+        }
+        closeSync(fd)
+      }
+      if (writing != null) void writing.finally(finish)
+      else finish()
+    }
   }
 }

@@ -1,4 +1,4 @@
-// `npm start`: the tracker process. Settings: flags, or HOST, PORT, RELAY_PORT, TABGRAD_DATA_DIR.
+// `npm start`: the tracker process. Settings: flags or environment variables (config.ts).
 import '../node/register.ts'
 import { parseTrackerConfig, ConfigError } from './config.ts'
 import { startTracker } from './tracker.ts'
@@ -14,9 +14,10 @@ try {
 
 try {
   const tracker = await startTracker(config)
-  console.log(`tabgrad tracker ${tracker.url}`)
-  console.log(`  demo campaign: ${campaignLink(tracker.url, tracker.demoCampaignId)}`)
-  console.log(`  relay: ${tracker.relay.getMultiaddrs().map(String).join(' ')}`)
+  console.log(`tabgrad tracker ${tracker.publicUrl}${tracker.publicUrl !== tracker.url ? ` (listening on ${tracker.url})` : ''}`)
+  console.log(`  demo campaign: ${campaignLink(tracker.publicUrl, tracker.demoCampaignId)}`)
+  console.log(`  relay: WebSockets on the same port (${tracker.relay.peerId.toString()})`)
+  console.log(`  NAT traversal: ${config.turn != null ? `TURN ${config.turn.join(', ')}` : 'no TURN'}; ${config.stun != null ? `STUN ${config.stun.join(', ')}` : 'no STUN (tabs reach only peers on their own network)'}`)
   console.log(`  data: ${config.dataDir}`)
   let closing = false
   const shutdown = (signal: string): void => {

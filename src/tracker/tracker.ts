@@ -7,10 +7,11 @@ import type { AddressInfo } from 'node:net'
 import { createRelay, type RelayNode } from './relay.ts'
 import { loadOrCreateRelayKey } from './relay-key.ts'
 import { openCampaignStore, ManifestInvalidError, type CampaignStore, type CampaignRecord } from './campaign-store.ts'
-import { readJsonBody, sendError, sendJson } from './http-util.ts'
+import { JsonSnapshots, readJsonBody, sendError, sendJson, sendJsonCached } from './http-util.ts'
 import { serveStatic } from './static-files.ts'
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from './errors.ts'
 import type { TrackerConfig } from './config.ts'
+import { KEEP_ALIVE_TIMEOUT_MS } from './constants.ts'
 import { demoManifest, DEMO_DATASET_PATH } from '../campaign/demo.ts'
 import { campaignLink } from '../campaign/manifest.ts'
 import { createLogger } from '../log.ts'
@@ -20,6 +21,10 @@ import { createCampaignLedgers, type CampaignLedgers } from './campaign-ledgers.
 import { createIdentityRoutes } from './identity-routes.ts'
 import { createNonceStore } from '../identity/nonce-store.ts'
 import { openBindingsFile, type BindingsFile } from '../identity/bindings-file.ts'
+import { iceResponse } from './ice-route.ts'
+import { relayAddrFor, requestOrigin } from './public-origin.ts'
+import { forwardUpgradesToRelay } from './relay-upgrade.ts'
+import { createReachability, readReachabilityReport, type Reachability } from './reachability.ts'
 
 const log = createLogger('tabgrad:tracker')
 
@@ -28,12 +33,16 @@ export const VERSION = '0.1.0'
 export interface Tracker {
   /** http://host:port of the app and API. */
   url: string
+  /** What volunteers use: the public URL when one is configured, else `url`. */
+  publicUrl: string
   relay: RelayNode
   campaigns: CampaignStore
   demoCampaignId: string
   swarm: SwarmRoutes
   ledgers: CampaignLedgers
   bindings: BindingsFile
+  /** Which tab pairs can talk (direct, TURN, unreachable), as tabs report it: for routing. */
+  reachability: Reachability
   close(): Promise<void>
 }
 
@@ -46,13 +55,15 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   const demo = await campaigns.create(demoManifest(createHash('sha256').update(demoBytes).digest('hex'), demoBytes.length), { builtin: true })
 
   const trackerKey = await loadOrCreateRelayKey(config.dataDir)
-  const relay = await createRelay({ privateKey: trackerKey, host: config.host, port: config.relayPort })
+  const relay = await createRelay({ privateKey: trackerKey, host: '127.0.0.1', port: config.relayPort })
   await relay.start()
 
   const bindings = openBindingsFile({ dataDir: config.dataDir })
   const identity = createIdentityRoutes({ nonces: createNonceStore(), bindings })
   const ledgers = createCampaignLedgers({ dataDir: config.dataDir, campaigns, bindings, trackerKey })
-  const swarm = createSwarmRoutes({ campaigns, ledgers })
+  const snapshots = new JsonSnapshots()
+  const swarm = createSwarmRoutes({ campaigns, ledgers, snapshots })
+  const reachability = createReachability()
 
   const status = (rec: CampaignRecord): Record<string, unknown> => {
     const coord = swarm.coordinator(rec.id)
@@ -66,12 +77,33 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     }
   }
 
+  let localUrl = `http://${config.host}:${config.port}`
+
   async function api (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const method = req.method ?? 'GET'
-    const origin = `http://${req.headers.host ?? `${config.host}:${config.port}`}`
+    const origin = requestOrigin(req, { publicUrl: config.publicUrl, trustedProxies: config.trustedProxies, fallback: localUrl })
     if (path === '/api/health') {
       if (method !== 'GET') throw new MethodNotAllowedError()
-      sendJson(res, 200, { ok: true, version: VERSION, peerId: relay.peerId.toString(), multiaddrs: relay.getMultiaddrs().map(String) })
+      // The relay is reached through this same origin (WebSocket upgrades are forwarded to it).
+      sendJson(res, 200, { ok: true, version: VERSION, peerId: relay.peerId.toString(), multiaddrs: [relayAddrFor(origin, relay.peerId.toString())] })
+      return
+    }
+    if (path === '/api/ice') {
+      if (method !== 'GET') throw new MethodNotAllowedError()
+      sendJson(res, 200, iceResponse({ stun: config.stun, turn: config.turn, turnSecret: config.turnSecret, turnTtlS: config.turnTtlS }))
+      return
+    }
+    if (path === '/api/reachability') {
+      if (method !== 'POST') throw new MethodNotAllowedError()
+      const { peerId, links } = await readReachabilityReport(await readJsonBody(req))
+      reachability.report(peerId, links)
+      sendJson(res, 200, { ok: true })
+      return
+    }
+    const reach = /^\/api\/reachability\/([1-9A-HJ-NP-Za-km-z]{32,64})$/.exec(path)
+    if (reach != null) {
+      if (method !== 'GET') throw new MethodNotAllowedError()
+      sendJson(res, 200, { peer: reach[1], links: reachability.linksOf(reach[1]) })
       return
     }
     if (await swarm.handle(req, res, path)) return
@@ -83,7 +115,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     }
     if (path === '/api/campaigns') {
       if (method === 'GET') {
-        sendJson(res, 200, { campaigns: campaigns.list().map(r => ({ id: r.id, name: r.manifest.name, builtin: r.builtin, createdAt: r.createdAt, link: campaignLink(origin, r.id), status: status(r) })) })
+        sendJsonCached(req, res, { campaigns: campaigns.list().map(r => ({ id: r.id, name: r.manifest.name, builtin: r.builtin, createdAt: r.createdAt, link: campaignLink(origin, r.id), status: status(r) })) })
         return
       }
       if (method === 'POST') {
@@ -107,7 +139,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       if (method !== 'GET') throw new MethodNotAllowedError()
       const rec = campaigns.get(m[1])
       if (rec == null) throw new NotFoundError(`no campaign ${m[1]}`)
-      sendJson(res, 200, { id: rec.id, manifest: rec.manifest, builtin: rec.builtin, createdAt: rec.createdAt, link: campaignLink(origin, rec.id), status: status(rec) })
+      sendJsonCached(req, res, snapshots.get(`${rec.id}/detail ${origin}`, () => ({ id: rec.id, manifest: rec.manifest, builtin: rec.builtin, createdAt: rec.createdAt, link: campaignLink(origin, rec.id), status: status(rec) })))
       return
     }
     if (/^\/api\/campaigns\/[^/]+$/.test(path)) throw new BadRequestError('campaign ids are 32 hex digits')
@@ -138,26 +170,37 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
           : Promise.reject(new MethodNotAllowedError())
   }
   server.on('clientError', (_err, socket) => { socket.end('HTTP/1.1 400 Bad Request\r\n\r\n') })
+  // Behind a proxy the upstream connection is reused for minutes (Caddy: 2 min idle); Node's
+  // default 5 s keep-alive would close it under the proxy's next request (a 502 race).
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 5_000
+  const relayPort = Number(/\/tcp\/(\d+)/.exec(relay.getMultiaddrs()[0]?.toString() ?? '')?.[1])
+  const upgrades = forwardUpgradesToRelay(server, { relayPort, trustedProxies: config.trustedProxies })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => { server.off('error', reject); resolve() })
   })
   const addr = server.address() as AddressInfo
-  const url = `http://${config.host}:${addr.port}`
-  log.info(`app and API on ${url}; relay ${relay.getMultiaddrs().map(String).join(' ')}`)
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${addr.port}`
+  localUrl = url
+  log.info(`app, API and relay on ${url}${config.publicUrl != null ? ` (public: ${config.publicUrl})` : ''}`)
 
   return {
     url,
+    publicUrl: config.publicUrl ?? url,
     relay,
     campaigns,
     demoCampaignId: demo.id,
     swarm,
     ledgers,
     bindings,
+    reachability,
     async close () {
+      upgrades.close()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))
       await relay.stop()
+      await ledgers.flush()
       ledgers.close()
       bindings.close()
     }

@@ -12,8 +12,13 @@ class GpuState {
   }
 
   async detect (): Promise<ProbeResult> {
+    // Browsers hide WebGPU (and crypto.subtle) outside a secure context: say so, not "no WebGPU".
+    if (typeof window !== 'undefined' && !window.isSecureContext) {
+      this.probe = { type: 'no-webgpu', reason: `This page needs HTTPS: browsers allow WebGPU only on https:// pages (or on localhost). Open https://${location.host}${location.pathname}${location.hash}, or ask the campaign's host to serve it over HTTPS.` }
+      return this.probe
+    }
     if (typeof navigator === 'undefined' || !('gpu' in navigator)) {
-      this.probe = { type: 'no-webgpu', reason: 'This browser has no WebGPU.' }
+      this.probe = { type: 'no-webgpu', reason: 'This browser has no WebGPU. It is in Chrome and Edge 113 or later, Safari 26 or later and Firefox 141 or later (Windows); on Linux, Chrome needs it enabled in chrome://flags.' }
       return this.probe
     }
     this.probe = await this.worker.api.probe()

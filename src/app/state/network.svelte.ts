@@ -6,12 +6,16 @@ import { createTabNode, directConnection, isDirect, type TabLibp2p } from '../..
 import { receiveBlob, sendBlob, type BlobResult } from '../../net/blob-check.ts'
 import { BLOB_PROTOCOL, PEER_EXPIRY_MS } from '../../net/constants.ts'
 import { kvGet, kvSet } from './tab-store.ts'
+import { createIceSource } from '../../net/ice.ts'
+import { LinkLog, startReachabilityReports, type LinkKind } from '../../net/ice-reachability.ts'
 
 export type NetStatus = 'idle' | 'connecting' | 'online' | 'error'
 
 export interface PeerInfo {
   id: string
   direct: boolean
+  /** What this tab's dials found: direct, via TURN, or unreachable. */
+  link?: LinkKind
 }
 
 class NetworkState {
@@ -19,6 +23,10 @@ class NetworkState {
   error = $state<string | null>(null)
   peerId = $state<string | null>(null)
   relayPeerId = $state<string | null>(null)
+  /** False when the tracker names no STUN/TURN server: only peers on this tab's network can connect. */
+  natTraversal = $state(true)
+  /** Per peer: direct, via TURN, or unreachable (reported to the tracker for routing). */
+  readonly links = new LinkLog()
   peers = $state.raw<PeerInfo[]>([])
   /** Link checks this tab sent or received, newest first. */
   checks = $state.raw<Array<BlobResult & { direction: 'sent' | 'received' }>>([])
@@ -46,8 +54,11 @@ class NetworkState {
       const privateKey = stored != null ? privateKeyFromProtobuf(stored) : await generateKeyPair('Ed25519')
       if (stored == null) await kvSet('libp2p-key', privateKeyToProtobuf(privateKey)).catch(() => {})
       this.privateKey = privateKey
-      const node = await createTabNode({ relayAddrs: this.#relayAddrs, privateKey })
+      const ice = await createIceSource()
+      this.natTraversal = ice.current.natTraversal
+      const node = await createTabNode({ relayAddrs: this.#relayAddrs, privateKey, rtcConfiguration: async () => await ice.rtcConfiguration(), links: this.links })
       this.node = node
+      startReachabilityReports({ log: this.links, peerId: node.peerId.toString(), privateKey })
       this.peerId = node.peerId.toString()
       await node.handle(BLOB_PROTOCOL, (stream, connection) => {
         receiveBlob(stream, connection.remotePeer.toString())
@@ -91,6 +102,7 @@ class NetworkState {
     }
     ids.delete(this.relayPeerId ?? '')
     ids.delete(this.peerId ?? '')
+    for (const p of ids.values()) p.link = this.links.kind(p.id)
     this.peers = [...ids.values()].sort((a, b) => a.id.localeCompare(b.id))
   }
 

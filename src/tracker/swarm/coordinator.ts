@@ -65,6 +65,9 @@ export class UnknownTabError extends Error {
   override name = 'UnknownTabError'
 }
 
+/** Returning tabs remembered per campaign: enough for every volunteer of a large campaign. */
+const MAX_PAST_STAGES = 100_000
+
 export class NotStageZeroError extends Error {
   override name = 'NotStageZeroError'
 }
@@ -128,6 +131,10 @@ export class Coordinator {
   /** Makes `step` the open step and puts the ids of steps step..step+lookahead on the books. */
   #openStep (step: number): void {
     this.#step = step
+    // Closed steps' loss bookkeeping goes (bounded memory); open and lookahead steps keep theirs.
+    const A0 = this.#init.accumulation
+    for (const key of this.#lossSeen) if (Math.floor(Number(key) / A0) < step) this.#lossSeen.delete(key)
+    for (const s of this.#lossSums.keys()) if (s < step) this.#lossSums.delete(s)
     const A = this.#init.accumulation
     const last = Math.min(this.#init.totalSteps, step + 1 + this.#init.lookahead)
     for (let k = step; k < last; k++) {
@@ -149,8 +156,11 @@ export class Coordinator {
     const stage = resume != null && Number.isInteger(resume) && resume >= 0 && resume < this.#init.stages ? resume : this.#neediestStage()
     const rec: TabRecord = { peerId, stage, ready: false, joinedAt: this.#init.now(), lastSeen: this.#init.now(), stats: opts.throughput != null ? { throughput: opts.throughput } : {}, ...(opts.bandwidth != null ? { bandwidth: opts.bandwidth } : {}) }
     this.#tabs.set(peerId, rec)
+    this.#pastStage.delete(peerId)
     this.#pastStage.set(peerId, stage)
     this.#routable = null
+    // Remember the most recent tabs only (bounded memory): the oldest entry goes first.
+    if (this.#pastStage.size > MAX_PAST_STAGES) this.#pastStage.delete(this.#pastStage.keys().next().value!)
     return rec
   }
 

@@ -10,7 +10,7 @@ import { SpotChecks } from '../../ledger/spot-checks.ts'
 import { createLogger } from '../../log.ts'
 
 const log = createLogger('tabgrad:tracker:swarm')
-import { readJsonBody, sendJson } from '../http-util.ts'
+import { readJsonBody, sendJson, sendJsonCached, type JsonSnapshots } from '../http-util.ts'
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from '../errors.ts'
 import type { CampaignStore } from '../campaign-store.ts'
 import { splitStages, stageFlops } from '../../model/config.ts'
@@ -25,6 +25,8 @@ export interface SwarmRoutesInit {
   leaseTimeoutMs?: number
   /** Checks a completion's receipts and appends first-time completions to the ledger. */
   ledgers?: CampaignLedgers
+  /** Encoded status snapshots shared with the campaign routes (keys start with the campaign id). @default none */
+  snapshots?: JsonSnapshots
 }
 
 export interface SwarmRoutes {
@@ -92,7 +94,14 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
     if (action === 'swarm') {
       if (req.method !== 'GET') throw new MethodNotAllowedError()
       coord.expire()
-      sendJson(res, 200, coord.status())
+      // `?since=S` returns only the losses of steps after S (pollers keep what they have).
+      const since = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? NaN)
+      const build = (): unknown => {
+        const status = coord.status()
+        if (Number.isSafeInteger(since)) status.losses = status.losses.filter(l => l.step > since)
+        return status
+      }
+      sendJsonCached(req, res, init.snapshots != null ? init.snapshots.get(`${id}/swarm?${since}`, build) : build())
       return true
     }
     if (req.method !== 'POST') throw new MethodNotAllowedError()
@@ -126,7 +135,8 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           // Receipts are checked before anything changes: a bad one completes nothing.
           const checked = init.ledgers != null ? await init.ledgers.check(id, mb, peerId, body.receipts) : undefined
           const credited = coord.complete(peerId, mb)
-          if (credited && checked != null) init.ledgers!.append(id, mb, checked)
+          // Credited only once the ledger entry is durable (appends are batched with one fsync).
+          if (credited && checked != null) await init.ledgers!.append(id, mb, checked)
           const window = Math.min(MAX_LEASE_WINDOW, intOf(body, 'window', true) ?? 0)
           const next = window > 0 ? coord.lease(peerId, window) : { step: coord.step, leases: [] }
           const reply: CompleteReply = { credited, ...next }
@@ -170,6 +180,9 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
       if (err instanceof UnknownTabError) throw new HttpError(409, err.message)
       if (err instanceof NotStageZeroError) throw new HttpError(409, err.message)
       throw err
+    } finally {
+      // Readers see a change at once; heartbeat stats and in-flight counts may lag a second.
+      if (action !== 'heartbeat' && action !== 'lease' && action !== 'release') init.snapshots?.invalidate(id)
     }
     return true
   }

@@ -17,7 +17,8 @@ describe('token files', () => {
 
   it('refuses a file whose size and sha256 differ from the sidecar, listing both', async () => {
     const { bin, meta } = await makeTokenFile(ids, { tokenizer: 'gpt2' })
-    const err = await readTokenFile(bin.subarray(0, 1998), meta).catch(e => e as { name: string, problems: string[] })
+    const err = await readTokenFile(bin.subarray(0, 1998), meta).then(() => null, (e: unknown) => e as { name: string, problems: string[] })
+    if (err == null) throw new Error('accepted a truncated file')
     expect(err.name).toBe('TokenFileError')
     expect(err.problems).toHaveLength(2)
     expect(err.problems[0]).toMatch(/1998 bytes.*need 2000/)

@@ -1,12 +1,14 @@
 // The CLI trainer (`npm run train`, DESIGN.md "Commands") as a function: flags in, exit code out,
 // so tests run it in-process. Recipe: load and check every input → device → runTraining (S stages
 // in this process, helper src/train/run.ts) → write --out/--grads → sample → write --json.
-import { rename, unlink, writeFile } from 'node:fs/promises'
+import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { UsageError } from './args.ts'
 import { loadTrainOptions, TrainInputError, USAGE, type TrainOptions } from './train-options.ts'
 import { TrainProgress, formatDuration, type ProgressSink } from './train-progress.ts'
 import { requestNodeDevice } from '../node/webgpu.ts'
-import { fullRange, stageParamCount } from '../model/config.ts'
+import { fullRange, splitStages, stageParamCount } from '../model/config.ts'
+import { exportRange, hfConfigJson, importHfCheckpoint } from '../model/hf-checkpoint.ts'
 import { exportStage } from '../model/checkpoint.ts'
 import { initStageParams } from '../model/init.ts'
 import { stageLayout } from '../model/params.ts'
@@ -65,7 +67,7 @@ async function train (opts: TrainOptions, io: TrainIo): Promise<void> {
     device = tg.device; adapter = tg.summary
   }
   const params = stageParamCount(config, fullRange(config)).total
-  log(`model: ${opts.configSource} V=${config.vocab} C=${config.d_model} L=${config.n_layer} NH=${config.n_head} n_ctx=${config.n_ctx}, ${(params / 1e6).toFixed(2)}M params${opts.initPath != null ? `, from ${opts.initPath}` : ''}`)
+  log(`model: ${opts.configSource} V=${config.vocab} C=${config.d_model} L=${config.n_layer} NH=${config.n_head} n_ctx=${config.n_ctx}, ${(params / 1e6).toFixed(2)}M params${opts.initPath != null ? `, from ${opts.initPath}` : ''}${opts.initNotes.length > 0 ? ` (${opts.initNotes.join(', ')})` : ''}`)
   if (adapter != null) log(`device: ${[adapter.vendor, adapter.architecture, adapter.description].filter(s => s !== '').join(' ')}`)
   if (opts.tokens != null) log(`data: ${opts.dataPath} (${opts.tokens.length} ${opts.tokenizer} tokens${opts.validation != null ? ` + ${opts.validation.length} held out` : ''}), B=${B} T=${T}, ${opts.shuffle ? `shuffled (seed ${opts.seed})` : 'in order'}, ${opts.stages} stage${opts.stages > 1 ? 's' : ''}`)
   if (opts.validation != null && steps > 0) log(`validation: ${opts.valBatches}×${B}×${T} held-out tokens every ${opts.valEvery} steps, forward only`)
@@ -109,6 +111,16 @@ async function train (opts: TrainOptions, io: TrainIo): Promise<void> {
 
   if (opts.out != null) { await writeAtomic(opts.out, checkpoint); log(`wrote ${opts.out}`) }
   if (opts.grads != null && grads != null) { await writeAtomic(opts.grads, grads); log(`wrote ${opts.grads} (gradients of step 0's loss)`) }
+  if (opts.exportHf != null) {
+    await mkdir(opts.exportHf, { recursive: true })
+    const full = importHfCheckpoint(checkpoint, config)
+    await writeAtomic(join(opts.exportHf, 'model.safetensors'), checkpoint)
+    await writeAtomic(join(opts.exportHf, 'config.json'), new TextEncoder().encode(JSON.stringify(hfConfigJson(config), null, 2) + '\n'))
+    if (opts.stages > 1) {
+      for (const [k, r] of splitStages(config, opts.stages).entries()) await writeAtomic(join(opts.exportHf, `stage-${k}.safetensors`), exportRange(full, r))
+    }
+    log(`wrote ${opts.exportHf}/model.safetensors and config.json (Hugging Face GPT2LMHeadModel)${opts.stages > 1 ? ` and ${opts.stages} stage files` : ''}`)
+  }
 
   let sample: string | null = null
   if (opts.sample > 0) {

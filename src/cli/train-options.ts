@@ -6,6 +6,8 @@ import { dirname, resolve } from 'node:path'
 import { UsageError, intFlag, parseFlags } from './args.ts'
 import { PRESETS, splitStages, validateConfig, type GPTConfig } from '../model/config.ts'
 import { importStage } from '../model/checkpoint.ts'
+import { decodeSafetensors } from '../model/safetensors.ts'
+import { exportRange, importHfCheckpoint } from '../model/hf-checkpoint.ts'
 import { ModelError } from '../model/errors.ts'
 import { decodeTokens, formatOfPath, TokenLoader } from '../train/data.ts'
 import { TrainError } from '../train/errors.ts'
@@ -18,11 +20,14 @@ export const USAGE = `usage: npm run train -- --config model.json|tiny|small|bas
   --steps N --batch B --seq T --lr X [--seed S] [--stages S] [--no-shuffle]
   [--out out.safetensors] [--grads grads.safetensors] [--json metrics.json]
   [--sample N] [--prompt TEXT] [--temperature X] [--top-k K] [--clip X] [--weight-decay X]
-  [--tokenizer bytes|gpt2] [--validation N] [--val-every N] [--val-batches K]
+  [--tokenizer bytes|gpt2] [--validation N] [--val-every N] [--val-batches K] [--export-hf DIR]
 --data: .txt (tokenized with --tokenizer, default bytes) or .bin (uint16 LE tokens; its sidecar
   FILE.bin.json, from npm run tokenize, names the tokenizer and the held-out tail); optional with --steps 0.
 --validation N: hold out the last N tokens (default: the sidecar's, else none); --val-every N
   evaluates them every N steps (default: steps/10) on K fixed microbatches (default 4).
+--init: our checkpoints or Hugging Face GPT-2 safetensors (tied lm_head is copied from wte).
+--export-hf DIR: DIR/model.safetensors and DIR/config.json that GPT2LMHeadModel.from_pretrained(DIR)
+  loads; with --stages S also DIR/stage-K.safetensors, each stage's tensors alone.
 --config: a JSON file or a preset (${Object.keys(PRESETS).join(', ')}); optional with --init when
   the checkpoint carries its config.`
 
@@ -35,9 +40,13 @@ export interface TrainOptions {
   config: GPTConfig
   /** where the config came from (a file or a preset name) */
   configSource: string
-  /** full-model safetensors (`--init`) */
+  /** full-model safetensors (`--init`), converted to our layout (HF names, tied head untied) */
   init: Uint8Array | null
   initPath: string | null
+  /** how --init was read: e.g. "lm_head copied from wte (tied)" */
+  initNotes: string[]
+  /** `--export-hf DIR`: model.safetensors + config.json (and stage-K.safetensors with --stages > 1) */
+  exportHf: string | null
   /** training tokens (the dataset less its held-out tail), null only with --steps 0 and no --data */
   tokens: Uint32Array | null
   dataPath: string | null
@@ -67,7 +76,7 @@ export interface TrainOptions {
   topK: number
 }
 
-const VALUES = ['config', 'init', 'data', 'steps', 'batch', 'seq', 'lr', 'seed', 'stages', 'out', 'grads', 'json',
+const VALUES = ['export-hf', 'config', 'init', 'data', 'steps', 'batch', 'seq', 'lr', 'seed', 'stages', 'out', 'grads', 'json',
   'sample', 'prompt', 'temperature', 'top-k', 'clip', 'weight-decay', 'tokenizer', 'validation', 'val-every', 'val-batches']
 
 /** Parses argv and loads the files it names; throws TrainInputError (or UsageError) on bad input. */
@@ -79,9 +88,19 @@ export async function loadTrainOptions (argv: string[]): Promise<TrainOptions> {
   }
 
   const initPath = str('init')
-  const init = initPath != null ? await readInput(initPath, '--init') : null
-  const { config, source } = await loadConfig(str('config'), init)
-  if (init != null) checked(`--init ${initPath}`, () => importStage(init, { config }))
+  const initFile = initPath != null ? await readInput(initPath, '--init') : null
+  const { config, source } = await loadConfig(str('config'), initFile)
+  let init: Uint8Array | null = null
+  const initNotes: string[] = []
+  if (initFile != null) {
+    // Our own files carry their config: it must be this one. Hugging Face files carry none; their names and shapes are checked.
+    const fileConfig = checked(`--init ${initPath}`, () => decodeSafetensors(initFile).metadata.config)
+    if (fileConfig != null) checked(`--init ${initPath}`, () => importStage(initFile, { config }))
+    const imp = checked(`--init ${initPath}`, () => importHfCheckpoint(initFile, config))
+    if (imp.tiedHead) initNotes.push('lm_head copied from the tied wte')
+    if (imp.skipped.length > 0) initNotes.push(`${imp.skipped.length} attention-mask buffers skipped`)
+    init = exportRange(imp)
+  }
 
   const steps = intFlag(flags, 'steps', undefined, USAGE, 0)
   const training = steps > 0
@@ -121,6 +140,12 @@ export async function loadTrainOptions (argv: string[]): Promise<TrainOptions> {
   const grads = str('grads')
   if (grads != null && !training) throw new TrainInputError('--grads needs --steps ≥ 1 (it writes the first step\'s gradients)')
   const outputs = { out: str('out'), grads, json: str('json') }
+  const exportHf = str('export-hf')
+  if (exportHf != null) {
+    const s = await stat(exportHf).catch(() => null)
+    if (s != null && !s.isDirectory()) throw new TrainInputError(`--export-hf ${exportHf} is a file, not a directory`)
+    if (s == null) await checkWritableDir(exportHf, '--export-hf')
+  }
   const inputs = new Set([initPath, dataPath].filter(p => p != null).map(p => resolve(p)))
   const seen = new Set<string>()
   for (const [flag, path] of Object.entries(outputs)) {
@@ -138,7 +163,7 @@ export async function loadTrainOptions (argv: string[]): Promise<TrainOptions> {
   if (prompt != null && config.vocab < TOKENIZER_VOCAB[tokenizer]) throw new TrainInputError(`--prompt is ${tokenizer}-tokenized text, which needs vocab ≥ ${TOKENIZER_VOCAB[tokenizer]} (this model has ${config.vocab})`)
 
   return {
-    config, configSource: source, init, initPath, tokens, dataPath, tokenizer, validation, valEvery, valBatches,
+    config, configSource: source, init, initPath, initNotes, exportHf, tokens, dataPath, tokenizer, validation, valEvery, valBatches,
     steps, B, T, lr, seed, stages, shuffle: flags.get('no-shuffle') !== true, gradClip, weightDecay,
     ...outputs,
     sample, prompt,

@@ -56,6 +56,9 @@ export interface CampaignManifest {
   training: TrainingSection
   /** Fraction of microbatches run twice on two replicas to check each other (0..1). */
   spot_check_rate: number
+  // ---- fine-tuning (absent: every stage starts from the seed's deterministic init)
+  /** A checkpoint uploaded to this tracker (POST /api/checkpoints), by its sha256: the seed weights. */
+  init?: { sha256: string }
 }
 
 export interface FieldError {
@@ -204,11 +207,19 @@ export function validateManifest (input: unknown): ValidationResult {
 
   const spot = c.num(input, 'spot_check_rate', '', 0, 1)
 
-  const known = new Set(['version', 'name', 'description', 'model', 'stages', 'dataset', 'training', 'spot_check_rate'])
+  let init: CampaignManifest['init']
+  if (input.init != null) {
+    const i = isObj(input.init) ? input.init : {}
+    if (typeof i.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(i.sha256)) c.fail('init.sha256', 'must be the 64-hex-digit sha256 the tracker gave the uploaded checkpoint')
+    else init = { sha256: i.sha256 }
+    for (const k of Object.keys(i)) if (k !== 'sha256') c.fail(`init.${k}`, 'is not a manifest field')
+  }
+
+  const known = new Set(['version', 'name', 'description', 'model', 'stages', 'dataset', 'training', 'spot_check_rate', 'init'])
   for (const k of Object.keys(input)) if (!known.has(k)) c.fail(k, 'is not a manifest field')
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors }
-  return { ok: true, manifest: { version: 1, name, description, model, stages, dataset, training, spot_check_rate: spot } }
+  return { ok: true, manifest: { version: 1, name, description, model, stages, dataset, training, spot_check_rate: spot, ...(init != null ? { init } : {}) } }
 }
 
 /** JSON with keys sorted at every level: the bytes a campaign id is computed over. */

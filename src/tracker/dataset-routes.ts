@@ -22,6 +22,7 @@ import { isTokenizerName, TOKENIZER_NAMES, TOKENIZER_VOCAB, type TokenizerName }
 import { decodeIds, makeTokenFile, type TokenFileMeta } from '../data/token-file.ts'
 import { TokenFileError } from '../data/errors.ts'
 import { SOTU_SOURCE } from '../data/sotu.ts'
+import { handleCheckpointRoute, type SeedAccess } from './checkpoint-routes.ts'
 
 /**
  * 32 MiB: a browser tab maps the whole token file for stage 0 and the last stage, and a tab's
@@ -42,6 +43,8 @@ export interface DatasetRouteInit {
    * @default one shared set per dataDir
    */
   jobs?: TokenizeJobs
+  /** campaign lookups for the fine-tuning seed route (checkpoint-routes.ts); without them it is 404 */
+  seeds?: SeedAccess
 }
 
 export interface UploadedDataset {
@@ -94,6 +97,7 @@ function jobView (job: TokenizeJob): DatasetJobView {
 export async function handleDatasetRoute (req: IncomingMessage, res: ServerResponse, path: string, init: DatasetRouteInit): Promise<boolean> {
   const dir = join(init.dataDir, 'datasets')
   try {
+    if (await handleCheckpointRoute(req, res, path, { dataDir: init.dataDir, seeds: init.seeds })) return true
     if (path === '/api/datasets') {
       if (req.method !== 'POST') throw new MethodNotAllowedError('use POST with the file as the raw body')
       const tokenizer = tokenizerOf(req.headers['x-tokenizer'])

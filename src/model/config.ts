@@ -19,7 +19,7 @@ export interface StageRange {
 // Byte-level presets (vocab 256): tiny trains on SwiftShader in CI; base is GPT-2 124M's body.
 // GPT-2-tokenized presets (vocab 50257, src/tokenizer): gpt2-124m has Hugging Face `gpt2`'s shapes
 // (n_embd 768, n_layer 12, n_head 12, n_positions 1024), so its checkpoints load as they are;
-// gpt2-mini is a mid size (d 384, 6 layers, nanoGPT's "baby GPT" body) whose 49 M parameters are
+// gpt2-mini is a mid size (d 384, 6 layers, nanoGPT's "baby GPT" body) whose 49.4 M parameters are
 // mostly its two 50257-row embedding tables.
 export const PRESETS = {
   tiny: { vocab: 256, d_model: 64, n_layer: 2, n_head: 2, n_ctx: 64 },

@@ -54,8 +54,9 @@ export function createTokenizeJobs (): TokenizeJobs {
 async function spawn (job: TokenizeJob, input: TokenizeWorkerInput): Promise<void> {
   try {
     await mkdir(input.outDir, { recursive: true })
-    // The worker is TypeScript: its plain-JS entry loads it through tsx, whatever started us (tsx, vitest).
-    const worker = new Worker(new URL('./tokenize-worker-entry.mjs', import.meta.url), { workerData: input })
+    // The worker is TypeScript: its plain-JS entry loads it through tsx, whatever started us (tsx,
+    // vitest). No inherited flags: the tracker's `--import …/register.ts` would run before tsx is in place.
+    const worker = new Worker(new URL('./tokenize-worker-entry.mjs', import.meta.url), { workerData: input, execArgv: [] })
     await new Promise<void>(resolve => {
       worker.on('message', (m: TokenizeWorkerMessage) => {
         if (m.type === 'progress') { job.done = m.done; job.total = m.total; job.tokens = m.tokens } else if (m.type === 'done') { job.meta = m.meta; job.status = 'done'; job.done = job.total } else { job.error = m.message; job.status = 'error' }

@@ -62,7 +62,8 @@ async function benchStage (tg: TabgradDevice, config: GPTConfig, range: StageRan
   }
 }
 
-export async function runPresetBench (tg: TabgradDevice, init: PresetBenchInit): Promise<Record<string, unknown>> {
+/** `onStage` gets the result so far after each stage (the CLI writes it, so a run cut short keeps what it measured). */
+export async function runPresetBench (tg: TabgradDevice, init: PresetBenchInit, onStage?: (partial: Record<string, unknown>) => Promise<void>): Promise<Record<string, unknown>> {
   const config = PRESETS[init.preset]
   const ranges = splitStages(config, init.stages)
   const picks: Array<[string, StageRange]> = [['embedding', ranges[0]]]
@@ -70,9 +71,13 @@ export async function runPresetBench (tg: TabgradDevice, init: PresetBenchInit):
   if (ranges.length > 1) picks.push(['head', ranges[ranges.length - 1]])
   const keepAlive = setInterval(() => {}, 1000)
   try {
-    const stages = []
-    for (const [kind, range] of picks) stages.push(await benchStage(tg, config, range, kind, init))
-    return { preset: init.preset, config, stages_in_pipeline: init.stages, B: init.B, T: init.T, steps: init.steps, adapter: tg.summary, stages, date: new Date().toISOString() }
+    const stages: Array<Record<string, unknown>> = []
+    const result = (): Record<string, unknown> => ({ preset: init.preset, config, stages_in_pipeline: init.stages, B: init.B, T: init.T, steps: init.steps, adapter: tg.summary, stages, complete: stages.length === picks.length, date: new Date().toISOString() })
+    for (const [kind, range] of picks) {
+      stages.push(await benchStage(tg, config, range, kind, init))
+      await onStage?.(result())
+    }
+    return result()
   } finally {
     clearInterval(keepAlive)
   }
@@ -95,9 +100,9 @@ export async function benchPresetMain (argv: string[]): Promise<number> {
   }
   const tg = await requestNodeDevice('bench-preset')
   log(`${init.preset}, one stage of each kind out of ${init.stages}, B=${init.B} T=${init.T}, on ${tg.summary.vendor} ${tg.summary.architecture}`)
-  const r = await runPresetBench(tg, init)
   await mkdir(dirname(outPath), { recursive: true })
-  await writeFile(outPath, JSON.stringify(r, null, 2) + '\n')
+  const save = async (r: Record<string, unknown>): Promise<void> => { await writeFile(outPath, JSON.stringify(r, null, 2) + '\n') }
+  const r = await runPresetBench(tg, init, save)
   for (const s of r.stages as Array<Record<string, any>>) log(`${s.kind as string}: ${s.step_ms as number} ms/step, ${s.tokens_per_second as number} tokens/s, plan ${mb(s.memory_plan_bytes.total)} MiB, allocated ${mb(s.allocated_bytes)} MiB`)
   log(`wrote ${outPath}`)
   return 0

@@ -69,7 +69,7 @@ async function train (opts: TrainOptions, io: TrainIo): Promise<void> {
   const params = stageParamCount(config, fullRange(config)).total
   log(`model: ${opts.configSource} V=${config.vocab} C=${config.d_model} L=${config.n_layer} NH=${config.n_head} n_ctx=${config.n_ctx}, ${(params / 1e6).toFixed(2)}M params${opts.initPath != null ? `, from ${opts.initPath}` : ''}${opts.initNotes.length > 0 ? ` (${opts.initNotes.join(', ')})` : ''}`)
   if (adapter != null) log(`device: ${[adapter.vendor, adapter.architecture, adapter.description].filter(s => s !== '').join(' ')}`)
-  if (opts.tokens != null) log(`data: ${opts.dataPath} (${opts.tokens.length} ${opts.tokenizer} tokens${opts.validation != null ? ` + ${opts.validation.length} held out` : ''}), B=${B} T=${T}, ${opts.shuffle ? `shuffled (seed ${opts.seed})` : 'in order'}, ${opts.stages} stage${opts.stages > 1 ? 's' : ''}`)
+  if (opts.tokens != null) log(`data: ${opts.dataPath} (${opts.tokens.length} ${opts.tokenizer ?? 'plain'} tokens${opts.validation != null ? ` + ${opts.validation.length} held out` : ''}), B=${B} T=${T}, ${opts.shuffle ? `shuffled (seed ${opts.seed})` : 'in order'}, ${opts.stages} stage${opts.stages > 1 ? 's' : ''}`)
   if (opts.validation != null && steps > 0) log(`validation: ${opts.valBatches}×${B}×${T} held-out tokens every ${opts.valEvery} steps, forward only`)
 
   // ---- train
@@ -162,7 +162,7 @@ async function train (opts: TrainOptions, io: TrainIo): Promise<void> {
 /** `--sample N` tokens after the prompt (default: the dataset's first token, else a newline). */
 async function sampleText (device: GPUDevice, opts: TrainOptions, checkpoint: Uint8Array): Promise<string> {
   const { config } = opts
-  const tokenizer = await loadTokenizer(opts.tokenizer)
+  const tokenizer = await loadTokenizer(opts.tokenizer ?? 'bytes')
   const prompt = opts.prompt != null
     ? tokenizer.encode(opts.prompt)
     : Uint32Array.of(opts.tokens?.[0] ?? tokenizer.eot ?? 10 % config.vocab)

@@ -58,6 +58,18 @@ describe('npm run train data options', () => {
     await expect(loadTrainOptions(base('--config', join(dir, 'gpt2.json'), '--data', join(dir, 'corpus.txt'), '--tokenizer', 'gpt5'))).rejects.toMatchObject({ name: 'UsageError' })
   })
 
+  it('takes a plain .bin (no sidecar) of ids below a small vocabulary, as before token files had sidecars', async () => {
+    const { bin } = await makeTokenFile(Array.from({ length: 300 }, (_, i) => i % 61), { tokenizer: 'bytes' })
+    await writeFile(join(dir, 'plain.bin'), bin)
+    await writeFile(join(dir, 'v61.json'), JSON.stringify({ vocab: 61, d_model: 16, n_layer: 2, n_head: 2, n_ctx: 16 }))
+    const o = await loadTrainOptions(base('--config', join(dir, 'v61.json'), '--data', join(dir, 'plain.bin')))
+    expect(o.tokenizer).toBeNull()
+    expect(o.tokens!.length).toBe(300)
+    expect(o.validation).toBeNull()
+    await writeFile(join(dir, 'v50.json'), JSON.stringify({ vocab: 50, d_model: 16, n_layer: 2, n_head: 2, n_ctx: 16 }))
+    await expect(loadTrainOptions(base('--config', join(dir, 'v50.json'), '--data', join(dir, 'plain.bin')))).rejects.toThrow(/outside the vocabulary \(50\)/)
+  })
+
   it('takes the GPT-2 presets by name', async () => {
     const o = await loadTrainOptions(['--config', 'gpt2-124m', '--steps', '0'])
     expect(o.config).toEqual({ vocab: 50257, d_model: 768, n_layer: 12, n_head: 12, n_ctx: 1024 })

@@ -50,8 +50,8 @@ export interface TrainOptions {
   /** training tokens (the dataset less its held-out tail), null only with --steps 0 and no --data */
   tokens: Uint32Array | null
   dataPath: string | null
-  /** the tokenizer of the data and of --prompt/--sample text */
-  tokenizer: TokenizerName
+  /** the tokenizer of the data and of --prompt/--sample text; null for a plain .bin of ids (no sidecar, no --tokenizer) */
+  tokenizer: TokenizerName | null
   /** held-out tokens, or null */
   validation: Uint32Array | null
   /** evaluate every this many steps (0 = never) */
@@ -118,13 +118,13 @@ export async function loadTrainOptions (argv: string[]): Promise<TrainOptions> {
   if (dataPath == null && training) throw new UsageError(`--data is required when --steps > 0\n${USAGE}`)
   const tokenizerFlag = str('tokenizer')
   if (tokenizerFlag != null && !isTokenizerName(tokenizerFlag)) throw new UsageError(`--tokenizer must be one of ${TOKENIZER_NAMES.join(', ')}, got "${tokenizerFlag}"\n${USAGE}`)
-  let tokenizer: TokenizerName = tokenizerFlag ?? 'bytes'
+  let tokenizer: TokenizerName | null = tokenizerFlag ?? (dataPath == null || formatOfPath(dataPath) === 'bytes' ? 'bytes' : null)
   let tokens: Uint32Array | null = null
   let validation: Uint32Array | null = null
   if (dataPath != null) {
     const data = await loadData(dataPath, tokenizerFlag)
     tokenizer = data.tokenizer
-    if (TOKENIZER_VOCAB[tokenizer] > config.vocab) throw new TrainInputError(`--data ${dataPath}: ${tokenizer} tokens need vocab ≥ ${TOKENIZER_VOCAB[tokenizer]}, the model has ${config.vocab}`)
+    if (tokenizer != null && TOKENIZER_VOCAB[tokenizer] > config.vocab) throw new TrainInputError(`--data ${dataPath}: ${tokenizer} tokens need vocab ≥ ${TOKENIZER_VOCAB[tokenizer]}, the model has ${config.vocab}`)
     const held = flags.has('validation') ? intFlag(flags, 'validation', 0, USAGE, 0) : data.validationTokens
     const split = checked(`--data ${dataPath}`, () => splitValidation(data.tokens, held))
     tokens = split.train
@@ -160,7 +160,8 @@ export async function loadTrainOptions (argv: string[]): Promise<TrainOptions> {
   const sample = intFlag(flags, 'sample', 0, USAGE, 0)
   const prompt = str('prompt')
   if (prompt != null && prompt.length === 0) throw new TrainInputError('--prompt must not be empty')
-  if (prompt != null && config.vocab < TOKENIZER_VOCAB[tokenizer]) throw new TrainInputError(`--prompt is ${tokenizer}-tokenized text, which needs vocab ≥ ${TOKENIZER_VOCAB[tokenizer]} (this model has ${config.vocab})`)
+  const promptTokenizer = tokenizer ?? 'bytes'
+  if (prompt != null && config.vocab < TOKENIZER_VOCAB[promptTokenizer]) throw new TrainInputError(`--prompt is ${promptTokenizer}-tokenized text, which needs vocab ≥ ${TOKENIZER_VOCAB[promptTokenizer]} (this model has ${config.vocab})`)
 
   return {
     config, configSource: source, init, initPath, initNotes, exportHf, tokens, dataPath, tokenizer, validation, valEvery, valBatches,
@@ -197,7 +198,7 @@ async function loadConfig (arg: string | null, init: Uint8Array | null): Promise
  * `.txt`: tokenized here (gpt2 puts <|endoftext|> first, as the tracker's tokenizer does). `.bin`
  * with a sidecar: checked against it (size, sha256, ids < vocab). `.bin` without: plain uint16.
  */
-async function loadData (path: string, tokenizerFlag: TokenizerName | null): Promise<{ tokens: Uint32Array, tokenizer: TokenizerName, validationTokens: number }> {
+async function loadData (path: string, tokenizerFlag: TokenizerName | null): Promise<{ tokens: Uint32Array, tokenizer: TokenizerName | null, validationTokens: number }> {
   const bytes = await readInput(path, '--data')
   if (formatOfPath(path) === 'bytes') {
     const name = tokenizerFlag ?? 'bytes'
@@ -211,7 +212,8 @@ async function loadData (path: string, tokenizerFlag: TokenizerName | null): Pro
     return { tokens: await tokenizeDocuments(await loadTokenizer(name), [text]), tokenizer: name, validationTokens: 0 }
   }
   const sidecar = await readFile(`${path}.json`, 'utf8').catch(() => null)
-  if (sidecar == null) return { tokens: checked(`--data ${path}`, () => decodeTokens(bytes, 'uint16')), tokenizer: tokenizerFlag ?? 'bytes', validationTokens: 0 }
+  // No sidecar: plain ids, checked against the model's vocabulary only (as before token files had one).
+  if (sidecar == null) return { tokens: checked(`--data ${path}`, () => decodeTokens(bytes, 'uint16')), tokenizer: tokenizerFlag, validationTokens: 0 }
   try {
     const meta = parseTokenFileMeta(JSON.parse(sidecar))
     if (tokenizerFlag != null && tokenizerFlag !== meta.tokenizer) throw new TrainInputError(`--tokenizer ${tokenizerFlag}, but ${path}.json says the file holds ${meta.tokenizer} tokens`)

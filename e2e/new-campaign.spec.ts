@@ -140,3 +140,30 @@ test('a researcher uploads a dataset: its sha256 computed in the browser matches
   const detail = await (await fetch(`${tracker.url}/api/campaigns/${id}`)).json() as { manifest: { dataset: unknown } }
   expect(detail.manifest.dataset).toEqual({ name: 'preamble.txt', url: `/datasets/${sha256}.txt`, sha256, bytes: text.length, format: 'bytes' })
 })
+
+test('a GPT-2 preset picks the built-in GPT-2 corpus, which the tracker tokenizes with progress, and the campaign names its tokenizer', async ({ page }) => {
+  test.setTimeout(180_000)
+  await openForm(page)
+  await page.getByLabel('Campaign name').fill(`GPT-2 campaign ${Date.now()}`)
+  await page.getByLabel('Preset').selectOption('gpt2-mini')
+  await expect(page.getByLabel('Vocabulary')).toHaveValue('50257')
+  await expect(page.locator('input[name="dataset-source"][value="builtin-gpt2"]')).toBeChecked()
+  // First use: the tracker tokenizes the whole SOTU corpus in a worker thread, the form shows how far.
+  const corpus = page.getByTestId('gpt2-corpus')
+  await expect(corpus).toContainText('held out for validation', { timeout: 150_000 })
+  await expect(page.getByTestId('flops-per-token')).toContainText('FLOP')
+  await expect(page.getByTestId('stage-suggestion')).toContainText('4.00 GiB')
+
+  await page.getByTestId('create').click()
+  const link = await page.getByTestId('share-link').inputValue()
+  const id = link.split('/').pop()!
+  const detail = await (await fetch(`${tracker.url}/api/campaigns/${id}`)).json() as { manifest: { model: { vocab: number }, dataset: { url: string, sha256: string, bytes: number, tokenizer: string, validation_tokens: number } } }
+  expect(detail.manifest.model.vocab).toBe(50257)
+  expect(detail.manifest.dataset).toMatchObject({ format: 'uint16', tokenizer: 'gpt2' })
+  expect(detail.manifest.dataset.validation_tokens).toBeGreaterThan(0)
+  // The token file is content-addressed: its bytes hash to the name and the manifest's sha256.
+  const bin = Buffer.from(await (await fetch(tracker.url + detail.manifest.dataset.url)).arrayBuffer())
+  expect(bin.length).toBe(detail.manifest.dataset.bytes)
+  expect(createHash('sha256').update(bin).digest('hex')).toBe(detail.manifest.dataset.sha256)
+  expect(bin.length).toBeGreaterThan(2 * 1_000_000) // > 1 M tokens from ≥ 5 MB of text
+})

@@ -32,3 +32,15 @@ export async function loadDataset (d: DatasetSection, opts: { origin?: string, o
   if (digest !== d.sha256) throw new DatasetError(`dataset ${d.url} has sha256 ${digest}, the manifest says ${d.sha256}: refusing to train on different data`)
   return decodeTokens(out, d.format)
 }
+
+/**
+ * The training windows and the held-out validation windows of a loaded dataset (the last
+ * `validation_tokens` ids). Stage 0 and the last stage build their TokenLoader over `train`; an
+ * evaluation pass reads fixed windows of `validation` (src/train/evaluate.ts).
+ */
+export function datasetSplits (tokens: Uint32Array, d: DatasetSection): { train: Uint32Array, validation: Uint32Array | null } {
+  const held = d.validation_tokens ?? 0
+  if (held === 0) return { train: tokens, validation: null }
+  if (held >= tokens.length) throw new DatasetError(`dataset ${d.url}: validation_tokens ${held} leaves no training tokens of ${tokens.length}`)
+  return { train: tokens.subarray(0, tokens.length - held), validation: tokens.subarray(tokens.length - held) }
+}

@@ -30,6 +30,23 @@ describe('validateManifest', () => {
     if (!v.ok) expect(v.errors.some(e => e.message.includes('NaN'))).toBe(false)
   })
 
+  it('takes a GPT-2 tokenized dataset with a held-out split, and checks it against the model', () => {
+    const m = demo()
+    m.model.vocab = 50257
+    m.dataset = { ...m.dataset, format: 'uint16', bytes: 2 * 100_000, tokenizer: 'gpt2', validation_tokens: 2000 }
+    expect(validateManifest(m)).toEqual({ ok: true, manifest: m })
+    const bad = structuredClone(m) as unknown as Record<string, any>
+    bad.model.vocab = 256
+    bad.dataset.format = 'bytes'
+    bad.dataset.validation_tokens = 10 // < seq_len + 1
+    const v = validateManifest(bad)
+    expect(v.ok ? [] : v.errors.map(e => e.path).sort()).toEqual(['dataset.format', 'dataset.validation_tokens', 'model.vocab'])
+    const unknown = validateManifest({ ...m, dataset: { ...m.dataset, tokenizer: 'gpt5' } })
+    expect(unknown.ok ? [] : unknown.errors.map(e => e.path)).toEqual(['dataset.tokenizer'])
+    const allHeld = validateManifest({ ...m, dataset: { ...m.dataset, validation_tokens: 99_990 } })
+    expect(allHeld.ok ? [] : allHeld.errors.map(e => e.path)).toEqual(['dataset.bytes'])
+  })
+
   it('refuses non-objects', () => {
     for (const bad of [null, 3, 'x', []]) expect(validateManifest(bad).ok).toBe(false)
   })

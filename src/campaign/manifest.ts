@@ -1,6 +1,7 @@
 // The campaign manifest: one schema, validated the same way in the browser form and on the
 // tracker. Errors are per field so the form can show them inline.
 import { validateSwarmSettings, type SwarmSettings } from './swarm-settings.ts'
+import { isTokenizerName, TOKENIZER_NAMES, TOKENIZER_VOCAB, type TokenizerName } from '../tokenizer/tokenizer.ts'
 
 export interface ModelSection {
   vocab: number
@@ -18,6 +19,11 @@ export interface DatasetSection {
   bytes: number
   /** `bytes`: UTF-8 bytes are tokens (vocab 256). `uint16`: little-endian token ids. */
   format: 'bytes' | 'uint16'
+  // ---- tokenizer and held-out split (absent in older manifests, whose ids stay unchanged)
+  /** The tokenizer that made the ids (src/tokenizer). @default 'bytes' */
+  tokenizer?: TokenizerName
+  /** The last this many tokens are held out for validation, never trained on. @default 0 */
+  validation_tokens?: number
 }
 
 export interface TrainingSection {
@@ -54,6 +60,9 @@ export interface CampaignManifest {
   // ---- swarm engine settings (src/campaign/swarm-settings.ts)
   /** Pipeline schedule and replica sync; absent = defaults. */
   swarm?: Partial<SwarmSettings>
+  // ---- fine-tuning (absent: every stage starts from the seed's deterministic init)
+  /** A checkpoint uploaded to this tracker (POST /api/checkpoints), by its sha256: the seed weights. */
+  init?: { sha256: string }
 }
 
 export interface FieldError {
@@ -169,6 +178,16 @@ export function validateManifest (input: unknown): ValidationResult {
   if (dataset.url !== '' && !/^\/[A-Za-z0-9._~\-/]+$/.test(dataset.url)) c.fail('dataset.url', 'must be a path on the tracker, such as /datasets/corpus.txt')
   if (dataset.format === 'bytes' && ok(model.vocab) && model.vocab < 256) c.fail('model.vocab', 'must be at least 256 for a byte-level dataset')
   if (dataset.format === 'uint16' && dataset.bytes % 2 !== 0) c.fail('dataset.bytes', 'a uint16 token file must have an even length')
+  if (d.tokenizer != null) {
+    if (!isTokenizerName(d.tokenizer)) c.fail('dataset.tokenizer', `must be one of ${TOKENIZER_NAMES.join(', ')}`)
+    else {
+      dataset.tokenizer = d.tokenizer
+      const V = TOKENIZER_VOCAB[d.tokenizer]
+      if (d.tokenizer !== 'bytes' && dataset.format !== 'uint16') c.fail('dataset.format', `a ${d.tokenizer} dataset is a uint16 token file`)
+      if (ok(model.vocab) && model.vocab < V) c.fail('model.vocab', `must be at least ${V} for the ${d.tokenizer} tokenizer`)
+    }
+  }
+  if (d.validation_tokens != null) dataset.validation_tokens = c.int(d, 'validation_tokens', 'dataset.', 0, Number.MAX_SAFE_INTEGER)
 
   const t = c.section(input, 'training')
   const training: TrainingSection = {
@@ -186,7 +205,9 @@ export function validateManifest (input: unknown): ValidationResult {
   }
   if (ok(training.seq_len, model.n_ctx) && training.seq_len > model.n_ctx) c.fail('training.seq_len', `must be at most n_ctx (${model.n_ctx})`)
   const tokens = dataset.format === 'uint16' ? dataset.bytes / 2 : dataset.bytes
-  if (ok(tokens, training.seq_len) && tokens < training.seq_len + 1) c.fail('dataset.bytes', `the dataset needs at least seq_len + 1 (${training.seq_len + 1}) tokens`)
+  const held = dataset.validation_tokens ?? 0
+  if (ok(tokens, training.seq_len, held) && tokens - held < training.seq_len + 1) c.fail('dataset.bytes', `the dataset needs at least seq_len + 1 (${training.seq_len + 1}) training tokens${held > 0 ? ` besides the ${held} held out` : ''}`)
+  if (ok(held, training.seq_len) && held > 0 && held < training.seq_len + 1) c.fail('dataset.validation_tokens', `must be 0 or at least seq_len + 1 (${training.seq_len + 1}): one validation window`)
 
   const spot = c.num(input, 'spot_check_rate', '', 0, 1)
 
@@ -194,11 +215,19 @@ export function validateManifest (input: unknown): ValidationResult {
   const swarm = validateSwarmSettings(input.swarm)
   for (const e of swarm.errors) c.fail(e.path, e.message)
 
-  const known = new Set(['version', 'name', 'description', 'model', 'stages', 'dataset', 'training', 'spot_check_rate', 'swarm'])
+  let init: CampaignManifest['init']
+  if (input.init != null) {
+    const i = isObj(input.init) ? input.init : {}
+    if (typeof i.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(i.sha256)) c.fail('init.sha256', 'must be the 64-hex-digit sha256 the tracker gave the uploaded checkpoint')
+    else init = { sha256: i.sha256 }
+    for (const k of Object.keys(i)) if (k !== 'sha256') c.fail(`init.${k}`, 'is not a manifest field')
+  }
+
+  const known = new Set(['version', 'name', 'description', 'model', 'stages', 'dataset', 'training', 'spot_check_rate', 'swarm', 'init'])
   for (const k of Object.keys(input)) if (!known.has(k)) c.fail(k, 'is not a manifest field')
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors }
-  return { ok: true, manifest: { version: 1, name, description, model, stages, dataset, training, spot_check_rate: spot, ...(swarm.value != null ? { swarm: swarm.value } : {}) } }
+  return { ok: true, manifest: { version: 1, name, description, model, stages, dataset, training, spot_check_rate: spot, ...(swarm.value != null ? { swarm: swarm.value } : {}), ...(init != null ? { init } : {}) } }
 }
 
 /** JSON with keys sorted at every level: the bytes a campaign id is computed over. */

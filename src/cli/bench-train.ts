@@ -143,6 +143,8 @@ interface Speed { ms: number, tokens_per_second: number, gflops: number, fractio
 
 /** The CLI: flags → run → bench/results/train.json. */
 export async function benchTrainMain (argv: string[]): Promise<number> {
+  // --preset: one stage of each kind of a preset's pipeline (bench-preset.ts).
+  if (argv.some(a => a === '--preset' || a.startsWith('--preset='))) return await (await import('./bench-preset.ts')).benchPresetMain(argv)
   let init: TrainBenchInit; let outPath: string
   try {
     const flags = parseFlags(argv, { values: ['steps', 'out'], booleans: ['no-tune', 'help'] }, USAGE)

@@ -40,8 +40,10 @@ describe('stage memory', () => {
     const c = PRESETS.tiny
     const m = stageMemory(c, fullRange(c), 4, 64)
     expect(m.params).toBe(4 * stageLayout(c, fullRange(c)).totalElements)
-    expect(m.activations).toBe(4 * activationLayout(c, fullRange(c), 4, 64).totalElements)
-    expect(m.total).toBe(4 * m.params + m.activations + m.scratch)
+    // the same views, split over two buffers with the same alignment rule
+    expect(m.activations).toBeGreaterThanOrEqual(4 * activationLayout(c, fullRange(c), 4, 64).totalElements)
+    expect(m.activations).toBeLessThan(4 * activationLayout(c, fullRange(c), 4, 64).totalElements + 4096)
+    expect(m.total).toBe(4 * m.params + m.activations + m.scratch + m.io)
     // 18 (B,T,C)-sized buffers per layer at least (llm.c's list without the attention matrix)
     expect(m.activations).toBeGreaterThan(4 * c.n_layer * 18 * 4 * 64 * c.d_model)
   })

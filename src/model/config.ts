@@ -16,12 +16,23 @@ export interface StageRange {
   last: number
 }
 
-// Vocabulary is bytes (256) by default. tiny trains on SwiftShader in CI; base is GPT-2 124M's body.
+// Byte-level presets (vocab 256): tiny trains on SwiftShader in CI; base is GPT-2 124M's body.
+// GPT-2-tokenized presets (vocab 50257, src/tokenizer): gpt2-124m has Hugging Face `gpt2`'s shapes
+// (n_embd 768, n_layer 12, n_head 12, n_positions 1024), so its checkpoints load as they are;
+// gpt2-mini is a mid size (d 384, 6 layers, nanoGPT's "baby GPT" body) whose 49.4 M parameters are
+// mostly its two 50257-row embedding tables.
 export const PRESETS = {
   tiny: { vocab: 256, d_model: 64, n_layer: 2, n_head: 2, n_ctx: 64 },
   small: { vocab: 256, d_model: 384, n_layer: 6, n_head: 6, n_ctx: 256 },
-  base: { vocab: 256, d_model: 768, n_layer: 12, n_head: 12, n_ctx: 1024 }
+  base: { vocab: 256, d_model: 768, n_layer: 12, n_head: 12, n_ctx: 1024 },
+  'gpt2-mini': { vocab: 50257, d_model: 384, n_layer: 6, n_head: 6, n_ctx: 512 },
+  'gpt2-124m': { vocab: 50257, d_model: 768, n_layer: 12, n_head: 12, n_ctx: 1024 }
 } as const satisfies Record<string, GPTConfig>
+
+/** The tokenizer a preset's vocabulary is made for. */
+export function presetTokenizer (name: PresetName): 'bytes' | 'gpt2' {
+  return PRESETS[name].vocab === 256 ? 'bytes' : 'gpt2'
+}
 
 export type PresetName = keyof typeof PRESETS
 

@@ -56,7 +56,27 @@ export function encodeSafetensors (tensors: Iterable<[string, SafeTensor]>, meta
 
 interface Entry { name: string, dtype: string, shape: number[], begin: number, end: number }
 
+/** One tensor's header entry, any dtype (for listing every problem of a file before reading it). */
+export interface SafetensorsEntry { name: string, dtype: string, shape: number[] }
+
+/** The checked header: every entry (any dtype) and the metadata. Throws on a malformed file. */
+export function readSafetensorsHeader (bytes: Uint8Array): { entries: SafetensorsEntry[], metadata: Record<string, string> } {
+  const { entries, metadata } = parseFile(bytes)
+  return { entries: entries.map(e => ({ name: e.name, dtype: e.dtype, shape: e.shape })), metadata }
+}
+
 export function decodeSafetensors (bytes: Uint8Array): SafetensorsFile {
+  const { entries, metadata, base } = parseFile(bytes)
+  const tensors = new Map<string, SafeTensor>()
+  for (const e of entries) {
+    if (e.dtype !== 'F32') throw new CheckpointDTypeError(`tensor "${e.name}" has dtype ${e.dtype}; only F32 is supported`)
+    // slice() copies into a fresh, 4-byte-aligned buffer: data offsets need not be aligned.
+    tensors.set(e.name, { shape: e.shape, data: new Float32Array(bytes.slice(base + e.begin, base + e.end).buffer) })
+  }
+  return { tensors, metadata }
+}
+
+function parseFile (bytes: Uint8Array): { entries: Entry[], metadata: Record<string, string>, base: number } {
   if (bytes.length < 8) throw new CheckpointFormatError(`truncated file: ${bytes.length} bytes, the header length alone needs 8`)
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true)
   if (n > BigInt(MAX_HEADER_BYTES)) throw new CheckpointFormatError(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`)
@@ -94,15 +114,7 @@ export function decodeSafetensors (bytes: Uint8Array): SafetensorsFile {
     expected = e.end
   }
   if (expected !== dataLength) throw new CheckpointFormatError(`${dataLength - expected} bytes after the last tensor belong to no tensor`)
-
-  const tensors = new Map<string, SafeTensor>()
-  const base = 8 + headerBytes
-  for (const e of entries) {
-    if (e.dtype !== 'F32') throw new CheckpointDTypeError(`tensor "${e.name}" has dtype ${e.dtype}; only F32 is supported`)
-    // slice() copies into a fresh, 4-byte-aligned buffer: data offsets need not be aligned.
-    tensors.set(e.name, { shape: e.shape, data: new Float32Array(bytes.slice(base + e.begin, base + e.end).buffer) })
-  }
-  return { tensors, metadata }
+  return { entries, metadata, base: 8 + headerBytes }
 }
 
 const DTYPE_BYTES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1, F8_E4M3: 1, F8_E5M2: 1 }

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { handleDatasetRoute, type DatasetRouteInit } from './dataset-routes.ts'
 import { NotFoundError } from './errors.ts'
 import { sendError } from './http-util.ts'
+import { loadTokenizer } from '../tokenizer/tokenizer.ts'
 
 const servers: Server[] = []
 const dirs: string[] = []
@@ -138,5 +139,49 @@ describe('dataset routes', () => {
       await res.body?.cancel()
     }
     expect((await fetch(`${url}/api/datasets`)).status).toBe(405)
+  })
+
+  it('tokenizes uploaded text with GPT-2 in a worker thread, with progress, into a content-addressed token file', async () => {
+    const { url } = await start()
+    const text = 'Fellow-Citizens of the Senate and House of Representatives: 日本語 👋\n'.repeat(3000)
+    const res = await upload(url, text, { 'x-tokenizer': 'gpt2' })
+    expect(res.status).toBe(202)
+    expect(res.json.text).toMatchObject({ sha256: sha(text), format: 'bytes' })
+    let job = res.json.job
+    for (let i = 0; i < 300 && job.status === 'running'; i++) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+      job = await (await fetch(`${url}/api/datasets/jobs/${job.id as string}`)).json()
+    }
+    expect(job.status, job.error).toBe('done')
+    expect(job.done).toBe(job.total)
+    const ids = (await loadTokenizer('gpt2')).encode(text)
+    expect(job.dataset).toMatchObject({ format: 'uint16', tokenizer: 'gpt2', bytes: 2 * (ids.length + 1) })
+    const bin = new Uint8Array(await (await fetch(url + (job.dataset.url as string))).arrayBuffer())
+    expect(sha(bin)).toBe(job.dataset.sha256)
+    const got = new Uint16Array(bin.buffer, bin.byteOffset, bin.byteLength / 2)
+    expect(got[0]).toBe(50256) // the document starts with <|endoftext|>
+    expect(Array.from(got.subarray(1))).toEqual(Array.from(ids))
+    const meta = await (await fetch(`${url}${job.dataset.url as string}.json`)).json()
+    expect(meta).toMatchObject({ tokenizer: 'gpt2', tokens: ids.length + 1, sha256: job.dataset.sha256 })
+  })
+
+  it('checks a .bin upload against the named tokenizer\'s vocabulary and refuses text that is not UTF-8', async () => {
+    const { url } = await start()
+    const ok = new Uint8Array(new Uint16Array([1, 2, 50256, 7]).buffer)
+    const good = await upload(url, ok, { 'x-filename': 'ok.bin', 'x-tokenizer': 'gpt2' })
+    expect(good.status).toBe(201)
+    expect(good.json).toMatchObject({ tokenizer: 'gpt2', format: 'uint16', sha256: sha(ok) })
+    const bad = await upload(url, new Uint8Array(new Uint16Array([1, 50257, 60000]).buffer), { 'x-filename': 'bad.bin', 'x-tokenizer': 'gpt2' })
+    expect(bad.status).toBe(400)
+    expect(bad.json.error).toMatch(/2 token ids are ≥ the vocabulary \(50257\), the first is 50257 at token 1/)
+    expect((await upload(url, 'abc', { 'x-tokenizer': 'gpt5' })).status).toBe(400)
+
+    const latin1 = await upload(url, new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x0a]), { 'x-tokenizer': 'gpt2' })
+    let job = latin1.json.job
+    for (let i = 0; i < 200 && job.status === 'running'; i++) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+      job = await (await fetch(`${url}/api/datasets/jobs/${job.id as string}`)).json()
+    }
+    expect(job).toMatchObject({ status: 'error', error: 'the text is not valid UTF-8', dataset: null })
   })
 })

@@ -13,9 +13,10 @@ import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from
 import type { TrackerConfig } from './config.ts'
 import { KEEP_ALIVE_TIMEOUT_MS } from './constants.ts'
 import { demoManifest, DEMO_DATASET_PATH } from '../campaign/demo.ts'
-import { campaignLink } from '../campaign/manifest.ts'
+import { campaignLink, validateManifest } from '../campaign/manifest.ts'
 import { createLogger } from '../log.ts'
 import { handleDatasetRoute } from './dataset-routes.ts'
+import { checkManifestInit } from './checkpoint-routes.ts'
 import { createSwarmRoutes, type SwarmRoutes } from './swarm/routes.ts'
 import { createCampaignLedgers, type CampaignLedgers } from './campaign-ledgers.ts'
 import { createIdentityRoutes } from './identity-routes.ts'
@@ -120,6 +121,10 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       }
       if (method === 'POST') {
         const body = await readJsonBody(req)
+        // A fine-tuning seed must be on this tracker and fit the model before anything is created.
+        const v = validateManifest(body)
+        const initProblem = v.ok ? await checkManifestInit(config.dataDir, v.manifest) : null
+        if (initProblem != null) { sendJson(res, 400, { error: initProblem, fields: [{ path: 'init.sha256', message: initProblem }] }); return }
         try {
           const rec = await campaigns.create(body)
           sendJson(res, 201, { id: rec.id, link: campaignLink(origin, rec.id) })
@@ -154,7 +159,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       sendError(res, new BadRequestError('malformed URL'))
       return
     }
-    const handle = handleDatasetRoute(req, res, path, { dataDir: config.dataDir }).then(handled => handled ? undefined : route(req, res, path))
+    const handle = handleDatasetRoute(req, res, path, { dataDir: config.dataDir, seeds: { manifest: id => campaigns.get(id)?.manifest, stageOf: (id, peer) => swarm.coordinator(id)?.tab(peer)?.stage } }).then(handled => handled ? undefined : route(req, res, path))
     handle.catch(err => {
       if (!(err instanceof HttpError)) log.error('request failed', req.method, path, err)
       if (!res.headersSent) sendError(res, err)

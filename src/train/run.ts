@@ -7,6 +7,7 @@ import { Pipeline, paramsFromCheckpoint, type PipelineInit } from './pipeline.ts
 import { TokenLoader } from './data.ts'
 import { ThroughputMeter, stepFlops } from './flops.ts'
 import type { LrSchedule } from './schedule.ts'
+import { evaluate, ValidationSet } from './evaluate.ts'
 
 export interface TrainRunInit {
   config: GPTConfig
@@ -42,6 +43,8 @@ export interface TrainRunInit {
   kernels?: PipelineInit['kernels']
   /** called after every step */
   onStep?: (s: TrainStepLog) => void
+  /** held-out tokens scored forward-only every `every` steps (and after the last), on `batches` fixed microbatches */
+  validation?: { tokens: Uint32Array, every: number, batches?: number }
 }
 
 export interface TrainStepLog {
@@ -50,6 +53,8 @@ export interface TrainStepLog {
   lr: number
   gradNorm: number | null
   ms: number
+  /** validation loss after this step's update, on the steps that evaluate */
+  valLoss?: number
 }
 
 export interface TrainRunResult {
@@ -87,6 +92,7 @@ export async function runTraining (device: GPUDevice, init: TrainRunInit): Promi
     const meter = new ThroughputMeter()
     const log: TrainStepLog[] = []
     let grads: Uint8Array | null = null
+    const val = init.validation != null ? new ValidationSet(init.validation.tokens, { B, T, batches: init.validation.batches }) : null
     for (let s = 0; s < steps; s++) {
       const t0 = performance.now()
       const lr = pipe.nodes[0].trainer.lr
@@ -95,7 +101,8 @@ export async function runTraining (device: GPUDevice, init: TrainRunInit): Promi
       const gradNorm = await pipe.update()
       const ms = performance.now() - t0
       if (s > 0 || steps === 1) meter.add({ tokens: flops.tokens, flops: flops.total, ms })
-      const entry = { step: s, loss, lr, gradNorm, ms }
+      const entry: TrainStepLog = { step: s, loss, lr, gradNorm, ms }
+      if (val != null && ((s + 1) % init.validation!.every === 0 || s === steps - 1)) entry.valLoss = await evaluate(pipe.nodes.map(n => n.stage), val)
       log.push(entry)
       init.onStep?.(entry)
     }

@@ -24,7 +24,7 @@ export const MODEL_FIELDS = [
   { path: 'model.d_model', label: 'Width (d_model)', kind: 'int' },
   { path: 'model.n_head', label: 'Attention heads (n_head)', kind: 'int', hint: 'Must divide d_model; head size a multiple of 4.' },
   { path: 'model.n_ctx', label: 'Context length (n_ctx)', kind: 'int' },
-  { path: 'model.vocab', label: 'Vocabulary size', kind: 'int', hint: '256 for a byte-level dataset.' },
+  { path: 'model.vocab', label: 'Vocabulary size', kind: 'int', hint: '256 for a byte-level dataset, 50257 for GPT-2 tokens.' },
   { path: 'stages', label: 'Pipeline stages', kind: 'int', hint: 'One volunteer tab (or more) per stage; at most one per layer.' }
 ] as const satisfies readonly FieldSpec[]
 

@@ -1,17 +1,20 @@
 // The new-campaign form's state: raw field text in, the manifest the tracker will receive out,
 // validated on every keystroke by the same `validateManifest` the tracker runs.
 import { validateManifest, type DatasetSection, type FieldError } from '../../../campaign/manifest.ts'
-import { PRESETS, splitStages, stageParamCount, type GPTConfig, type PresetName, type StageParamCount, type StageRange } from '../../../model/config.ts'
-import { stageMemory, type StageMemory } from '../../../model/memory.ts'
+import { PRESETS, presetTokenizer, splitStages, stageParamCount, type GPTConfig, type PresetName, type StageParamCount, type StageRange } from '../../../model/config.ts'
+import { flopsPerToken, stageMemory, suggestStages, type StageMemory } from '../../../model/memory.ts'
+import type { TokenizerName } from '../../../tokenizer/tokenizer.ts'
 import { api, ApiError } from '../../api.ts'
 import { ALL_FIELDS, initialValues, parseNumber, type FieldPath } from './fields.ts'
-import { MAX_UPLOAD_BYTES, sha256Hex, uploadDataset, type UploadedDataset } from './upload.ts'
+import { MAX_UPLOAD_BYTES, sha256Hex, uploadDataset, waitForJob, type DatasetJobView, type UploadedDataset } from './upload.ts'
 
-export type DatasetSource = 'builtin' | 'upload'
+/** builtin: the demo campaign's byte-level excerpt; builtin-gpt2: the whole SOTU corpus in GPT-2 tokens. */
+export type DatasetSource = 'builtin' | 'builtin-gpt2' | 'upload'
 
 export type UploadState =
   | { status: 'idle' }
   | { status: 'hashing' | 'uploading', file: string, size: number, loaded: number, localSha256: string | null }
+  | { status: 'tokenizing', file: string, size: number, localSha256: string, job: DatasetJobView }
   | { status: 'done', file: string, size: number, localSha256: string, result: UploadedDataset }
   | { status: 'error', file: string, message: string }
 
@@ -33,6 +36,11 @@ export class NewCampaignForm {
   builtin = $state.raw<DatasetSection | null>(null)
   builtinError = $state<string | null>(null)
   upload = $state.raw<UploadState>({ status: 'idle' })
+  /** the tokenizer an uploaded text file is tokenized with on the tracker */
+  uploadTokenizer = $state<TokenizerName>('bytes')
+  /** the GPT-2 corpus: null until the tracker answers; its job shows tokenization progress on first use */
+  gpt2Corpus = $state.raw<{ name: string, job: DatasetJobView } | null>(null)
+  gpt2CorpusError = $state<string | null>(null)
 
   serverErrors = $state.raw<FieldError[]>([])
   submitting = $state(false)
@@ -44,6 +52,7 @@ export class NewCampaignForm {
   /** The dataset the manifest will name (its `name` comes from the editable field). */
   dataset = $derived.by((): Omit<DatasetSection, 'name'> | null => {
     if (this.source === 'builtin') return this.builtin
+    if (this.source === 'builtin-gpt2') return this.gpt2Corpus?.job.dataset ?? null
     return this.upload.status === 'done' ? this.upload.result : null
   })
 
@@ -111,6 +120,20 @@ export class NewCampaignForm {
 
   totalParams = $derived(this.stages?.reduce((sum, s) => sum + s.params.total, 0) ?? null)
 
+  /** Training FLOPs per token (forward + backward) at the chosen sequence length. */
+  flopsPerToken = $derived.by((): number | null => {
+    const T = this.input.training.seq_len
+    if (this.config == null || T == null || this.clientErrors.some(e => e.path === 'training.seq_len')) return null
+    return flopsPerToken(this.config, T)
+  })
+
+  /** The fewest stages whose largest fits a 4 GiB tab, at the chosen microbatch. */
+  suggestion = $derived.by(() => {
+    const { microbatch: B, seq_len: T } = this.input.training
+    if (this.config == null || B == null || T == null || this.clientErrors.some(e => e.path === 'training.microbatch' || e.path === 'training.seq_len')) return null
+    return suggestStages(this.config, B, T)
+  })
+
   // ---- reading errors
 
   errorsFor (path: string): string[] {
@@ -145,6 +168,10 @@ export class NewCampaignForm {
     if (stages != null && stages > p.n_layer) this.set('stages', String(p.n_layer))
     const T = parseNumber(this.values['training.seq_len'])
     if (T != null && T > p.n_ctx) this.set('training.seq_len', String(p.n_ctx))
+    // A GPT-2 vocabulary wants GPT-2 tokens, a byte vocabulary bytes.
+    const tok = presetTokenizer(name)
+    this.uploadTokenizer = tok
+    if (this.source !== 'upload') this.chooseSource(tok === 'gpt2' ? 'builtin-gpt2' : 'builtin')
   }
 
   // ---- dataset
@@ -162,8 +189,25 @@ export class NewCampaignForm {
 
   chooseSource (source: DatasetSource): void {
     this.source = source
-    const name = source === 'builtin' ? this.builtin?.name : this.upload.status === 'done' ? this.upload.file : undefined
+    if (source === 'builtin-gpt2' && this.gpt2Corpus == null) void this.loadGpt2Corpus()
+    const name = source === 'builtin' ? this.builtin?.name : source === 'builtin-gpt2' ? this.gpt2Corpus?.name : this.upload.status === 'done' ? this.upload.file : undefined
     if (name != null) this.values['dataset.name'] = name
+  }
+
+  /** Asks the tracker for its GPT-2 corpus (tokenized on first use) and follows the job to the end. */
+  async loadGpt2Corpus (): Promise<void> {
+    this.gpt2CorpusError = null
+    try {
+      const res = await fetch('/api/datasets/builtin')
+      if (!res.ok) throw new Error(`the tracker answered HTTP ${res.status}`)
+      const { corpora } = await res.json() as { corpora: Array<{ name: string, job: DatasetJobView }> }
+      const c = corpora[0]
+      if (c == null) throw new Error('this tracker ships no GPT-2 corpus')
+      await waitForJob(c.job, job => { this.gpt2Corpus = { name: c.name, job } })
+      if (this.source === 'builtin-gpt2') this.values['dataset.name'] = c.name
+    } catch (err) {
+      this.gpt2CorpusError = (err as Error).message
+    }
   }
 
   async uploadFile (file: File): Promise<void> {
@@ -180,10 +224,15 @@ export class NewCampaignForm {
       const localSha256 = await sha256Hex(file)
       if (abort.signal.aborted) return
       this.upload = { status: 'uploading', ...base, localSha256 }
-      const result = await uploadDataset(file, loaded => {
+      const answer = await uploadDataset(file, loaded => {
         if (!abort.signal.aborted) this.upload = { status: 'uploading', ...base, loaded, localSha256 }
-      }, { signal: abort.signal })
-      if (result.sha256 !== localSha256) throw new Error(`the tracker stored a file with sha256 ${result.sha256}, not the ${localSha256} computed here: the bytes changed on the way`)
+      }, { signal: abort.signal, tokenizer: this.uploadTokenizer })
+      const stored = 'job' in answer ? answer.text : answer
+      if (stored.sha256 !== localSha256) throw new Error(`the tracker stored a file with sha256 ${stored.sha256}, not the ${localSha256} computed here: the bytes changed on the way`)
+      const result = 'job' in answer
+        ? await waitForJob(answer.job, job => { if (!abort.signal.aborted) this.upload = { status: 'tokenizing', file: file.name, size: file.size, localSha256, job } }, { signal: abort.signal })
+        : answer
+      if (abort.signal.aborted) return
       this.upload = { status: 'done', file: file.name, size: file.size, localSha256, result }
       this.values['dataset.name'] = file.name
     } catch (err) {

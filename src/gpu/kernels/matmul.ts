@@ -1,5 +1,5 @@
 // Matmul plans: out (+)= op(A)·op(B) (+ bias), fp32, optionally batched. See shaders/matmul.wgsl.
-import src from '../../../shaders/matmul.wgsl?raw'
+import { matmulSource } from './matmul-main.ts'
 import { LimitError, ShapeError } from '../errors.ts'
 import { computePipeline } from '../pipeline-cache.ts'
 import { binding, checkShape, expectShape, numel, type GpuTensor } from '../tensor.ts'
@@ -90,6 +90,9 @@ export function operandShapes (layout: MatmulLayout, M: number, K: number, N: nu
   }
 }
 
+/** k steps per inner-loop iteration of the generated kernel (every tileK is a multiple of 4). */
+const UNROLL_K = 4
+
 // ---- the plan
 
 export class Matmul {
@@ -151,7 +154,7 @@ export class Matmul {
     if (this.#groups.some(g => g > maxGroups)) throw new LimitError(`${this.label}: ${this.#groups.join('×')} workgroups > ${maxGroups} per dimension`)
 
     const key = `matmul_${configName(config)}`
-    const code = `const TM: u32 = ${threadM}u;\nconst TN: u32 = ${threadN}u;\n${src}`
+    const code = matmulSource(threadM, threadN, UNROLL_K)
     this.#pipeline = computePipeline(device, key, code, {
       WG_X: tileN / threadN,
       WG_Y: tileM / threadM,

@@ -128,14 +128,8 @@ fn loadB(lid: u32, base: u32, n0: u32, k0: u32) {
 }
 
 // ---- epilogue: bias, accumulate, bounds for 4 outputs (m, n..n+3), unrolled (a dynamic vector
-// index costs a gather on CPU adapters)
-
-fn put(o: u32, nc: u32, x: f32) {
-  var r = x;
-  if (HAS_BIAS) { r += bias[nc >> 2u][nc & 3u]; }
-  if (ACCUMULATE) { r += out[o]; }
-  out[o] = r;
-}
+// index costs a gather on CPU adapters). `put(o, nc, x)` (bias, accumulate, a fused GELU) is
+// generated with `main`.
 
 fn store4(baseOut: u32, m: u32, n: u32, v: vec4<f32>) {
   if (!ALIGNED && m >= p.M) { return; }

@@ -42,6 +42,7 @@ export class LayerNorm {
   readonly #partial: GPUBuffer
   readonly #blocks: number
   readonly #forward: GPUComputePipeline
+  readonly #forwardResidual: GPUComputePipeline
   readonly #dinp: GPUComputePipeline
   readonly #partialPipe: GPUComputePipeline
   readonly #reducePipe: GPUComputePipeline
@@ -61,6 +62,7 @@ export class LayerNorm {
     this.#partial = createBuffer(device, this.#blocks * 2 * C, 'layernorm.partial')
     const rowWG = { WG: init.threadsPerRow ?? rowWorkgroupSize(C) }
     this.#forward = computePipeline(device, 'layernorm.forward', SRC, rowWG, 'forward')
+    this.#forwardResidual = computePipeline(device, 'layernorm.forward_residual', SRC, rowWG, 'forward_residual')
     this.#dinp = computePipeline(device, 'layernorm.backward_dinp', SRC, rowWG, 'backward_dinp')
     this.#partialPipe = computePipeline(device, 'layernorm.backward_params_partial', SRC, { WG: COL_WG }, 'backward_params_partial')
     this.#reducePipe = computePipeline(device, 'layernorm.backward_params_reduce', SRC, { WG: COL_WG }, 'backward_params_reduce')
@@ -77,6 +79,23 @@ export class LayerNorm {
     expectShape(bias, [C], 'layernorm.forward bias')
     pass.setPipeline(this.#forward)
     pass.setBindGroup(0, this.#bind(this.#forward, 'layernorm.forward', { 1: inp, 2: weight, 3: bias, 4: out, 5: mean, 6: rstd }))
+    pass.dispatchWorkgroups(N)
+  }
+
+  /**
+   * The residual add fused in front: sum = a + b (N, C) is written (backward needs it), then
+   * out, mean, rstd ← LayerNorm(sum) as forward. One dispatch instead of two.
+   */
+  forwardResidual (pass: GPUComputePassEncoder, out: GpuTensor, mean: GpuTensor, rstd: GpuTensor, sum: GpuTensor, a: GpuTensor, b: GpuTensor, weight: GpuTensor, bias: GpuTensor): void {
+    const { N, C } = this
+    expectShape(out, [N, C], 'layernorm.forward_residual out')
+    expectShape(mean, [N], 'layernorm.forward_residual mean')
+    expectShape(rstd, [N], 'layernorm.forward_residual rstd')
+    for (const [t, what] of [[sum, 'sum'], [a, 'a'], [b, 'b']] as const) expectShape(t, [N, C], `layernorm.forward_residual ${what}`)
+    expectShape(weight, [C], 'layernorm.forward_residual weight')
+    expectShape(bias, [C], 'layernorm.forward_residual bias')
+    pass.setPipeline(this.#forwardResidual)
+    pass.setBindGroup(0, this.#bind(this.#forwardResidual, 'layernorm.forward_residual', { 1: sum, 2: weight, 3: bias, 4: out, 5: mean, 6: rstd, 12: a, 13: b }))
     pass.dispatchWorkgroups(N)
   }
 

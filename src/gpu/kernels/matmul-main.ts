@@ -4,12 +4,32 @@
 // SwiftShader kept those arrays in memory and ran 2-3× slower than onnxruntime-web's kernel, whose
 // generated WGSL is also fully unrolled.
 import src from '../../../shaders/matmul.wgsl?raw'
+import geluMath from '../../../shaders/gelu-math.wgsl?raw'
+
+/**
+ * What the epilogue does after bias and accumulate: 'gelu' also writes gelu(out) to the `act`
+ * binding (the MLP's fc); 'gelu-backward' multiplies by gelu'(pre) read from `pre` (its gradient).
+ */
+export type MatmulEpilogue = 'none' | 'gelu' | 'gelu-backward'
 
 const LANES = ['x', 'y', 'z', 'w']
 
 /** The whole matmul module for one thread block: consts, shared code (shaders/matmul.wgsl), main. */
-export function matmulSource (threadM: number, threadN: number, unrollK: number): string {
-  return `const TM: u32 = ${threadM}u;\nconst TN: u32 = ${threadN}u;\n${src}\n${matmulMain(threadM, threadN, unrollK)}`
+export function matmulSource (threadM: number, threadN: number, unrollK: number, epilogue: MatmulEpilogue = 'none'): string {
+  return `const TM: u32 = ${threadM}u;\nconst TN: u32 = ${threadN}u;\n${src}\n${put(epilogue)}\n${matmulMain(threadM, threadN, unrollK)}`
+}
+
+/** One output element's epilogue: bias, the fused activation, accumulate, store. */
+function put (epilogue: MatmulEpilogue): string {
+  const lines = ['fn put(o: u32, nc: u32, x: f32) {', '  var r = x;', '  if (HAS_BIAS) { r += bias[nc >> 2u][nc & 3u]; }']
+  if (epilogue === 'gelu') lines.push('  act[o] = gelu(r);')
+  if (epilogue === 'gelu-backward') lines.push('  r *= gelu_grad(pre[o]);')
+  lines.push('  if (ACCUMULATE) { r += out[o]; }', '  out[o] = r;', '}')
+  if (epilogue === 'none') return lines.join('\n') + '\n'
+  const decl = epilogue === 'gelu'
+    ? '@group(0) @binding(5) var<storage, read_write> act: array<f32>;  // gelu(out), same shape'
+    : '@group(0) @binding(5) var<storage, read> pre: array<f32>;  // the pre-activation, same shape'
+  return `${geluMath}\n${decl}\n\n${lines.join('\n')}\n`
 }
 
 /** `main` for TM × TN outputs per thread; the k loop runs `unrollK` steps per iteration (BK % unrollK = 0). */

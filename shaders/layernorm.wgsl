@@ -103,8 +103,14 @@ fn backward_params_partial(@builtin(global_invocation_id) gid: vec3u) {
     dw += d * (inp[r * C + c] - mean[r]) * rstd[r];
     db += d;
   }
-  partial[blk * 2u * C + c] = dw;
-  partial[blk * 2u * C + C + c] = db;
+  // One block: the sums are final, and the reduce dispatch is skipped.
+  if (p.blocks == 1u) {
+    dweight[c] += dw;
+    dbias[c] += db;
+  } else {
+    partial[blk * 2u * C + c] = dw;
+    partial[blk * 2u * C + C + c] = db;
+  }
 }
 
 // Pass 2: each column sums its partials in block order (deterministic), then accumulates.

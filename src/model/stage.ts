@@ -1,8 +1,9 @@
 // One GPT-2 pipeline stage on the GPU (llm.c `gpt2_forward/backward/update`, restricted to a layer
 // range). Parameters, gradients and AdamW's m and v are each ONE flat buffer laid out by params.ts;
 // activations follow activations.ts (split over two buffers, see stage-buffers.ts). Every kernel
-// plan is built once here; forward, backward and step each record one command encoder and submit
-// once, reading back only what leaves the stage (activations, d(input), the loss when asked).
+// plan is built once here, and each phase's dispatches are recorded once (DispatchList) and
+// replayed; forward, backward and step each submit once, reading back only what leaves the stage
+// (activations, d(input), the loss when asked). trainStep does a one-stage step in one submit.
 import { Matmul, type MatmulLayout, type TileConfig } from '../gpu/kernels/matmul.ts'
 import type { MatmulEpilogue } from '../gpu/kernels/matmul-main.ts'
 import type { MatmulTuner } from '../gpu/autotune.ts'

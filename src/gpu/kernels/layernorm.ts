@@ -15,7 +15,8 @@ export interface LayerNormInit {
   eps?: number
   /**
    * Rows each dweight/dbias partial sum covers; fixes the summation order.
-   * @default 64 (fastest of 16–128 on an H100 at 8192x768)
+   * @default all rows up to 1024 (the reduce dispatch is skipped), else 64 (fastest of 16–128
+   * on an H100 at 8192x768)
    */
   rowsPerBlock?: number
   /** Threads per row, a power of two in [32, 256]. @default about C/16 */
@@ -48,7 +49,7 @@ export class LayerNorm {
   readonly #reducePipe: GPUComputePipeline
 
   constructor (device: GPUDevice, N: number, C: number, init: LayerNormInit = {}) {
-    const rowsPerBlock = init.rowsPerBlock ?? 64
+    const rowsPerBlock = init.rowsPerBlock ?? (N <= 1024 ? N : 64) // one block: one dispatch fewer
     if (N > device.limits.maxComputeWorkgroupsPerDimension) throw new LimitError(`layernorm: ${N} rows exceed maxComputeWorkgroupsPerDimension`)
     this.N = N
     this.C = C
@@ -115,8 +116,9 @@ export class LayerNorm {
     pass.dispatchWorkgroups(N)
     const cols = Math.ceil(C / COL_WG)
     pass.setPipeline(this.#partialPipe)
-    pass.setBindGroup(0, this.#bind(this.#partialPipe, 'layernorm.backward_params_partial', { 1: inp, 5: mean, 6: rstd, 7: dout, 11: this.#partial }))
+    pass.setBindGroup(0, this.#bind(this.#partialPipe, 'layernorm.backward_params_partial', { 1: inp, 5: mean, 6: rstd, 7: dout, 9: dweight, 10: dbias, 11: this.#partial }))
     pass.dispatchWorkgroups(cols, this.#blocks)
+    if (this.#blocks === 1) return // the partial pass accumulated into dweight and dbias
     pass.setPipeline(this.#reducePipe)
     pass.setBindGroup(0, this.#bind(this.#reducePipe, 'layernorm.backward_params_reduce', { 9: dweight, 10: dbias, 11: this.#partial }))
     pass.dispatchWorkgroups(cols)

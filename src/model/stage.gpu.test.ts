@@ -219,6 +219,11 @@ describe('GptStage', () => {
     const { forward, backward, optimizer } = fused.trainStepDispatches()
     console.log(`dispatches per step (L=${config.n_layer}): ${forward.length} forward + ${backward.length} backward + ${optimizer.length} optimizer; ${JSON.stringify(Object.fromEntries(DispatchList.concat(forward, backward, optimizer).families()))}`)
     expect(optimizer.length).toBe(3) // grad norm (2) + AdamW (1)
+    // Per layer 7 forward (LayerNorm+residual fused, GELU in the fc matmul) and 19 backward
+    // (bias and LayerNorm parameter gradients in one pass each at these row counts).
+    const L = config.n_layer
+    expect(forward.length).toBe(1 + 7 * L + 3) // embedding, layers, lnf + logits + cross-entropy
+    expect(backward.length).toBe(4 + 19 * L + 2) // head (dlnf, dlmhead, lnf backward), layers, embedding
     plain.destroy(); fused.destroy()
   })
 

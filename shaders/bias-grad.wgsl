@@ -1,5 +1,6 @@
 // Bias gradient of a linear layer, db (N) += Σ_rows dout (M, N), deterministic without atomics:
-// pass 1 sums blocks of rows per column into partials, pass 2 sums the partials in block order.
+// pass 1 sums blocks of rows per column into partials, pass 2 sums the partials in block order
+// (with a single block, pass 1 accumulates straight into db).
 // Storage bindings are read_write so views of one flat buffer can be bound together.
 
 struct Params {
@@ -26,7 +27,8 @@ fn partial_sum(@builtin(global_invocation_id) gid: vec3u) {
   let r1 = min(r0 + p.rows_per_block, p.M);
   var s = 0.0;
   for (var r = r0; r < r1; r++) { s += dout[r * p.N + c]; }
-  partial[blk * p.N + c] = s;
+  // One block: the sum is final, and the reduce dispatch is skipped.
+  if (p.blocks == 1u) { dbias[c] += s; } else { partial[blk * p.N + c] = s; }
 }
 
 @compute @workgroup_size(WG)

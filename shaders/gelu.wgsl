@@ -1,5 +1,6 @@
 // GELU, tanh approximation as GPT-2 (llm.c gelu_forward/backward). Elementwise, grid-stride.
-// Storage bindings are read_write so views of one flat buffer can be bound together.
+// Storage bindings are read_write so views of one flat buffer can be bound together. The math
+// (gelu, gelu_grad) is gelu-math.wgsl, prepended by src/gpu/kernels/gelu.ts.
 
 struct Params { n: u32 }
 
@@ -10,23 +11,12 @@ struct Params { n: u32 }
 @group(0) @binding(4) var<storage, read_write> dinp: array<f32>;
 
 override WG: u32 = 256u;
-const GELU_SCALE = 0.7978845608028654; // sqrt(2 / pi)
-
-// tanh saturates long before 10; clamping avoids exp overflow in some tanh implementations.
-fn tanh_safe(u: f32) -> f32 { return tanh(clamp(u, -10.0, 10.0)); }
 
 @compute @workgroup_size(WG)
 fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   for (var i = gid.x; i < p.n; i += nwg.x * WG) {
-    let x = inp[i];
-    out[i] = 0.5 * x * (1.0 + tanh_safe(GELU_SCALE * (x + 0.044715 * x * x * x)));
+    out[i] = gelu(inp[i]);
   }
-}
-
-fn gelu_grad(x: f32) -> f32 {
-  let th = tanh_safe(GELU_SCALE * (x + 0.044715 * x * x * x));
-  let sech2 = 1.0 - th * th;
-  return 0.5 * (1.0 + th) + 0.5 * x * sech2 * GELU_SCALE * (1.0 + 3.0 * 0.044715 * x * x);
 }
 
 // dinp = gelu'(inp) * dout, written (not accumulated).

@@ -22,12 +22,25 @@ struct Params {
 @group(0) @binding(9) var<storage, read_write> dweight: array<f32>;  // (C)
 @group(0) @binding(10) var<storage, read_write> dbias: array<f32>;   // (C)
 @group(0) @binding(11) var<storage, read_write> partial: array<f32>; // (blocks, 2C): dweight | dbias
+@group(0) @binding(12) var<storage, read_write> res_a: array<f32>;   // (N, C) forward_residual: inp = res_a + res_b
+@group(0) @binding(13) var<storage, read_write> res_b: array<f32>;   // (N, C)
 
 // One workgroup per row. Two passes over the row (mean, then centred variance) for accuracy.
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
-  let row = wid.x;
-  let lid = lid3.x;
+  normalize_row(wid.x, lid3.x);
+}
+
+// The residual add before a LayerNorm fused in: inp = res_a + res_b (written, backward reads it),
+// then the same normalization. Each thread re-reads only the elements it wrote.
+@compute @workgroup_size(WG)
+fn forward_residual(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
+  let base = wid.x * p.C;
+  for (var c = lid3.x; c < p.C; c += WG) { inp[base + c] = res_a[base + c] + res_b[base + c]; }
+  normalize_row(wid.x, lid3.x);
+}
+
+fn normalize_row(row: u32, lid: u32) {
   let C = p.C;
   let base = row * C;
   var s = 0.0;
@@ -90,8 +103,14 @@ fn backward_params_partial(@builtin(global_invocation_id) gid: vec3u) {
     dw += d * (inp[r * C + c] - mean[r]) * rstd[r];
     db += d;
   }
-  partial[blk * 2u * C + c] = dw;
-  partial[blk * 2u * C + C + c] = db;
+  // One block: the sums are final, and the reduce dispatch is skipped.
+  if (p.blocks == 1u) {
+    dweight[c] += dw;
+    dbias[c] += db;
+  } else {
+    partial[blk * 2u * C + c] = dw;
+    partial[blk * 2u * C + C + c] = db;
+  }
 }
 
 // Pass 2: each column sums its partials in block order (deterministic), then accumulates.

@@ -4,8 +4,8 @@
 //
 // A workgroup computes a BM×BN output tile; each thread a TM×TN block of it, as vec4 rows.
 // Per k-step, A and B tiles go through workgroup memory k-major (As[k][m], Bs[k][n]) so the inner
-// loop reads vec4s. TM and TN are prepended as consts by src/gpu/kernels/matmul.ts (function-scope
-// arrays need const sizes); every other size is an override set from TypeScript.
+// loop reads vec4s. TM and TN are prepended as consts and `main` is appended by
+// src/gpu/kernels/matmul-main.ts; every other size is an override set from TypeScript.
 
 struct Params {
   M: u32, K: u32, N: u32, _pad0: u32,
@@ -127,53 +127,19 @@ fn loadB(lid: u32, base: u32, n0: u32, k0: u32) {
   }
 }
 
-// ---- kernel
+// ---- epilogue: bias, accumulate, bounds for 4 outputs (m, n..n+3), unrolled (a dynamic vector
+// index costs a gather on CPU adapters). `put(o, nc, x)` (bias, accumulate, a fused GELU) is
+// generated with `main`.
 
-@compute @workgroup_size(WG_X, WG_Y, 1)
-fn main(@builtin(workgroup_id) wg: vec3<u32>,
-        @builtin(local_invocation_id) l: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let baseA = wg.z * p.strideA;
-  let baseB = wg.z * p.strideB;
-  let baseOut = wg.z * p.strideOut;
-  let m0 = wg.y * BM;
-  let n0 = wg.x * BN;
-
-  var acc: array<array<vec4<f32>, TN / 4u>, TM>;  // (TM, TN) outputs of this thread
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
-    loadA(lid, baseA, m0, k0);
-    loadB(lid, baseB, n0, k0);
-    workgroupBarrier();
-    for (var k = 0u; k < BK; k++) {
-      var av: array<vec4<f32>, TM / 4u>;
-      for (var i = 0u; i < TM / 4u; i++) { av[i] = As[k * BM4 + l.y * (TM / 4u) + i]; }
-      var bv: array<vec4<f32>, TN / 4u>;
-      for (var j = 0u; j < TN / 4u; j++) { bv[j] = Bs[k * BN4 + l.x * (TN / 4u) + j]; }
-      for (var i = 0u; i < TM; i++) {
-        let ai = vec4<f32>(av[i / 4u][i % 4u]);
-        for (var j = 0u; j < TN / 4u; j++) { acc[i][j] = fma(ai, bv[j], acc[i][j]); }
-      }
-    }
-    workgroupBarrier();
-  }
-
-  // Epilogue: bias, accumulate, bounds.
-  for (var i = 0u; i < TM; i++) {
-    let m = m0 + l.y * TM + i;
-    if (!ALIGNED && m >= p.M) { break; }
-    for (var j = 0u; j < TN / 4u; j++) {
-      let n = n0 + l.x * TN + j * 4u;
-      var v = acc[i][j];
-      for (var c = 0u; c < 4u; c++) {
-        let nc = n + c;
-        if (ALIGNED || nc < p.N) {
-          var r = v[c];
-          if (HAS_BIAS) { r += bias[nc >> 2u][nc & 3u]; }
-          let o = baseOut + m * p.N + nc;
-          if (ACCUMULATE) { r += out[o]; }
-          out[o] = r;
-        }
-      }
-    }
-  }
+fn store4(baseOut: u32, m: u32, n: u32, v: vec4<f32>) {
+  if (!ALIGNED && m >= p.M) { return; }
+  let o = baseOut + m * p.N + n;
+  if (ALIGNED || n < p.N) { put(o, n, v.x); }
+  if (ALIGNED || n + 1u < p.N) { put(o + 1u, n + 1u, v.y); }
+  if (ALIGNED || n + 2u < p.N) { put(o + 2u, n + 2u, v.z); }
+  if (ALIGNED || n + 3u < p.N) { put(o + 3u, n + 3u, v.w); }
 }
+
+// The kernel's entry point is generated per thread block (TM × TN) by
+// src/gpu/kernels/matmul-main.ts: every accumulator is a named vec4 and every register index is
+// static, so no compiler has to promote a private array to registers.

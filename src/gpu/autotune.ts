@@ -2,10 +2,10 @@
 // use, and remembers the choice: IndexedDB in the browser (survives reloads, one tuning per
 // volunteer GPU), memory elsewhere (Node CLI). Untuned, the plan uses defaultTileConfig.
 import { openDB, type IDBPDatabase } from 'idb'
-import src from '../../shaders/matmul.wgsl?raw'
 import type { AdapterSummary, TabgradDevice } from './device.ts'
 import { Matmul, TILE_CONFIGS, configName, configProblem, defaultTileConfig, operandShapes, parseConfigName, type MatmulInit, type MatmulLayout, type TileConfig } from './kernels/matmul.ts'
 import { createBuffer, type GpuTensor } from './tensor.ts'
+import { matmulSource } from './kernels/matmul-main.ts'
 
 export interface MatmulProblem {
   M: number
@@ -42,7 +42,8 @@ function hash (s: string): string {
   for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193) }
   return (h >>> 0).toString(16)
 }
-const SHADER_VERSION = hash(src)
+// Tunings made for another kernel version are stale.
+const SHADER_VERSION = hash(matmulSource(8, 8, 4))
 
 // ---- stores
 

@@ -1,16 +1,17 @@
 // Where a GPU stage keeps its activations and backward scratch. The matmul kernel binds its
 // operands as read-only storage and its output as writable storage, and WebGPU forbids both uses
 // of one buffer in a dispatch (the Matmul plan also refuses it). So activations.ts's views are
-// split over two flat buffers: `mm` holds the views a matmul writes (qkv, attproj, fch, fcproj,
-// logits), `acts` everything else, every view keeping its 64-aligned placement rule. Same total
-// memory as one buffer; no copies.
+// split over two flat buffers: `mm` holds the views a matmul writes (qkv, attproj, fch and
+// fchGelu, which the fc matmul's GELU epilogue writes together, logits), `acts` everything else,
+// every view keeping its 64-aligned placement rule. fcproj, a matmul output, lives in `acts`
+// because its input fchGelu is in `mm`. Same total memory as one buffer; no copies.
 import { alignElements } from '../gpu/tensor.ts'
 import type { ActivationLayout, ActView } from './activations.ts'
 
 export type ActBuffer = 'acts' | 'mm'
 
-/** Activation keys (last name segment) that a matmul writes. */
-const MATMUL_OUTPUTS = new Set(['qkv', 'attproj', 'fch', 'fcproj', 'logits'])
+/** Activation keys (last name segment) placed in `mm`. */
+const MATMUL_OUTPUTS = new Set(['qkv', 'attproj', 'fch', 'fchGelu', 'logits'])
 
 export interface PlacedView { view: ActView, buffer: ActBuffer, offset: number }
 

@@ -12,6 +12,7 @@ import { stageLayout, viewOf, type StageLayout } from './params.ts'
 import { createRng, fillNormal } from './rng.ts'
 import { adamwStageStep, clipScale } from './cpu/adamw.ts'
 import { globalNorm } from './cpu/gradnorm.ts'
+import { DispatchList } from '../gpu/dispatch-list.ts'
 
 // Odd sizes (V, T, B·T) catch index mix-ups; HS = 16 is the smallest head size the flash
 // attention block configs take (HS/4 vec4s split over 4 threads per row); L = 3 allows S = 3.
@@ -178,6 +179,52 @@ describe('GptStage', () => {
     const worstM = compareClose(state.m, m, { rtol: 1e-3, atol: 1e-6 })
     expect(worstM.ok, describeClose('adam m', worstM)).toBe(true)
     stage.destroy()
+  })
+
+  test('trainStep (one submit, readbacks deferred, clipping on the GPU) matches forward/backward/step bit for bit', async () => {
+    const hyper = { lr: 1e-2, eps: 1e-3, weightDecay: 0.1, gradClip: 0.1 }
+    const other = tokens.map(t => (t * 5 + 1) % 37)
+    const batches: Array<[Uint32Array, Uint32Array]> = [[tokens, targets], [other, tokens]]
+    // The three-call path, one microbatch per step.
+    const plain = new GptStage(device, config, fullRange(config), { B, T, params })
+    const want: Array<{ loss: number, gradNorm: number }> = []
+    for (const [inp, tgt] of batches) {
+      plain.zeroGrad()
+      await plain.forward(inp, tgt)
+      await plain.backward()
+      want.push({ loss: await plain.loss(), gradNorm: Math.sqrt(await plain.gradSumOfSquares()) })
+      plain.step(hyper)
+    }
+    // trainStep: both steps submitted before either's numbers are awaited.
+    const fused = new GptStage(device, config, fullRange(config), { B, T, params })
+    const queue = device.queue
+    const submit = queue.submit.bind(queue)
+    let submits = 0
+    queue.submit = (buffers: Iterable<GPUCommandBuffer>) => { submits++; submit(buffers) }
+    let got: Array<{ loss: number, gradNorm: number }>
+    try {
+      got = await checked('trainStep', async () => {
+        const pending = batches.map(([inp, tgt]) => fused.trainStep(inp, tgt, hyper))
+        expect(submits).toBe(2)
+        return await Promise.all(pending)
+      })
+    } finally { queue.submit = submit }
+    for (let i = 0; i < 2; i++) {
+      expect(got[i].loss).toBe(want[i].loss)
+      expect(Math.abs(got[i].gradNorm - want[i].gradNorm) / want[i].gradNorm).toBeLessThan(1e-6)
+    }
+    expect(await fused.loss()).toBe(want[1].loss)
+    expect(await fused.exportParams()).toEqual(await plain.exportParams())
+    expect((await fused.exportGrads()).every(g => g === 0)).toBe(true) // zeroed for the next step
+    const { forward, backward, optimizer } = fused.trainStepDispatches()
+    console.log(`dispatches per step (L=${config.n_layer}): ${forward.length} forward + ${backward.length} backward + ${optimizer.length} optimizer; ${JSON.stringify(Object.fromEntries(DispatchList.concat(forward, backward, optimizer).families()))}`)
+    expect(optimizer.length).toBe(3) // grad norm (2) + AdamW (1)
+    // Per layer 7 forward (LayerNorm+residual fused, GELU in the fc matmul) and 19 backward
+    // (bias and LayerNorm parameter gradients in one pass each at these row counts).
+    const L = config.n_layer
+    expect(forward.length).toBe(1 + 7 * L + 3) // embedding, layers, lnf + logits + cross-entropy
+    expect(backward.length).toBe(4 + 19 * L + 2) // head (dlnf, dlmhead, lnf backward), layers, embedding
+    plain.destroy(); fused.destroy()
   })
 
   test('two microbatches in flight in separate slots give the gradients of running them one by one', async () => {

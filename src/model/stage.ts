@@ -1,12 +1,13 @@
 // One GPT-2 pipeline stage on the GPU (llm.c `gpt2_forward/backward/update`, restricted to a layer
 // range). Parameters, gradients and AdamW's m and v are each ONE flat buffer laid out by params.ts;
 // activations follow activations.ts (split over two buffers, see stage-buffers.ts). Every kernel
-// plan is built once here; forward, backward and step each record one command encoder and submit
-// once, reading back only what leaves the stage (activations, d(input), the loss when asked).
+// plan is built once here, and each phase's dispatches are recorded once (DispatchList) and
+// replayed; forward, backward and step each submit once, reading back only what leaves the stage
+// (activations, d(input), the loss when asked). trainStep does a one-stage step in one submit.
 import { Matmul, type MatmulLayout, type TileConfig } from '../gpu/kernels/matmul.ts'
+import type { MatmulEpilogue } from '../gpu/kernels/matmul-main.ts'
 import type { MatmulTuner } from '../gpu/autotune.ts'
 import { LayerNorm } from '../gpu/kernels/layernorm.ts'
-import { Gelu } from '../gpu/kernels/gelu.ts'
 import { Residual } from '../gpu/kernels/residual.ts'
 import { Attention, tuneAttention, type AttentionInit } from '../gpu/kernels/attention.ts'
 import { Embedding, buildTokenIndex } from '../gpu/kernels/embedding.ts'
@@ -15,6 +16,8 @@ import { BiasGrad } from '../gpu/kernels/bias-grad.ts'
 import { AdamW } from '../gpu/kernels/adamw.ts'
 import { GradNorm } from '../gpu/kernels/grad-norm.ts'
 import { createBuffer, view, type GpuTensor } from '../gpu/tensor.ts'
+import { DispatchList } from '../gpu/dispatch-list.ts'
+import { ReadbackPool } from '../gpu/readback-pool.ts'
 import { LimitError } from '../gpu/errors.ts'
 import { ownsHead, validateConfig, validateRange, type GPTConfig, type StageRange } from './config.ts'
 import { stageLayout, type ParamView, type StageLayout } from './params.ts'
@@ -58,6 +61,8 @@ export interface StageMatmul {
   layout: MatmulLayout
   bias: boolean
   accumulate: boolean
+  /** a fused GELU (fc: and gelu(out); dfch: times gelu'(fch)) */
+  epilogue?: MatmulEpilogue
 }
 
 /**
@@ -67,10 +72,10 @@ export interface StageMatmul {
 export function stageMatmuls (config: GPTConfig, range: StageRange, B: number, T: number): StageMatmul[] {
   const C = config.d_model; const V = config.vocab; const BT = B * T
   const out: StageMatmul[] = []
-  const mm = (name: string, M: number, K: number, N: number, layout: MatmulLayout, bias = false, accumulate = false): void => { out.push({ name, M, K, N, layout, bias, accumulate }) }
+  const mm = (name: string, M: number, K: number, N: number, layout: MatmulLayout, bias = false, accumulate = false, epilogue?: MatmulEpilogue): void => { out.push({ name, M, K, N, layout, bias, accumulate, ...(epilogue != null ? { epilogue } : {}) }) }
   mm('qkv', BT, C, 3 * C, 'nn', true)
   mm('attproj', BT, C, C, 'nn', true)
-  mm('fc', BT, C, 4 * C, 'nn', true)
+  mm('fc', BT, C, 4 * C, 'nn', true, false, 'gelu')
   mm('fcproj', BT, 4 * C, C, 'nn', true)
   mm('dqkvw', C, BT, 3 * C, 'tn', false, true)
   mm('dattprojw', C, BT, C, 'tn', false, true)
@@ -79,7 +84,7 @@ export function stageMatmuls (config: GPTConfig, range: StageRange, B: number, T
   mm('dln1', BT, 3 * C, C, 'nt')
   mm('datty', BT, C, C, 'nt')
   mm('dln2', BT, 4 * C, C, 'nt')
-  mm('dfch', BT, C, 4 * C, 'nt')
+  mm('dfch', BT, C, 4 * C, 'nt', false, false, 'gelu-backward')
   if (ownsHead(config, range)) {
     mm('logits', BT, C, V, 'nt') // lm_head is [V, C]
     mm('dlnf', BT, V, C, 'nn')
@@ -133,6 +138,8 @@ interface Slot {
   hasLosses: boolean
   /** mean loss read back with backward's d(input), so loss() costs no extra GPU round trip */
   loss: number | null
+  /** trainSteps run in this slot: a deferred loss lands only if no later step replaced it */
+  trainSteps: number
 }
 
 // ---- the stage
@@ -163,7 +170,6 @@ export class GptStage {
   // plans
   readonly #mm: Record<string, Matmul> = {}
   readonly #ln: LayerNorm
-  readonly #gelu: Gelu
   readonly #residual: Residual
   readonly #attention: Attention
   readonly #bias: { C: BiasGrad, C3: BiasGrad, C4: BiasGrad }
@@ -171,8 +177,11 @@ export class GptStage {
   readonly #ce: CrossEntropy | null
   readonly #adamw: AdamW
   readonly #gradNorms = new Map<number, GradNorm>()
+  // Dispatch lists recorded on first use and replayed every step: bind groups are made once.
+  readonly #lists = new Map<string, DispatchList>()
   // readback staging, reused
   readonly #staging = new Map<string, GPUBuffer>()
+  readonly #trainReadback: ReadbackPool
   #stepCount = 0
 
   constructor (device: GPUDevice, config: GPTConfig, range: StageRange, init: GptStageInit) {
@@ -215,7 +224,6 @@ export class GptStage {
       this.#mm[p.name] = new Matmul(device, { ...p, config: init.matmulConfig?.(p), label: `${this.label}.${p.name}` })
     }
     this.#ln = new LayerNorm(device, BT, C)
-    this.#gelu = new Gelu(device, [BT, 4 * C])
     this.#residual = new Residual(device, [BT, C])
     this.#attention = new Attention(device, B, T, C, NH, init.attention)
     this.#bias = { C: new BiasGrad(device, BT, C), C3: new BiasGrad(device, BT, 3 * C), C4: new BiasGrad(device, BT, 4 * C) }
@@ -226,10 +234,12 @@ export class GptStage {
       tokenIndex: this.#embedding != null ? createBuffer(device, this.#embedding.indexLength, `${this.label}.token_index${i}`) : null,
       state: 'none',
       hasLosses: false,
-      loss: null
+      loss: null,
+      trainSteps: 0
     }))
     this.#ce = this.isLast ? new CrossEntropy(device, BT, V) : null
     this.#adamw = new AdamW(device, n, this.layout.views.map(v => ({ offset: v.offset, length: v.size, decay: v.matrix })))
+    this.#trainReadback = new ReadbackPool(device, TRAIN_READBACK_LOSSES + BT, `${this.label}.train_readback`)
   }
 
   /** Optimizer steps taken so far. */
@@ -247,31 +257,17 @@ export class GptStage {
    */
   async forward (input: Uint32Array | Float32Array, targets?: Uint32Array, slot = 0): Promise<Float32Array | null> {
     const sl = this.#slot(slot)
-    const { B, T } = this
-    const { d_model: C, vocab: V } = this.config
-    const BT = B * T
+    const BT = this.B * this.T
+    const C = this.config.d_model
     const q = this.#device.queue
-    if (this.isFirst) {
-      if (!(input instanceof Uint32Array) || input.length !== BT) throw new ModelInputError(`${this.label} takes B·T = ${BT} token ids (Uint32Array)`)
-      for (const t of input) if (t >= V) throw new ModelInputError(`token ${t} is outside the vocabulary (${V})`)
-      this.#write(sl, this.acts.tokens!.name, input)
-      q.writeBuffer(sl.tokenIndex!, 0, buildTokenIndex(input, B, T, V) as Uint32Array<ArrayBuffer>)
-    } else {
-      if (!(input instanceof Float32Array) || input.length !== BT * C) throw new ModelInputError(`${this.label} takes a (B,T,C) = ${BT * C}-element Float32Array`)
-      this.#write(sl, this.acts.input.name, input)
-    }
-    if (targets != null) {
-      if (!this.isLast) throw new ModelInputError(`${this.label} is not the last stage: it takes no targets`)
-      if (targets.length !== BT) throw new ModelInputError(`targets have ${targets.length} entries, need B·T = ${BT}`)
-      for (const t of targets) if (t >= V) throw new ModelInputError(`target ${t} is outside the vocabulary (${V})`)
-      this.#write(sl, this.acts.targets!.name, targets)
-    }
+    this.#writeInputs(sl, input, targets)
 
     const enc = this.#device.createCommandEncoder({ label: `${this.label}.forward` })
     const pass = enc.beginComputePass({ label: `${this.label}.forward` })
-    this.#encodeForward(pass, sl, targets != null)
+    this.#forwardList(slot, targets != null).encode(pass)
     pass.end()
     sl.loss = null
+    sl.trainSteps++ // a trainStep's loss still in flight is no longer this slot's
     if (!this.isLast) {
       const out = this.#act(sl, this.acts.output.name)
       const staging = this.#stagingFor(`output${slot}`, BT * C)
@@ -284,6 +280,28 @@ export class GptStage {
     sl.state = targets != null ? 'loss' : 'logits'
     sl.hasLosses = targets != null
     return null
+  }
+
+  /** Checks and uploads a microbatch's input (token ids on stage 0, else the residual stream) and targets. */
+  #writeInputs (sl: Slot, input: Uint32Array | Float32Array, targets: Uint32Array | undefined): void {
+    const { B, T } = this
+    const { d_model: C, vocab: V } = this.config
+    const BT = B * T
+    if (this.isFirst) {
+      if (!(input instanceof Uint32Array) || input.length !== BT) throw new ModelInputError(`${this.label} takes B·T = ${BT} token ids (Uint32Array)`)
+      for (const t of input) if (t >= V) throw new ModelInputError(`token ${t} is outside the vocabulary (${V})`)
+      this.#write(sl, this.acts.tokens!.name, input)
+      this.#device.queue.writeBuffer(sl.tokenIndex!, 0, buildTokenIndex(input, B, T, V) as Uint32Array<ArrayBuffer>)
+    } else {
+      if (!(input instanceof Float32Array) || input.length !== BT * C) throw new ModelInputError(`${this.label} takes a (B,T,C) = ${BT * C}-element Float32Array`)
+      this.#write(sl, this.acts.input.name, input)
+    }
+    if (targets != null) {
+      if (!this.isLast) throw new ModelInputError(`${this.label} is not the last stage: it takes no targets`)
+      if (targets.length !== BT) throw new ModelInputError(`targets have ${targets.length} entries, need B·T = ${BT}`)
+      for (const t of targets) if (t >= V) throw new ModelInputError(`target ${t} is outside the vocabulary (${V})`)
+      this.#write(sl, this.acts.targets!.name, targets)
+    }
   }
 
   /** Last stage, after a forward with targets: mean cross-entropy over B·T (a readback). */
@@ -312,6 +330,8 @@ export class GptStage {
       const e = this.layout.embedding!
       this.#embedding.forward(pass, a(this.acts.input.name), a(this.acts.tokens!.name), p(e.wte), p(e.wpe))
     }
+    // res3 = res2 + fcproj is left to the LayerNorm that reads it next (ln1 or lnf).
+    let pending: [GpuTensor, GpuTensor] | null = null
     for (let l = this.range.first; l < this.range.last; l++) {
       const w = this.layout.layerView(l)
       const v = this.acts.layerView(l)
@@ -319,16 +339,16 @@ export class GptStage {
       const atty = a(v.atty.name, [BT, C]); const attproj = a(v.attproj.name, [BT, C]); const res2 = a(v.res2.name, [BT, C])
       const ln2 = a(v.ln2.name, [BT, C]); const fch = a(v.fch.name, [BT, 4 * C]); const fchGelu = a(v.fchGelu.name, [BT, 4 * C])
       const fcproj = a(v.fcproj.name, [BT, C]); const res3 = a(v.res3.name, [BT, C])
-      this.#ln.forward(pass, ln1, a(v.ln1Mean.name, [BT]), a(v.ln1Rstd.name, [BT]), x, p(w.ln1w), p(w.ln1b))
+      // x = the previous layer's res2 + fcproj, added here by ln1 (one dispatch for both)
+      if (pending != null) this.#ln.forwardResidual(pass, ln1, a(v.ln1Mean.name, [BT]), a(v.ln1Rstd.name, [BT]), x, pending[0], pending[1], p(w.ln1w), p(w.ln1b))
+      else this.#ln.forward(pass, ln1, a(v.ln1Mean.name, [BT]), a(v.ln1Rstd.name, [BT]), x, p(w.ln1w), p(w.ln1b))
       m.qkv.encode(pass, ln1, p(w.qkvw), qkv, p(w.qkvb))
       this.#attention.forward(pass, a(v.atty.name), a(v.attLse.name), a(v.qkv.name))
       m.attproj.encode(pass, atty, p(w.attprojw), attproj, p(w.attprojb))
-      this.#residual.forward(pass, res2, x, attproj)
-      this.#ln.forward(pass, ln2, a(v.ln2Mean.name, [BT]), a(v.ln2Rstd.name, [BT]), res2, p(w.ln2w), p(w.ln2b))
-      m.fc.encode(pass, ln2, p(w.fcw), fch, p(w.fcb))
-      this.#gelu.forward(pass, fchGelu, fch)
+      this.#ln.forwardResidual(pass, ln2, a(v.ln2Mean.name, [BT]), a(v.ln2Rstd.name, [BT]), res2, x, attproj, p(w.ln2w), p(w.ln2b))
+      m.fc.encode(pass, ln2, p(w.fcw), fch, p(w.fcb), fchGelu) // and fchGelu = gelu(fch)
       m.fcproj.encode(pass, fchGelu, p(w.fcprojw), fcproj, p(w.fcprojb))
-      this.#residual.forward(pass, res3, res2, fcproj)
+      pending = [res2, fcproj]
       x = res3
     }
     if (this.isLast) {
@@ -336,10 +356,12 @@ export class GptStage {
       const ah = this.acts.head!
       const lnf = a(ah.lnf.name, [BT, C])
       const logits = a(ah.logits.name, [BT, this.config.vocab])
-      this.#ln.forward(pass, lnf, a(ah.lnfMean.name, [BT]), a(ah.lnfRstd.name, [BT]), x, p(h.lnfw), p(h.lnfb))
+      this.#ln.forwardResidual(pass, lnf, a(ah.lnfMean.name, [BT]), a(ah.lnfRstd.name, [BT]), x, pending![0], pending![1], p(h.lnfw), p(h.lnfb))
       m.logits.encode(pass, lnf, p(h.lmhead), logits)
       // Fused and in place (llm.c): logits become d(mean loss)/d logits.
       if (withTargets) this.#ce!.forwardBackward(pass, a(ah.losses.name, [BT]), logits, logits, a(this.acts.targets!.name, [BT]))
+    } else {
+      this.#residual.forward(pass, x, pending![0], pending![1]) // the stage's output
     }
   }
 
@@ -366,7 +388,7 @@ export class GptStage {
       q.writeBuffer(this.#res, dres.offset * 4, dOutput as Float32Array<ArrayBuffer>)
     }
     const pass = enc.beginComputePass({ label: `${this.label}.backward` })
-    this.#encodeBackward(pass, sl)
+    this.#backwardList(slot).encode(pass)
     pass.end()
     sl.state = 'none' // the logits are spent, and a second backward would double-count
     if (this.isFirst) {
@@ -418,8 +440,7 @@ export class GptStage {
       // MLP: res3 = res2 + fcproj(gelu(fc(ln2(res2)))); dres holds d res3
       m.dfcprojw.encode(pass, a(v.fchGelu.name, [BT, 4 * C]), dres, g(w.fcprojw))
       this.#bias.C.backward(pass, g(w.fcprojb), dres)
-      m.dfch.encode(pass, dres, p(w.fcprojw), dfch)
-      this.#gelu.backward(pass, dfch, a(v.fch.name, [BT, 4 * C]), dfch)
+      m.dfch.encode(pass, dres, p(w.fcprojw), dfch, undefined, a(v.fch.name, [BT, 4 * C])) // times gelu'(fch)
       m.dfcw.encode(pass, a(v.ln2.name, [BT, C]), dfch, g(w.fcw))
       this.#bias.C4.backward(pass, g(w.fcb), dfch)
       m.dln2.encode(pass, dfch, p(w.fcw), dln)
@@ -452,23 +473,102 @@ export class GptStage {
 
   /** One AdamW update from the accumulated gradients (which are left as they are: zeroGrad next). */
   step (opts: StepOptions): void {
+    const { gradScale, gradClip } = this.#setStep(opts)
+    const enc = this.#device.createCommandEncoder({ label: `${this.label}.step` })
+    const pass = enc.beginComputePass({ label: `${this.label}.step` })
+    this.#optimizerList(gradClip > 0 ? gradClip / gradScale : 0).encode(pass)
+    pass.end()
+    this.#device.queue.submit([enc.finish()])
+  }
+
+  #setStep (opts: StepOptions): { gradScale: number, gradClip: number } {
     const gradScale = opts.gradScale ?? 1
     const gradClip = opts.gradClip ?? 0
     if (!(gradScale > 0) || !(gradClip >= 0)) throw new RangeError(`${this.label}: gradScale must be > 0 and gradClip ≥ 0`)
     this.#stepCount++
     this.#adamw.setStep(this.#stepCount, { lr: opts.lr, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.95, eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 0 }, gradScale)
-    const n = this.layout.totalElements
-    const enc = this.#device.createCommandEncoder({ label: `${this.label}.step` })
-    const pass = enc.beginComputePass({ label: `${this.label}.step` })
-    let clip: GpuTensor | undefined
-    if (gradClip > 0) {
-      // GradNorm sees the unscaled gradient: clipping gradScale·g to gradClip is clipping g to gradClip/gradScale.
-      this.#gradNorm(gradClip / gradScale).encode(pass, this.#normOut, view(this.#grads, 0, [n]))
-      clip = this.#normOut
-    }
-    this.#adamw.update(pass, view(this.#params, 0, [n]), view(this.#grads, 0, [n]), view(this.#m, 0, [n]), view(this.#v, 0, [n]), clip)
+    return { gradScale, gradClip }
+  }
+
+  /**
+   * A whole training step of a one-stage model (stage 0 that is also the last) in ONE command
+   * buffer and one submit: forward, loss, backward, gradient norm and clip factor (on the GPU),
+   * AdamW, and zeroing the gradients. Gradients must be zero on entry (a fresh stage, or after
+   * zeroGrad / a previous trainStep). Nothing waits for the GPU: the loss and the norm come back
+   * with the returned promise, so a caller can encode step k+1 before awaiting step k's numbers.
+   * `gradNorm` is the norm of the unscaled gradient, before clipping.
+   */
+  trainStep (tokens: Uint32Array, targets: Uint32Array, opts: StepOptions, slot = 0): Promise<{ loss: number, gradNorm: number }> {
+    if (!this.isFirst || !this.isLast) throw new ModelInputError(`${this.label}: trainStep needs a stage with every layer (embedding and head); use forward/backward/step`)
+    const sl = this.#slot(slot)
+    const BT = this.B * this.T
+    this.#writeInputs(sl, tokens, targets)
+    const { gradScale, gradClip } = this.#setStep(opts)
+    const enc = this.#device.createCommandEncoder({ label: `${this.label}.train_step` })
+    enc.clearBuffer(this.#res, this.#dres().offset * 4, BT * this.config.d_model * 4) // LayerNorm backward accumulates into it
+    const pass = enc.beginComputePass({ label: `${this.label}.train_step` })
+    this.#forwardList(slot, true).encode(pass)
+    this.#backwardList(slot).encode(pass)
+    // Always measured (the norm is reported); clipping only when asked.
+    this.#optimizerList(gradClip > 0 ? gradClip / gradScale : NORM_ONLY).encode(pass)
     pass.end()
+    const staging = this.#trainReadback.take()
+    const losses = this.#act(sl, this.acts.head!.losses.name)
+    enc.copyBufferToBuffer(this.#normOut.buffer, 0, staging, 0, 12)
+    enc.copyBufferToBuffer(losses.buffer, losses.offset * 4, staging, TRAIN_READBACK_LOSSES * 4, BT * 4)
+    enc.clearBuffer(this.#grads)
     this.#device.queue.submit([enc.finish()])
+    sl.state = 'none'
+    sl.hasLosses = true
+    sl.loss = null
+    const mine = ++sl.trainSteps
+    return this.#trainReadback.read(staging, TRAIN_READBACK_LOSSES + BT).then(data => {
+      const loss = meanOf(data.subarray(TRAIN_READBACK_LOSSES))
+      if (sl.trainSteps === mine && sl.hasLosses && sl.loss == null) sl.loss = loss
+      return { loss, gradNorm: data[1] }
+    })
+  }
+
+  /**
+   * The dispatches of one training step (slot 0, forward with targets, backward, optimizer with
+   * a clip), as trainStep replays them: for counting and profiling.
+   */
+  trainStepDispatches (gradClip = 1): { forward: DispatchList, backward: DispatchList, optimizer: DispatchList } {
+    return { forward: this.#forwardList(0, this.isLast), backward: this.#backwardList(0), optimizer: this.#optimizerList(gradClip > 0 ? gradClip : NORM_ONLY) }
+  }
+
+  #forwardList (slot: number, withTargets: boolean): DispatchList {
+    const sl = this.#slots[slot]
+    return this.#list(`forward${slot}:${withTargets}`, pass => this.#encodeForward(pass, sl, withTargets))
+  }
+
+  #backwardList (slot: number): DispatchList {
+    const sl = this.#slots[slot]
+    return this.#list(`backward${slot}`, pass => this.#encodeBackward(pass, sl))
+  }
+
+  /** Grad norm (clip factor for maxNorm > 0; NORM_ONLY measures without clipping) and AdamW; 0: AdamW alone. */
+  #optimizerList (maxNorm: number): DispatchList {
+    const n = this.layout.totalElements
+    return this.#list(`optimizer:${maxNorm}`, pass => {
+      let clip: GpuTensor | undefined
+      if (maxNorm !== 0) {
+        // GradNorm sees the unscaled gradient: clipping gradScale·g to gradClip is clipping g to gradClip/gradScale.
+        this.#gradNorm(maxNorm === NORM_ONLY ? 0 : maxNorm).encode(pass, this.#normOut, view(this.#grads, 0, [n]))
+        if (maxNorm !== NORM_ONLY) clip = this.#normOut
+      }
+      this.#adamw.update(pass, view(this.#params, 0, [n]), view(this.#grads, 0, [n]), view(this.#m, 0, [n]), view(this.#v, 0, [n]), clip)
+    })
+  }
+
+  #list (key: string, encode: (pass: GPUComputePassEncoder) => void): DispatchList {
+    let list = this.#lists.get(key)
+    if (list == null) {
+      if (this.#lists.size > 32) this.#lists.clear() // a schedule changing gradScale every step
+      list = DispatchList.record(encode)
+      this.#lists.set(key, list)
+    }
+    return list
   }
 
   /**
@@ -479,7 +579,7 @@ export class GptStage {
     const n = this.layout.totalElements
     const enc = this.#device.createCommandEncoder({ label: `${this.label}.grad_norm` })
     const pass = enc.beginComputePass({ label: `${this.label}.grad_norm` })
-    this.#gradNorm(0).encode(pass, this.#normOut, view(this.#grads, 0, [n]))
+    this.#list('grad_norm', p => this.#gradNorm(0).encode(p, this.#normOut, view(this.#grads, 0, [n]))).encode(pass)
     pass.end()
     const staging = this.#stagingFor('norm', 3)
     enc.copyBufferToBuffer(this.#normOut.buffer, 0, staging, 0, 12)
@@ -490,7 +590,7 @@ export class GptStage {
   #gradNorm (maxNorm: number): GradNorm {
     let plan = this.#gradNorms.get(maxNorm)
     if (plan == null) {
-      if (this.#gradNorms.size > 8) this.#gradNorms.clear() // a schedule changing gradScale every step
+      if (this.#gradNorms.size > 8) { this.#gradNorms.clear(); this.#lists.clear() } // a schedule changing gradScale every step
       plan = new GradNorm(this.#device, this.layout.totalElements, { maxNorm })
       this.#gradNorms.set(maxNorm, plan)
     }
@@ -533,6 +633,8 @@ export class GptStage {
     for (const b of [this.#params, this.#grads, this.#m, this.#v, this.#res, this.#mid, this.#normOut.buffer]) b.destroy()
     for (const sl of this.#slots) for (const b of [sl.acts, sl.mm, sl.tokenIndex]) b?.destroy()
     for (const b of this.#staging.values()) b.destroy()
+    this.#trainReadback.destroy()
+    this.#lists.clear()
     for (const plan of Object.values(this.#mm)) plan.destroy()
     this.#attention.destroy()
   }
@@ -613,6 +715,11 @@ export class GptStage {
     return out
   }
 }
+
+/** trainStep's readback: [clip scale, norm, sum of squares, pad], then the B·T losses. */
+const TRAIN_READBACK_LOSSES = 4
+/** optimizer list key: measure the norm, clip nothing */
+const NORM_ONLY = -1
 
 function meanOf (xs: Float32Array): number {
   let sum = 0

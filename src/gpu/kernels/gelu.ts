@@ -1,8 +1,11 @@
 // GELU (tanh form) over a tensor of fixed shape, usually (B*T, 4C) in the MLP.
 // backward WRITES dinp = gelu'(inp) · dout (the matmul before it accumulates nothing here);
 // dinp may be the same view as dout, to save a buffer.
-import geluSrc from '../../../shaders/gelu.wgsl?raw'
+import geluKernels from '../../../shaders/gelu.wgsl?raw'
+import geluMath from '../../../shaders/gelu-math.wgsl?raw'
 import { computePipeline } from '../pipeline-cache.ts'
+
+const geluSrc = geluMath + geluKernels
 import { binding, expectShape, numel, checkShape, type GpuTensor } from '../tensor.ts'
 
 const WG = 256

@@ -27,6 +27,32 @@ function flat (arrays: Record<string, { shape: number[], data: Float32Array }>):
 }
 
 describe('layernorm', () => {
+  for (const [N, C] of [[37, 53], [8, 128]]) {
+    test(`forwardResidual: sum = a + b written, LayerNorm(sum) matches float64 and the unfused pair bit for bit (N=${N}, C=${C})`, async () => {
+      const a = randomArray(N * C, 11, 2); const b = randomArray(N * C, 12)
+      const weight = randomArray(C, 13).map(x => 1 + x * 0.5); const bias = randomArray(C, 14, 0.2)
+      const zeros = (n: number): Float32Array => new Float32Array(n)
+      const t = flat({
+        a: { shape: [N, C], data: a }, b: { shape: [N, C], data: b }, weight: { shape: [C], data: weight }, bias: { shape: [C], data: bias },
+        sum: { shape: [N, C], data: zeros(N * C) }, out: { shape: [N, C], data: zeros(N * C) }, mean: { shape: [N], data: zeros(N) }, rstd: { shape: [N], data: zeros(N) },
+        out2: { shape: [N, C], data: zeros(N * C) }, mean2: { shape: [N], data: zeros(N) }, rstd2: { shape: [N], data: zeros(N) }
+      })
+      const ln = new LayerNorm(device, N, C)
+      const sum = Float32Array.from(a, (x, i) => x + b[i]) // float32 adds, as the residual kernel
+      const plain = createTensor(device, [N, C], 'test.sum', sum)
+      await run('test.layernorm.residual', pass => {
+        ln.forwardResidual(pass, t.out, t.mean, t.rstd, t.sum, t.a, t.b, t.weight, t.bias)
+        ln.forward(pass, t.out2, t.mean2, t.rstd2, plain, t.weight, t.bias)
+      })
+      expect(await readTensor(device, t.sum)).toEqual(sum)
+      const ref = layernormForward(f64(a).map((x, i) => x + b[i]), f64(weight), f64(bias), N, C)
+      expectClose('out', await readTensor(device, t.out), ref.out)
+      expectClose('rstd', await readTensor(device, t.rstd), ref.rstd)
+      expect(await readTensor(device, t.out)).toEqual(await readTensor(device, t.out2))
+      expect(await readTensor(device, t.rstd)).toEqual(await readTensor(device, t.rstd2))
+      plain.buffer.destroy()
+    })
+  }
   for (const [N, C] of [[37, 53], [8, 128], [3, 1000]]) {
     test(`forward and backward match float64 (N=${N}, C=${C})`, async () => {
       const inp = randomArray(N * C, 1, 2).map((x, i) => x + (i % 7) * 0.3) // non-zero mean per row

@@ -15,7 +15,8 @@ export interface LayerNormInit {
   eps?: number
   /**
    * Rows each dweight/dbias partial sum covers; fixes the summation order.
-   * @default 64 (fastest of 16–128 on an H100 at 8192x768)
+   * @default all rows up to 1024 (the reduce dispatch is skipped), else 64 (fastest of 16–128
+   * on an H100 at 8192x768)
    */
   rowsPerBlock?: number
   /** Threads per row, a power of two in [32, 256]. @default about C/16 */
@@ -42,12 +43,13 @@ export class LayerNorm {
   readonly #partial: GPUBuffer
   readonly #blocks: number
   readonly #forward: GPUComputePipeline
+  readonly #forwardResidual: GPUComputePipeline
   readonly #dinp: GPUComputePipeline
   readonly #partialPipe: GPUComputePipeline
   readonly #reducePipe: GPUComputePipeline
 
   constructor (device: GPUDevice, N: number, C: number, init: LayerNormInit = {}) {
-    const rowsPerBlock = init.rowsPerBlock ?? 64
+    const rowsPerBlock = init.rowsPerBlock ?? (N <= 1024 ? N : 64) // one block: one dispatch fewer
     if (N > device.limits.maxComputeWorkgroupsPerDimension) throw new LimitError(`layernorm: ${N} rows exceed maxComputeWorkgroupsPerDimension`)
     this.N = N
     this.C = C
@@ -61,6 +63,7 @@ export class LayerNorm {
     this.#partial = createBuffer(device, this.#blocks * 2 * C, 'layernorm.partial')
     const rowWG = { WG: init.threadsPerRow ?? rowWorkgroupSize(C) }
     this.#forward = computePipeline(device, 'layernorm.forward', SRC, rowWG, 'forward')
+    this.#forwardResidual = computePipeline(device, 'layernorm.forward_residual', SRC, rowWG, 'forward_residual')
     this.#dinp = computePipeline(device, 'layernorm.backward_dinp', SRC, rowWG, 'backward_dinp')
     this.#partialPipe = computePipeline(device, 'layernorm.backward_params_partial', SRC, { WG: COL_WG }, 'backward_params_partial')
     this.#reducePipe = computePipeline(device, 'layernorm.backward_params_reduce', SRC, { WG: COL_WG }, 'backward_params_reduce')
@@ -80,6 +83,23 @@ export class LayerNorm {
     pass.dispatchWorkgroups(N)
   }
 
+  /**
+   * The residual add fused in front: sum = a + b (N, C) is written (backward needs it), then
+   * out, mean, rstd ← LayerNorm(sum) as forward. One dispatch instead of two.
+   */
+  forwardResidual (pass: GPUComputePassEncoder, out: GpuTensor, mean: GpuTensor, rstd: GpuTensor, sum: GpuTensor, a: GpuTensor, b: GpuTensor, weight: GpuTensor, bias: GpuTensor): void {
+    const { N, C } = this
+    expectShape(out, [N, C], 'layernorm.forward_residual out')
+    expectShape(mean, [N], 'layernorm.forward_residual mean')
+    expectShape(rstd, [N], 'layernorm.forward_residual rstd')
+    for (const [t, what] of [[sum, 'sum'], [a, 'a'], [b, 'b']] as const) expectShape(t, [N, C], `layernorm.forward_residual ${what}`)
+    expectShape(weight, [C], 'layernorm.forward_residual weight')
+    expectShape(bias, [C], 'layernorm.forward_residual bias')
+    pass.setPipeline(this.#forwardResidual)
+    pass.setBindGroup(0, this.#bind(this.#forwardResidual, 'layernorm.forward_residual', { 1: sum, 2: weight, 3: bias, 4: out, 5: mean, 6: rstd, 12: a, 13: b }))
+    pass.dispatchWorkgroups(N)
+  }
+
   /** dinp (N, C) +=, dweight (C) +=, dbias (C) += ← dout (N, C) and forward's inp, weight, mean, rstd. */
   backward (pass: GPUComputePassEncoder, dinp: GpuTensor, dweight: GpuTensor, dbias: GpuTensor, dout: GpuTensor, inp: GpuTensor, weight: GpuTensor, mean: GpuTensor, rstd: GpuTensor): void {
     const { N, C } = this
@@ -96,8 +116,9 @@ export class LayerNorm {
     pass.dispatchWorkgroups(N)
     const cols = Math.ceil(C / COL_WG)
     pass.setPipeline(this.#partialPipe)
-    pass.setBindGroup(0, this.#bind(this.#partialPipe, 'layernorm.backward_params_partial', { 1: inp, 5: mean, 6: rstd, 7: dout, 11: this.#partial }))
+    pass.setBindGroup(0, this.#bind(this.#partialPipe, 'layernorm.backward_params_partial', { 1: inp, 5: mean, 6: rstd, 7: dout, 9: dweight, 10: dbias, 11: this.#partial }))
     pass.dispatchWorkgroups(cols, this.#blocks)
+    if (this.#blocks === 1) return // the partial pass accumulated into dweight and dbias
     pass.setPipeline(this.#reducePipe)
     pass.setBindGroup(0, this.#bind(this.#reducePipe, 'layernorm.backward_params_reduce', { 9: dweight, 10: dbias, 11: this.#partial }))
     pass.dispatchWorkgroups(cols)

@@ -1,5 +1,5 @@
 // Matmul plans: out (+)= op(A)·op(B) (+ bias), fp32, optionally batched. See shaders/matmul.wgsl.
-import src from '../../../shaders/matmul.wgsl?raw'
+import { matmulSource, type MatmulEpilogue } from './matmul-main.ts'
 import { LimitError, ShapeError } from '../errors.ts'
 import { computePipeline } from '../pipeline-cache.ts'
 import { binding, checkShape, expectShape, numel, type GpuTensor } from '../tensor.ts'
@@ -33,6 +33,12 @@ export interface MatmulInit {
    * @default the dense size of each matrix
    */
   strides?: { a?: number, b?: number, out?: number }
+  /**
+   * Fused after bias: 'gelu' also writes gelu(out) to encode's `aux` (same shape as out);
+   * 'gelu-backward' multiplies by gelu'(aux), aux holding the pre-activation (no accumulate).
+   * @default 'none'
+   */
+  epilogue?: MatmulEpilogue
   /** @default defaultTileConfig(device) */
   config?: TileConfig
   /** @default 'matmul' */
@@ -47,7 +53,11 @@ export const TILE_CONFIGS: readonly TileConfig[] = [
   { tileM: 128, tileN: 64, tileK: 8, threadM: 8, threadN: 4 },
   { tileM: 128, tileN: 128, tileK: 8, threadM: 8, threadN: 8 },
   { tileM: 32, tileN: 32, tileK: 16, threadM: 4, threadN: 4 },
-  { tileM: 32, tileN: 64, tileK: 16, threadM: 4, threadN: 4 }
+  { tileM: 32, tileN: 64, tileK: 16, threadM: 4, threadN: 4 },
+  // SwiftShader's best at 512×256×768 (Dawn, 2 cores): 1.15 GFLOP/s vs 1.05 for 64×64×8/8×8
+  { tileM: 64, tileN: 64, tileK: 16, threadM: 8, threadN: 8 },
+  // a deeper k-step: half the tile loads' barriers, two cache lines per row and step (nt at K = 512)
+  { tileM: 64, tileN: 64, tileK: 32, threadM: 8, threadN: 8 }
 ]
 
 export function configName (c: TileConfig): string {
@@ -90,6 +100,9 @@ export function operandShapes (layout: MatmulLayout, M: number, K: number, N: nu
   }
 }
 
+/** k steps per inner-loop iteration of the generated kernel (every tileK is a multiple of 4). */
+const UNROLL_K = 4
+
 // ---- the plan
 
 export class Matmul {
@@ -102,6 +115,7 @@ export class Matmul {
   /** Tiles divide the shape exactly, so the kernel runs without bounds checks. */
   readonly aligned: boolean
   readonly hasBias: boolean
+  readonly epilogue: MatmulEpilogue
   readonly label: string
   readonly #device: GPUDevice
   readonly #pipeline: GPUComputePipeline
@@ -124,6 +138,9 @@ export class Matmul {
     if (problem != null) throw new LimitError(`${this.label}: tile config ${configName(config)}: ${problem}`)
     this.M = M; this.K = K; this.N = N; this.layout = layout; this.batch = batch; this.config = config
     this.hasBias = init.bias ?? false
+    this.epilogue = init.epilogue ?? 'none'
+    if (!['none', 'gelu', 'gelu-backward'].includes(this.epilogue)) throw new ShapeError(`${this.label}: unknown epilogue ${String(this.epilogue)}`)
+    if (this.epilogue === 'gelu-backward' && init.accumulate === true) throw new ShapeError(`${this.label}: the GELU-backward epilogue writes, it can't accumulate`)
     this.#device = device
 
     const dense = { a: M * K, b: K * N, out: M * N }
@@ -150,8 +167,8 @@ export class Matmul {
     const maxGroups = device.limits.maxComputeWorkgroupsPerDimension
     if (this.#groups.some(g => g > maxGroups)) throw new LimitError(`${this.label}: ${this.#groups.join('×')} workgroups > ${maxGroups} per dimension`)
 
-    const key = `matmul_${configName(config)}`
-    const code = `const TM: u32 = ${threadM}u;\nconst TN: u32 = ${threadN}u;\n${src}`
+    const key = `matmul_${configName(config)}${this.epilogue === 'none' ? '' : `_${this.epilogue}`}`
+    const code = matmulSource(threadM, threadN, UNROLL_K, this.epilogue)
     this.#pipeline = computePipeline(device, key, code, {
       WG_X: tileN / threadN,
       WG_Y: tileM / threadM,
@@ -171,8 +188,12 @@ export class Matmul {
     return 2 * this.batch * this.M * this.K * this.N
   }
 
-  /** Records the matmul into `pass`. Shapes are checked here, before anything is dispatched. */
-  encode (pass: GPUComputePassEncoder, a: GpuTensor, b: GpuTensor, out: GpuTensor, bias?: GpuTensor): void {
+  /**
+   * Records the matmul into `pass`. Shapes are checked here, before anything is dispatched. `aux`
+   * is the epilogue's tensor (shaped like out): gelu(out) for 'gelu', the pre-activation for
+   * 'gelu-backward'.
+   */
+  encode (pass: GPUComputePassEncoder, a: GpuTensor, b: GpuTensor, out: GpuTensor, bias?: GpuTensor, aux?: GpuTensor): void {
     const { a: aShape, b: bShape } = operandShapes(this.layout, this.M, this.K, this.N)
     this.#expectOperand(a, aShape, this.#strides.a, this.#dense.a, 'a')
     this.#expectOperand(b, bShape, this.#strides.b, this.#dense.b, 'b')
@@ -186,8 +207,18 @@ export class Matmul {
     if (out.buffer === a.buffer || out.buffer === b.buffer || (bias != null && out.buffer === bias.buffer)) {
       throw new ShapeError(`${this.label}: out must not share a buffer with an input`)
     }
+    if (this.epilogue === 'none') {
+      if (aux != null) throw new ShapeError(`${this.label}: planned without an epilogue, an aux tensor given`)
+    } else {
+      if (aux == null) throw new ShapeError(`${this.label}: the ${this.epilogue} epilogue needs its aux tensor`)
+      this.#expectOperand(aux, [this.M, this.N], this.#strides.out, this.#dense.out, 'aux')
+      // act is written next to out (two writable views are fine if apart); pre is read-only.
+      const readers = this.epilogue === 'gelu' ? [a, b, bias] : [out]
+      if (readers.some(t => t != null && t.buffer === aux.buffer)) throw new ShapeError(`${this.label}: aux must not share a buffer with ${this.epilogue === 'gelu' ? 'an input' : 'out'}`)
+      if (this.epilogue === 'gelu' && aux.buffer === out.buffer && overlaps(aux, out)) throw new ShapeError(`${this.label}: aux overlaps out`)
+    }
     pass.setPipeline(this.#pipeline)
-    pass.setBindGroup(0, this.#bindGroup(a, b, out, bias ?? a))
+    pass.setBindGroup(0, this.#bindGroup(a, b, out, bias ?? a, aux))
     pass.dispatchWorkgroups(...this.#groups)
   }
 
@@ -207,9 +238,9 @@ export class Matmul {
     if (numel(t.shape) < need) throw new ShapeError(`${name}: ${this.batch} matrices [${shape.join(', ')}] at stride ${stride} need ${need} elements, tensor has ${numel(t.shape)}`)
   }
 
-  #bindGroup (a: GpuTensor, b: GpuTensor, out: GpuTensor, bias: GpuTensor): GPUBindGroup {
+  #bindGroup (a: GpuTensor, b: GpuTensor, out: GpuTensor, bias: GpuTensor, aux?: GpuTensor): GPUBindGroup {
     const ts = [a, b, bias, out]
-    const key = ts.map(t => `${ids.get(t.buffer) ?? newId(t.buffer)}@${t.offset}+${numel(t.shape)}`).join(',')
+    const key = [...ts, ...(aux != null ? [aux] : [])].map(t => `${ids.get(t.buffer) ?? newId(t.buffer)}@${t.offset}+${numel(t.shape)}`).join(',')
     let group = this.#bindGroups.get(key)
     if (group == null) {
       group = this.#device.createBindGroup({
@@ -217,7 +248,8 @@ export class Matmul {
         layout: this.#pipeline.getBindGroupLayout(0),
         entries: [
           ...ts.map((t, i) => ({ binding: i, resource: binding(t) })),
-          { binding: 4, resource: { buffer: this.#params } }
+          { binding: 4, resource: { buffer: this.#params } },
+          ...(aux != null ? [{ binding: 5, resource: binding(aux) }] : [])
         ]
       })
       if (this.#bindGroups.size > 64) this.#bindGroups.clear()
@@ -225,6 +257,10 @@ export class Matmul {
     }
     return group
   }
+}
+
+function overlaps (x: GpuTensor, y: GpuTensor): boolean {
+  return x.offset < y.offset + numel(y.shape) && y.offset < x.offset + numel(x.shape)
 }
 
 // Buffer identities for bind-group cache keys (labels need not be unique).

@@ -81,6 +81,8 @@ export interface SwarmTabInit {
   routeTimeoutMs?: number
   /** Time a replica waits for its peers' weights at a sync. @default 20000 */
   syncTimeoutMs?: number
+  /** Waits `ms`; a page passes one that hidden tabs do not throttle. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>
 }
 
 interface Outbound {
@@ -147,6 +149,11 @@ export class SwarmTab {
   }
 
   get snapshot (): SwarmSnapshot { return this.#state }
+
+  /** Stage 0: the leased microbatches it holds, so a closing page can hand them back. */
+  get leased (): number[] { return this.#isFirst ? [...this.#routes.keys()] : [] }
+
+  #sleep (ms: number): Promise<void> { return (this.#init.sleep ?? sleep)(ms) }
 
   #update (patch: Partial<SwarmSnapshot>): void {
     this.#state = { ...this.#state, ...patch }
@@ -261,7 +268,7 @@ export class SwarmTab {
         const ms = performance.now() - t0
         this.#busyMs += ms
         // GPU budget: rest in proportion, so the GPU works `budget` of the time.
-        if (this.#budget < 1) await sleep(ms * (1 - this.#budget) / this.#budget)
+        if (this.#budget < 1) await this.#sleep(ms * (1 - this.#budget) / this.#budget)
         if (--this.#gpuQueued === 0 && this.#running) this.#idleSince = performance.now()
       }
     })
@@ -358,11 +365,11 @@ export class SwarmTab {
   async #pump (): Promise<void> {
     const inflight = this.#init.inflight ?? 2
     while (this.#running && !this.#stopped) {
-      if (this.#state.phase === 'paused' || this.#routes.size >= inflight) { await sleep(100); continue }
+      if (this.#state.phase === 'paused' || this.#routes.size >= inflight) { await this.#sleep(100); continue }
       // Nobody to hand activations to yet: leasing now would only bounce microbatches back.
       if (!this.#isLast && this.#state.next.length === 0) {
         this.#update({ message: `Waiting for a volunteer on stage ${this.#state.stage! + 2}` })
-        await sleep(500)
+        await this.#sleep(500)
         continue
       }
       if (this.#state.message.startsWith('Waiting for a volunteer')) this.#update({ message: 'Training: leasing microbatches' })
@@ -371,11 +378,11 @@ export class SwarmTab {
         lease = await this.#tracker.lease(1)
       } catch (err) {
         if (err instanceof TrackerError && err.status === 409) { await this.#rejoin(); continue }
-        await sleep(1000)
+        await this.#sleep(1000)
         continue
       }
       if (lease.step > this.#state.appliedStep) await this.#advanceTo(lease.step)
-      if (lease.leases.length === 0) { await sleep(150); continue }
+      if (lease.leases.length === 0) { await this.#sleep(150); continue }
       for (const { id } of lease.leases) void this.#startMicrobatch(id)
     }
   }

@@ -8,6 +8,7 @@ import type { CampaignManifest } from '../../campaign/manifest.ts'
 import { loadDataset } from '../../campaign/dataset.ts'
 import type { DeviceLoss } from '../../gpu/device.ts'
 import { unthrottledSleep } from '../../worker/client.ts'
+import { isDirect } from '../../net/tab-node.ts'
 import { gpu } from './gpu.svelte.ts'
 import { network } from './network.svelte.ts'
 import { CheckpointStore, type SavedPlace } from './checkpoint-store.ts'
@@ -201,6 +202,9 @@ export class SwarmState {
     if (this.#tab == null || this.#ended) return
     this.notice = `The GPU device was lost (${loss.reason}${loss.message !== '' ? `: ${loss.message}` : ''}). Rebuilding this tab's stage on a new device…`
     await this.#stopRuntime()
+    // Drop direct connections, as a restarted tab would: senders then see their receiver gone
+    // and re-route its microbatches at once instead of waiting out the route timeout.
+    for (const c of network.node?.getConnections() ?? []) if (isDirect(c)) await c.close().catch(() => {})
     await this.#startRuntime()
     const s = this.snapshot
     this.notice = s?.phase === 'running'

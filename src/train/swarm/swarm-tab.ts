@@ -194,6 +194,8 @@ export class SwarmTab {
       this.#weights = { step: this.#state.appliedStep, digest: await digestOf(await this.#init.compute.exportParams()) }
 
       await this.#serve()
+      // Left while starting up (the page navigated away): take back the handlers just registered.
+      if (this.#stopped) { await this.#protocol?.stop().catch(() => {}); await this.#init.node.unhandle(WEIGHTS_PROTOCOL).catch(() => {}); return }
       this.#running = true
       this.#runningSince = performance.now()
       this.#idleSince = performance.now()

@@ -16,7 +16,8 @@ const ANNOUNCE_MS = 2000
 /** An announcement older than this means the tab went away without saying so. */
 const EXPIRY_MS = 6000
 
-function valid (x: unknown): x is TabAnnouncement | { slot: number, gone: true } {
+/** Whether a message from the channel is an announcement (or a goodbye) this page can show. */
+export function validAnnouncement (x: unknown): x is TabAnnouncement | { slot: number, gone: true } {
   if (typeof x !== 'object' || x == null) return false
   const a = x as Record<string, unknown>
   if (!Number.isInteger(a.slot) || (a.slot as number) < 0 || (a.slot as number) > 1024) return false
@@ -41,7 +42,7 @@ class BrowserTabs {
     const ch = new BroadcastChannel(CHANNEL)
     this.#channel = ch
     ch.onmessage = e => {
-      if (!valid(e.data)) return
+      if (!validAnnouncement(e.data)) return
       if ('gone' in e.data) this.#heard.delete(e.data.slot)
       else this.#heard.set(e.data.slot, { ...e.data, at: Date.now() })
       this.#refresh()

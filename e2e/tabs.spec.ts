@@ -70,7 +70,15 @@ async function checkpointOf (page: Page, campaign: string): Promise<{ step: numb
   }, campaign)
 }
 
-/** Emulates hiding or showing the page: what the page's scripts see (visibilityState, hidden, the event). */
+/**
+ * Emulates hiding or showing the page as its scripts see it: `document.visibilityState`,
+ * `document.hidden` and the `visibilitychange` event. That covers everything the app decides
+ * from visibility (the "pause while hidden" setting, the Wake Lock). It does not cover Chrome's
+ * own background throttling of main-thread timers: headless Chromium never hides a page (no CDP
+ * call or window state makes it hidden, checked with Browser.setWindowBounds 'minimized' and
+ * Target.createTarget background), so that part is handled by design instead: the training
+ * loop's waits run on a worker's timers, which browsers do not throttle.
+ */
 async function emulateHidden (page: Page, hidden: boolean): Promise<void> {
   await page.evaluate(hidden => {
     Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => hidden ? 'hidden' : 'visible' })

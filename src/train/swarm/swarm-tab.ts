@@ -211,8 +211,15 @@ export class SwarmTab {
 
   /** A live replica's current weights; else the tab's own saved ones; else null (seed init). */
   async #loadWeights (others: string[], step: number): Promise<Weights | null> {
+    // Saved at the swarm's current step: as good as a replica's, and no transfer.
+    const own = this.#init.savedWeights
+    if (own != null && own.step >= step && this.#init.previousStage === this.#state.stage) {
+      this.#update({ phase: 'loading-weights', message: `Resuming from this tab's saved weights (step ${own.step})`, progress: 1 })
+      return own
+    }
     if (others.length === 0) {
-      const saved = this.#init.savedWeights
+      // Saved weights belong to the stage they were saved on; a different stage starts afresh.
+      const saved = this.#init.previousStage === this.#state.stage ? this.#init.savedWeights : undefined
       if (saved != null) {
         this.#update({ phase: 'loading-weights', message: `Resuming from this tab's saved weights (step ${saved.step})`, progress: 1 })
         return saved

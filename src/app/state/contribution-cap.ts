@@ -39,10 +39,3 @@ function hold (index: number, options: LockOptions): Promise<ContributionSlot | 
     })
   })
 }
-
-/** How many contribution slots are held right now across this browser's tabs. */
-export async function contributingTabs (): Promise<number> {
-  if (typeof navigator === 'undefined' || navigator.locks == null) return 0
-  const state = await navigator.locks.query()
-  return (state.held ?? []).filter(l => l.name?.startsWith('tabgrad-contribute-') === true).length
-}

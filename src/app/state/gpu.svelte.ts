@@ -6,8 +6,6 @@ import { proxy } from 'comlink'
 
 class GpuState {
   probe = $state.raw<ProbeResult | null>(null)
-  /** The last GPU device loss the worker reported (it has rebuilt nothing yet by itself). */
-  lastLoss = $state.raw<DeviceLoss | null>(null)
   #worker: ReturnType<typeof startComputeWorker> | undefined
   readonly #lossListeners = new Set<(loss: DeviceLoss) => void>()
 
@@ -15,7 +13,6 @@ class GpuState {
     if (this.#worker == null) {
       this.#worker = startComputeWorker()
       void this.#worker.api.onDeviceLost(proxy((loss: DeviceLoss) => {
-        this.lastLoss = loss
         for (const l of this.#lossListeners) l(loss)
       }))
     }

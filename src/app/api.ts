@@ -28,7 +28,7 @@ async function getJson<T> (path: string, init?: RequestInit): Promise<T> {
 
 export const api = {
   campaigns: async (): Promise<CampaignSummary[]> => (await getJson<{ campaigns: CampaignSummary[] }>('/api/campaigns')).campaigns,
-  campaign: async (id: string): Promise<CampaignDetail> => await getJson<CampaignDetail>(`/api/campaigns/${id}`),
+  campaign: async (id: string, signal?: AbortSignal): Promise<CampaignDetail> => await getJson<CampaignDetail>(`/api/campaigns/${id}`, signal != null ? { signal } : undefined),
   createCampaign: async (manifest: unknown): Promise<{ id: string, link: string }> =>
     await getJson('/api/campaigns', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(manifest) })
 }

@@ -100,3 +100,27 @@ export async function requestTabgradDevice (init: RequestDeviceInit = {}): Promi
     hasF16: device.features.has('shader-f16')
   }
 }
+
+export interface DeviceLoss {
+  /** 'destroyed', 'unknown', or 'error' for an out-of-memory or internal error we gave up on. */
+  reason: string
+  message: string
+}
+
+/**
+ * Calls `onLost` once when the device is lost (driver reset, sleep, another app taking the GPU)
+ * or hits an out-of-memory or internal error, after which its buffers can't be trusted: the
+ * device is destroyed so that every pending call fails fast. Validation errors are bugs, not
+ * losses: they are only logged.
+ */
+export function watchDeviceLoss (device: GPUDevice, onLost: (loss: DeviceLoss) => void): void {
+  let reported = false
+  const report = (loss: DeviceLoss): void => { if (!reported) { reported = true; onLost(loss) } }
+  void device.lost.then(info => { report({ reason: info.reason ?? 'unknown', message: info.message }) })
+  device.addEventListener('uncapturederror', e => {
+    const err = (e as GPUUncapturedErrorEvent).error
+    if (err instanceof GPUValidationError) { console.error('tabgrad: GPU validation error', err.message); return }
+    report({ reason: 'error', message: err.message })
+    device.destroy()
+  })
+}

@@ -1,6 +1,6 @@
 // The compute worker: all GPU work of a tab runs here, behind comlink.
 import * as Comlink from 'comlink'
-import { requestTabgradDevice, type TabgradDevice } from '../gpu/device.ts'
+import { requestTabgradDevice, watchDeviceLoss, type DeviceLoss, type TabgradDevice } from '../gpu/device.ts'
 import { Matmul } from '../gpu/kernels/matmul.ts'
 import { createTensor } from '../gpu/tensor.ts'
 import { GptStage } from '../model/stage.ts'
@@ -13,8 +13,19 @@ let stage: GptStage | undefined
 let spec: StageSpec | undefined
 let cheat: CheatMode = 'none'
 
+/** Who to tell when the device is lost (the page's swarm state, through a comlink proxy). */
+const lossListeners: Array<(loss: DeviceLoss) => void> = []
+
 function device (): Promise<TabgradDevice> {
-  gpu ??= requestTabgradDevice().catch(err => { gpu = undefined; throw err })
+  gpu ??= requestTabgradDevice().then(d => {
+    // A lost device is gone for good: forget it and its stage, so the next call builds a new one.
+    watchDeviceLoss(d.device, loss => {
+      gpu = undefined
+      stage = undefined
+      for (const l of lossListeners) l(loss)
+    })
+    return d
+  }).catch(err => { gpu = undefined; throw err })
   return gpu
 }
 
@@ -147,7 +158,9 @@ const api: ComputeApi = {
 
   async importParams (params) { requireStage().importParams(params) },
 
-  async setCheat (mode) { cheat = mode }
+  async setCheat (mode) { cheat = mode },
+
+  async onDeviceLost (listener) { lossListeners.push(listener) }
 }
 
 Comlink.expose(api)

@@ -1,6 +1,6 @@
 // The compute worker's API, as the main thread sees it through comlink. Tensors cross as
 // transferred ArrayBuffers (comlink `transfer`), never copied.
-import type { AdapterSummary } from '../gpu/device.ts'
+import type { AdapterSummary, DeviceLoss } from '../gpu/device.ts'
 import type { GPTConfig, StageRange } from '../model/config.ts'
 import type { StepOptions } from '../model/stage.ts'
 
@@ -67,4 +67,9 @@ export interface ComputeApi {
   exportParams(): Promise<Float32Array>
   importParams(params: Float32Array): Promise<void>
   setCheat(mode: CheatMode): Promise<void>
+  /**
+   * Registers a listener for GPU device loss. The worker then drops its device and stage; the
+   * next initStage builds both again on a new device.
+   */
+  onDeviceLost(listener: (loss: DeviceLoss) => void): Promise<void>
 }

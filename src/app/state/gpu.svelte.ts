@@ -1,14 +1,28 @@
 // What this tab's GPU is, as seen from the compute worker (where training runs).
 import { startComputeWorker } from '../../worker/client.ts'
 import type { CheatMode, ProbeResult } from '../../worker/protocol.ts'
+import type { DeviceLoss } from '../../gpu/device.ts'
+import { proxy } from 'comlink'
 
 class GpuState {
   probe = $state.raw<ProbeResult | null>(null)
   #worker: ReturnType<typeof startComputeWorker> | undefined
+  readonly #lossListeners = new Set<(loss: DeviceLoss) => void>()
 
   get worker (): ReturnType<typeof startComputeWorker> {
-    this.#worker ??= startComputeWorker()
+    if (this.#worker == null) {
+      this.#worker = startComputeWorker()
+      void this.#worker.api.onDeviceLost(proxy((loss: DeviceLoss) => {
+        for (const l of this.#lossListeners) l(loss)
+      }))
+    }
     return this.#worker
+  }
+
+  /** Calls `listener` on every device loss; returns the unsubscribe. */
+  onDeviceLost (listener: (loss: DeviceLoss) => void): () => void {
+    this.#lossListeners.add(listener)
+    return () => { this.#lossListeners.delete(listener) }
   }
 
   async detect (): Promise<ProbeResult> {

@@ -1,24 +1,25 @@
-// Who this tab is: its libp2p PeerId (the key network.svelte.ts keeps in IndexedDB) and, once
+// Who this tab is: its libp2p PeerId (its slot's key in the profile's pool, tab-slot.ts) and, once
 // signed in with Ethereum, the address it is bound to (DESIGN.md "Identity"). The signed-in
 // address is kept in IndexedDB so a reload shows it without asking the wallet again.
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { getAddress } from 'ethers'
 import { discoverWallets, requestAccounts, type WalletOption } from '../../identity/wallet.ts'
 import { signInWithEthereum } from '../../identity/sign-in.ts'
-import { network } from './network.svelte.ts'
 import { kvGet, kvSet } from './tab-store.ts'
+import { displayKey, pooledKeys } from './tab-slot.ts'
 
 /** What IndexedDB keeps after a sign-in: the address and the PeerId it was bound to. */
 interface StoredSignIn {
   address: string
+  /** The tab's PeerId the sign-in ran in. */
   peerId: string
+  /** Every PeerId of this browser's key pool bound by the sign-in (all of its tabs). */
+  peerIds?: string[]
   at: number
 }
 
 const SIGN_IN_KEY = 'siwe-sign-in'
-const PEER_KEY = 'libp2p-key'
 
 export type IdentityStep = 'loading' | 'no-wallet' | 'pick' | 'connected' | 'signed-in'
 
@@ -68,26 +69,18 @@ class IdentityState {
     this.#key = await this.#peerKey()
     const peerId = peerIdFromPrivateKey(this.#key).toString()
     const kept = await kvGet<StoredSignIn>(SIGN_IN_KEY).catch(() => undefined)
-    if (kept?.peerId === peerId) await this.#confirm(kept.address, peerId)
+    if (kept != null && (kept.peerId === peerId || (kept.peerIds ?? []).includes(peerId))) await this.#confirm(kept.address, peerId)
+    else if (kept != null) this.notice = `This browser signed in as ${kept.address}, but this tab's identity is newer than that sign-in. Sign in again to bind it too.`
     this.peerId = peerId
     if (this.address == null) await this.discover()
   }
 
   /**
-   * The tab's libp2p key without starting a second libp2p node: another page of this browser
-   * may be training under the same PeerId right now. A tab that never joined gets its key here,
-   * stored where network.svelte.ts will find it, so its later work is credited to this PeerId.
+   * This tab's own key from the profile's pool (tab-slot.ts), the one its libp2p node uses; a
+   * page that never joined the network shows the profile's first key and claims no slot.
    */
   async #peerKey (): Promise<PrivateKey> {
-    // This page's node is starting (the user came from a campaign or the home page): wait for
-    // the key it settles on rather than racing it to create one.
-    if (network.status === 'connecting') await network.start()
-    if (network.privateKey != null) return network.privateKey
-    const stored = await kvGet<Uint8Array>(PEER_KEY)
-    if (stored != null) return privateKeyFromProtobuf(stored)
-    const key = await generateKeyPair('Ed25519')
-    await kvSet(PEER_KEY, privateKeyToProtobuf(key))
-    return key
+    return await displayKey()
   }
 
   /**
@@ -142,18 +135,31 @@ class IdentityState {
     this.error = null
   }
 
-  /** Nonce → SIWE message naming this PeerId → wallet and PeerId signatures → tracker. */
+  /**
+   * Nonce → SIWE message naming a PeerId → wallet and PeerId signatures → tracker, once for every
+   * key in this browser's pool, so one sign-in binds all of its tabs. The tracker binds one PeerId
+   * per message (DESIGN.md), so the wallet is asked once per tab identity.
+   */
   async signIn (): Promise<void> {
     if (this.wallet == null || this.account == null || this.#key == null || this.peerId == null) return
     this.error = null
     this.busy = 'signing'
     try {
-      const { address, peerId } = await signInWithEthereum({ provider: this.wallet.provider, address: this.account, privateKey: this.#key })
-      const kept: StoredSignIn = { address: getAddress(address), peerId, at: Date.now() }
+      const { address } = await signInWithEthereum({ provider: this.wallet.provider, address: this.account, privateKey: this.#key })
+      const bound = [this.peerId]
+      this.notice = null
+      for (const { privateKey } of await pooledKeys()) {
+        if (privateKey.equals(this.#key)) continue
+        try {
+          bound.push((await signInWithEthereum({ provider: this.wallet.provider, address: this.account, privateKey })).peerId)
+        } catch (err) {
+          this.notice = `Signed in, but another tab's identity was not bound: ${(err as Error).message}`
+        }
+      }
+      const kept: StoredSignIn = { address: getAddress(address), peerId: this.peerId, peerIds: bound, at: Date.now() }
       await kvSet(SIGN_IN_KEY, kept).catch(() => {})
       this.address = kept.address
       this.confirmed = true
-      this.notice = null
     } catch (err) {
       this.error = (err as Error).message
     } finally {

@@ -1,13 +1,13 @@
 // This tab's place in the tracker's libp2p network: its PeerId, the peers it sees, and the
 // link check (a digest-verified bulk transfer over a direct WebRTC connection).
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
 import { createTabNode, directConnection, isDirect, type TabLibp2p } from '../../net/tab-node.ts'
 import { receiveBlob, sendBlob, type BlobResult } from '../../net/blob-check.ts'
 import { BLOB_PROTOCOL, PEER_EXPIRY_MS } from '../../net/constants.ts'
-import { kvGet, kvSet } from './tab-store.ts'
 import { createIceSource } from '../../net/ice.ts'
 import { LinkLog, startReachabilityReports, type LinkKind } from '../../net/ice-reachability.ts'
+import { tabSlot } from './tab-slot.ts'
 
 export type NetStatus = 'idle' | 'connecting' | 'online' | 'error'
 
@@ -32,6 +32,8 @@ class NetworkState {
   checks = $state.raw<Array<BlobResult & { direction: 'sent' | 'received' }>>([])
   node: TabLibp2p | undefined
   privateKey: PrivateKey | undefined
+  /** This tab's slot in the profile's key pool (tab-slot.ts). */
+  slot = $state<number | null>(null)
   #relayAddrs: string[] = []
 
   get relayAddrs (): string[] { return this.#relayAddrs }
@@ -50,9 +52,9 @@ class NetworkState {
       const health = await (await fetch('/api/health')).json() as { peerId: string, multiaddrs: string[] }
       this.relayPeerId = health.peerId
       this.#relayAddrs = health.multiaddrs.map(a => a.includes('/p2p/') ? a : `${a}/p2p/${health.peerId}`)
-      const stored = await kvGet<Uint8Array>('libp2p-key').catch(() => undefined)
-      const privateKey = stored != null ? privateKeyFromProtobuf(stored) : await generateKeyPair('Ed25519')
-      if (stored == null) await kvSet('libp2p-key', privateKeyToProtobuf(privateKey)).catch(() => {})
+      // This tab's own key from the profile's pool (other tabs of this browser hold others).
+      const { index, privateKey } = await tabSlot()
+      this.slot = index
       this.privateKey = privateKey
       const ice = await createIceSource()
       this.natTraversal = ice.current.natTraversal
@@ -104,6 +106,14 @@ class NetworkState {
     ids.delete(this.peerId ?? '')
     for (const p of ids.values()) p.link = this.links.kind(p.id)
     this.peers = [...ids.values()].sort((a, b) => a.id.localeCompare(b.id))
+  }
+
+  /** Dials the relay again if the connection to it dropped (after going offline and back). */
+  async reconnect (): Promise<void> {
+    const node = this.node
+    if (node == null || this.relayPeerId == null) return
+    if (node.getConnections().some(c => c.remotePeer.toString() === this.relayPeerId && c.status === 'open')) return
+    await Promise.any(this.#relayAddrs.map(async a => await node.dial(multiaddr(a), { signal: AbortSignal.timeout(10_000) }))).catch(() => {})
   }
 
   /** Opens a direct WebRTC connection to `peer` and sends `bytes` random bytes; the peer answers with its digest. */

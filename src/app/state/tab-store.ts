@@ -1,5 +1,5 @@
-// The tab's own IndexedDB: its libp2p key (a stable PeerId across reloads), settings, and later
-// stage checkpoints and receipts.
+// The browser profile's IndexedDB, shared by all of its tabs: the pool of libp2p keys (one per
+// tab slot), settings, and each slot's stage checkpoint per campaign.
 import { openDB, type IDBPDatabase } from 'idb'
 
 const DB_NAME = 'tabgrad'
@@ -24,4 +24,19 @@ export async function kvGet<T> (key: string): Promise<T | undefined> {
 
 export async function kvSet (key: string, value: unknown): Promise<void> {
   await (await tabDb()).put('kv', value, key)
+}
+
+/**
+ * Merges `patch` into the record at `key` inside one readwrite transaction, so two writers (a
+ * status update and a checkpoint save, or two tabs) never erase each other's fields: a field a
+ * write does not name keeps what the last write stored.
+ */
+export async function kvMerge<T extends object> (key: string, patch: Partial<T>): Promise<T> {
+  const tx = (await tabDb()).transaction('kv', 'readwrite')
+  const store = tx.objectStore('kv')
+  const old = (await store.get(key) ?? {}) as T
+  const next = { ...old, ...patch }
+  await store.put(next, key)
+  await tx.done
+  return next
 }

@@ -17,3 +17,20 @@ export const systemClock: Clock = {
   cancel: handle => { clearTimeout(handle as ReturnType<typeof setTimeout>) },
   sleep: async ms => { await new Promise<void>(resolve => setTimeout(resolve, ms)) }
 }
+
+/**
+ * The system clock with its waits driven by `sleep`: a page passes one that hidden tabs do not
+ * throttle (a timer in a worker), so no runtime timer drifts to Chrome's 1 s alignment.
+ */
+export function clockWithSleep (sleep: (ms: number) => Promise<void>): Clock {
+  return {
+    now: systemClock.now,
+    after: (ms, fn) => {
+      const handle = { cancelled: false }
+      void sleep(ms).then(() => { if (!handle.cancelled) fn() })
+      return handle
+    },
+    cancel: handle => { (handle as { cancelled: boolean }).cancelled = true },
+    sleep
+  }
+}

@@ -42,6 +42,9 @@ export class LeasePump {
 
   get held (): number { return this.#granted.length }
 
+  /** Ids granted and not started yet. */
+  get grantedIds (): number[] { return this.#granted.map(l => l.id) }
+
   /** How many leases a completion reply may bring: room in the window after what is held. */
   wanted (inFlight: number): number {
     return Math.max(0, this.#init.window - inFlight - this.#granted.length)

@@ -175,6 +175,9 @@ export class SwarmRuntime {
 
   get paused (): boolean { return this.#paused }
 
+  /** Stage 0: the microbatches it holds leases for (granted or in flight), so a closing page can hand them back. */
+  get leased (): number[] { return this.#i.isFirst ? [...this.pump.grantedIds, ...this.router.routes.keys()] : [] }
+
   /** Starts training: serving is the caller's (it routes inbound tensors to `accept`). */
   async start (): Promise<void> {
     await this.sync.start(this.#i.initialParams, this.#i.initialStep)

@@ -19,7 +19,7 @@ import { createTrackerClient, type TrackerClient } from './tracker-client.ts'
 import { createKeySigner, createLibp2pTransport, type Libp2pTransport } from './libp2p-transport.ts'
 import { SwarmRuntime, type RuntimeTimings } from './runtime.ts'
 import { slotsFor, type StageKernels } from './stage-compute.ts'
-import { systemClock } from './clock.ts'
+import { clockWithSleep, systemClock } from './clock.ts'
 import { ACTIVATION_BUDGET_BYTES } from './constants.ts'
 import { createLogger } from '../../log.ts'
 
@@ -72,6 +72,8 @@ export interface SwarmTabInit {
   onUpdate?: (s: SwarmSnapshot) => void
   /** Timings of the runtime (tests shorten them). @default constants.ts */
   timings?: RuntimeTimings
+  /** Waits `ms`; a page passes one that hidden tabs do not throttle. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>
 }
 
 /** The kernels of the compute worker, as the runtime's stage compute calls them. */
@@ -109,6 +111,9 @@ export class SwarmTab {
   }
 
   get snapshot (): SwarmSnapshot { return this.#state }
+
+  /** Stage 0: the leased microbatches it holds, so a closing page can hand them back. */
+  get leased (): number[] { return this.#runtime?.leased ?? [] }
 
   #update (patch: Partial<SwarmSnapshot>): void {
     this.#state = { ...this.#state, ...patch }
@@ -156,7 +161,7 @@ export class SwarmTab {
         me: this.#me, campaign: this.#init.campaignId, stage: joined.stage, stages: joined.stages, isFirst, isLast,
         training: m.training, settings, spotCheckRate: m.spot_check_rate, shape, flops: { forward: f.forward, backward: f.backward },
         tracker: this.#tracker, transport, signer: createKeySigner(this.#init.campaignId, this.#me, this.#init.privateKey),
-        kernels: workerKernels(this.#init.compute), clock: systemClock, slots, initialStep: step,
+        kernels: workerKernels(this.#init.compute), clock: this.#init.sleep != null ? clockWithSleep(this.#init.sleep) : systemClock, slots, initialStep: step,
         initialParams: await this.#init.compute.exportParams(), replicas: joined.replicas, throughput: flopsPerSecond,
         data: data != null ? id => data.microbatch(id) : null,
         ...(this.#init.timings != null ? { timings: this.#init.timings } : {}),
@@ -181,6 +186,8 @@ export class SwarmTab {
         },
         provideWeights: async req => req.stage === joined.stage ? await runtime.provideWeights(req.step) : null
       })
+      // Left while starting up (the page navigated away): take back the handlers just registered.
+      if (this.#left) { await runtime.stop(); await transport.stop(); return }
       this.#update({ phase: 'running', message: isFirst ? 'Training: leasing microbatches' : 'Training: waiting for activations', progress: 1 })
       await runtime.start()
     } catch (err) {
@@ -190,8 +197,14 @@ export class SwarmTab {
 
   /** A live replica's current weights; else the tab's own saved ones; else null (seed init). */
   async #loadWeights (transport: Libp2pTransport, others: string[], step: number, expectElements: number): Promise<Weights | null> {
+    // Saved weights belong to the stage they were saved on; a different stage starts afresh.
+    const saved = this.#init.previousStage === this.#state.stage ? this.#init.savedWeights : undefined
+    // Saved at the swarm's current step: as good as a replica's, and no transfer.
+    if (saved != null && saved.step >= step) {
+      this.#update({ phase: 'loading-weights', message: `Resuming from this tab's saved weights (step ${saved.step})`, progress: 1 })
+      return saved
+    }
     if (others.length === 0) {
-      const saved = this.#init.savedWeights
       if (saved != null) {
         this.#update({ phase: 'loading-weights', message: `Resuming from this tab's saved weights (step ${saved.step})`, progress: 1 })
         return saved
@@ -265,6 +278,7 @@ export class SwarmTab {
   }
 
   #fail (err: unknown): void {
+    if (this.#left) return // a start cut short by leave() ends 'left', not 'error'
     log.error('swarm tab failed:', err)
     void this.#runtime?.stop()
     this.#update({ phase: 'error', error: (err as Error).message, message: (err as Error).message })

@@ -8,8 +8,8 @@
 set -euo pipefail
 
 P=${TGNET_PREFIX:-tgnet}         # prefix of every namespace and link this script makes
-# "Public" addresses: ordinary unicast space that no namespace here can route out of. Not the
-# documentation ranges (203.0.113.0/24 …): Chromium's ICE may refuse a STUN-mapped address there.
+# "Public" addresses: ordinary unicast space that no namespace here can route out of (a
+# documentation range such as 203.0.113.0/24 behaved the same).
 SERVER=11.0.0.10                 # tracker, Caddy and coturn (on wan's loopback)
 HOMES=(a b c)
 declare -A WAN_IP=([a]=11.0.1.1 [b]=11.0.2.1 [c]=11.0.3.1)   # wan side of each /30

@@ -56,8 +56,12 @@ export const TILE_CONFIGS: readonly TileConfig[] = [
   { tileM: 32, tileN: 64, tileK: 16, threadM: 4, threadN: 4 },
   // SwiftShader's best at 512×256×768 (Dawn, 2 cores): 1.15 GFLOP/s vs 1.05 for 64×64×8/8×8
   { tileM: 64, tileN: 64, tileK: 16, threadM: 8, threadN: 8 },
-  // a deeper k-step: half the tile loads' barriers, two cache lines per row and step (nt at K = 512)
-  { tileM: 64, tileN: 64, tileK: 32, threadM: 8, threadN: 8 }
+  // Deeper k-steps for A·Bᵀ at large K: a 64-row tile of two [rows, K] operands touches 64+
+  // pages per k-step at K = 512 (more than a CPU's L1 TLB holds, so SwiftShader and ORT alike
+  // slow down 3-5x there); 32 or 64 k per visit reads more of each page before moving on.
+  { tileM: 64, tileN: 64, tileK: 32, threadM: 8, threadN: 8 },
+  { tileM: 64, tileN: 64, tileK: 64, threadM: 8, threadN: 8 },
+  { tileM: 32, tileN: 32, tileK: 32, threadM: 4, threadN: 4 }
 ]
 
 export function configName (c: TileConfig): string {

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import type { PrivateKey } from '@libp2p/interface'
 import { openLedgerStore, ledgerPath, type LedgerStore } from './ledger-store.ts'
 import { sendJson } from './http-util.ts'
-import { BadRequestError, MethodNotAllowedError, NotFoundError } from './errors.ts'
+import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from './errors.ts'
 import type { CampaignStore } from './campaign-store.ts'
 import type { Bindings } from '../identity/bindings.ts'
 import { verifyMicrobatchReceipts, type SignedReceipt } from '../ledger/receipt.ts'
@@ -73,11 +73,26 @@ export function routeCredits (m: CampaignManifest, completer: string, receipts: 
   return peers.map((peerId, s) => ({ peerId, flops: table[s].total }))
 }
 
+/** A ledger that does not verify at start: the tracker refuses to run on it (a human must look). */
+export class LedgerStartError extends Error {
+  override name = 'LedgerStartError'
+  constructor (readonly campaign: string, readonly cause: unknown) {
+    super(`the ledger of campaign ${campaign} does not verify: ${(cause as Error).message}. The tracker will not run on a ledger it cannot trust; restore it from a backup or move it out of the data directory`)
+  }
+}
+
 export interface CampaignLedgers {
   /** Verifies receipts and the route; throws a 4xx error before anything is written. */
   check(campaignId: string, microbatch: number, completer: string, receipts: unknown): Promise<{ credits: Credit[], receipts: SignedReceipt[] }>
   /** Appends a checked, first-time completion (fsynced). */
   append(campaignId: string, microbatch: number, checked: { credits: Credit[], receipts: SignedReceipt[] }): ChainRecord
+  /** Whether the campaign's ledger already credits this microbatch. */
+  has(campaignId: string, microbatch: number): boolean
+  /**
+   * Opens and verifies the ledger of every campaign (the tracker calls it at start). Throws
+   * LedgerStartError naming the file, line and reason of the first one that does not verify.
+   */
+  openAll(): void
   /** Work of this peer is withheld from ownership (it failed a spot check). */
   withhold(campaignId: string, peerId: string): void
   isWithheld(campaignId: string, peerId: string): boolean
@@ -113,6 +128,8 @@ export function createCampaignLedgers (init: CampaignLedgersInit): CampaignLedge
     async check (id, microbatch, completer, receipts) {
       const m = manifestOf(id)
       if (!Array.isArray(receipts)) throw new BadRequestError('receipts must be an array')
+      // Before any state changes: a microbatch is credited once in a campaign's life.
+      if (store(id).has(microbatch)) throw new HttpError(409, `microbatch ${microbatch} is already credited in the ledger`)
       let signed: SignedReceipt[]
       try {
         signed = await verifyMicrobatchReceipts(id, microbatch, receipts)
@@ -123,6 +140,16 @@ export function createCampaignLedgers (init: CampaignLedgersInit): CampaignLedge
     },
     append (id, microbatch, checked) {
       return store(id).append({ campaign: id, microbatch, credits: checked.credits, receipts: checked.receipts, time: Date.now() })
+    },
+    has: (id, microbatch) => store(id).has(microbatch),
+    openAll () {
+      for (const rec of init.campaigns.list()) {
+        try {
+          store(rec.id)
+        } catch (err) {
+          throw new LedgerStartError(rec.id, err)
+        }
+      }
     },
     withhold (id, peerId) {
       let s = withheld.get(id)

@@ -14,6 +14,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { ENTRIES_PER_EPOCH, MAX_ENTRY_BYTES } from '../ledger/constants.ts'
 import { LedgerRangeError, LedgerTamperedError, MalformedEntryError } from '../ledger/errors.ts'
 import { checkRecordLine, nextRecord, recordLine, type ChainRecord, type LedgerEntry } from '../ledger/hash-chain.ts'
+import { CreditedSet } from '../ledger/credited-set.ts'
 import { merkleProof, merkleRoot, signEpochRoot, type EpochRoot, type MerkleProof, type SignedEpochRoot } from '../ledger/merkle.ts'
 
 export interface LedgerStoreInit {
@@ -43,8 +44,10 @@ export interface LedgerStore {
   readonly head: string | undefined
   /** Bytes of a torn last line cut off on open (0 if the file was clean). */
   readonly repairedBytes: number
-  /** Appends, fsyncs and returns the committed record. Throws MalformedEntryError. */
+  /** Appends, fsyncs and returns the committed record. Throws MalformedEntryError, or DuplicateEntryError for a microbatch already credited. */
   append(entry: LedgerEntry): ChainRecord
+  /** Whether an entry credits this microbatch. */
+  has(microbatch: number): boolean
   get(index: number): ChainRecord
   /** Records [start, end), clamped to the ledger. */
   slice(start: number, end?: number): ChainRecord[]
@@ -71,6 +74,7 @@ export function openLedgerStore (init: LedgerStoreInit): LedgerStore {
   mkdirSync(dirname(path), { recursive: true })
   const fd = openSync(path, 'a+')
   const records: ChainRecord[] = []
+  const credited = new CreditedSet()
   let repairedBytes = 0
 
   try {
@@ -81,6 +85,8 @@ export function openLedgerStore (init: LedgerStoreInit): LedgerStore {
       const r = checkRecordLine(line, records.at(-1))
       if (typeof r === 'string') throw new LedgerTamperedError(i + 1, r, path)
       if (r.entry.campaign !== campaign) throw new LedgerTamperedError(i + 1, `entry of campaign ${r.entry.campaign}, not ${campaign}`, path)
+      const twice = credited.load(r.entry.microbatch, i)
+      if (twice != null) throw new LedgerTamperedError(i + 1, twice, path)
       records.push(r)
     })
     if (end < buf.length) {
@@ -119,6 +125,7 @@ export function openLedgerStore (init: LedgerStoreInit): LedgerStore {
       if (record.entry.campaign !== campaign) throw new MalformedEntryError(`entry is for campaign ${record.entry.campaign}, this ledger is ${campaign}`)
       const line = Buffer.from(recordLine(record) + '\n', 'utf8')
       if (line.length > MAX_ENTRY_BYTES) throw new MalformedEntryError(`entry is longer than ${MAX_ENTRY_BYTES} bytes`)
+      credited.reserve(record.entry.microbatch)
       // One write of the whole line: a crash leaves at most a torn tail without '\n'.
       const before = fstatSync(fd).size
       try {
@@ -128,11 +135,14 @@ export function openLedgerStore (init: LedgerStoreInit): LedgerStore {
       } catch (err) {
         // Leave no partial line behind for the next append to glue onto.
         try { ftruncateSync(fd, before) } catch {}
+        credited.release(record.entry.microbatch)
         throw err
       }
       records.push(record)
+      credited.commit(record.entry.microbatch, record.index)
       return record
     },
+    has: mb => credited.has(mb),
     get,
     slice (start, end) {
       return records.slice(Math.max(0, start), end)

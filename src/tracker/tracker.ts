@@ -52,6 +52,8 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   const bindings = openBindingsFile({ dataDir: config.dataDir })
   const identity = createIdentityRoutes({ nonces: createNonceStore(), bindings })
   const ledgers = createCampaignLedgers({ dataDir: config.dataDir, campaigns, bindings, trackerKey })
+  // Every ledger is verified now, not on first use: a tampered one stops the start with its line.
+  try { ledgers.openAll() } catch (err) { ledgers.close(); bindings.close(); await relay.stop(); throw err }
   const swarm = createSwarmRoutes({ campaigns, ledgers })
 
   const status = (rec: CampaignRecord): Record<string, unknown> => {

@@ -94,7 +94,8 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
   manifest.model.n_layer = Math.max(manifest.model.n_layer, init.stages)
   manifest.training.steps = init.steps
   init.manifest?.(manifest)
-  const created = await (await fetch(`${tracker.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(manifest) })).json() as { id: string, link: string, error?: string }
+  // As the operator: the runner started this tracker, so it holds its admin token.
+  const created = await (await fetch(`${tracker.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tracker.adminToken}` }, body: JSON.stringify(manifest) })).json() as { id: string, link: string, error?: string }
   if (created.error != null) throw new Error(`campaign rejected: ${created.error}`)
   const link = `${tracker.url}/#/c/${created.id}`
   log(`tracker ${tracker.url}, campaign ${link}`)

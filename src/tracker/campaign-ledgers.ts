@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import type { PrivateKey } from '@libp2p/interface'
 import { openLedgerStore, ledgerPath, type LedgerStore } from './ledger-store.ts'
 import { sendJson } from './http-util.ts'
-import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from './errors.ts'
+import { BadRequestError, MethodNotAllowedError, NotFoundError } from './errors.ts'
+import { DuplicateEntryError } from '../ledger/errors.ts'
 import type { CampaignStore } from './campaign-store.ts'
 import type { Bindings } from '../identity/bindings.ts'
 import { verifyMicrobatchReceipts, type SignedReceipt } from '../ledger/receipt.ts'
@@ -76,7 +77,7 @@ export function routeCredits (m: CampaignManifest, completer: string, receipts: 
 /** A ledger that does not verify at start: the tracker refuses to run on it (a human must look). */
 export class LedgerStartError extends Error {
   override name = 'LedgerStartError'
-  constructor (readonly campaign: string, readonly cause: unknown) {
+  constructor (readonly campaign: string, override readonly cause: unknown) {
     super(`the ledger of campaign ${campaign} does not verify: ${(cause as Error).message}. The tracker will not run on a ledger it cannot trust; restore it from a backup or move it out of the data directory`)
   }
 }
@@ -84,7 +85,7 @@ export class LedgerStartError extends Error {
 export interface CampaignLedgers {
   /** Verifies receipts and the route; throws a 4xx error before anything is written. */
   check(campaignId: string, microbatch: number, completer: string, receipts: unknown): Promise<{ credits: Credit[], receipts: SignedReceipt[] }>
-  /** Appends a checked, first-time completion (fsynced). */
+  /** Appends a checked, first-time completion (fsynced); a microbatch already credited writes nothing and returns the entry that credits it. */
   append(campaignId: string, microbatch: number, checked: { credits: Credit[], receipts: SignedReceipt[] }): ChainRecord
   /** Whether the campaign's ledger already credits this microbatch. */
   has(campaignId: string, microbatch: number): boolean
@@ -128,8 +129,6 @@ export function createCampaignLedgers (init: CampaignLedgersInit): CampaignLedge
     async check (id, microbatch, completer, receipts) {
       const m = manifestOf(id)
       if (!Array.isArray(receipts)) throw new BadRequestError('receipts must be an array')
-      // Before any state changes: a microbatch is credited once in a campaign's life.
-      if (store(id).has(microbatch)) throw new HttpError(409, `microbatch ${microbatch} is already credited in the ledger`)
       let signed: SignedReceipt[]
       try {
         signed = await verifyMicrobatchReceipts(id, microbatch, receipts)
@@ -139,7 +138,15 @@ export function createCampaignLedgers (init: CampaignLedgersInit): CampaignLedge
       return { credits: routeCredits(m, completer, signed), receipts: signed }
     },
     append (id, microbatch, checked) {
-      return store(id).append({ campaign: id, microbatch, credits: checked.credits, receipts: checked.receipts, time: Date.now() })
+      const s = store(id)
+      try {
+        return s.append({ campaign: id, microbatch, credits: checked.credits, receipts: checked.receipts, time: Date.now() })
+      } catch (err) {
+        // Already credited (a retried completion, or a restarted tracker that forgot its done
+        // set): nothing is written, and the entry that credits it stands.
+        if (err instanceof DuplicateEntryError && err.index != null) return s.get(err.index)
+        throw err
+      }
     },
     has: (id, microbatch) => store(id).has(microbatch),
     openAll () {

@@ -18,6 +18,8 @@ try {
   console.log(`  demo campaign: ${campaignLink(tracker.url, tracker.demoCampaignId)}`)
   console.log(`  relay: ${tracker.relay.getMultiaddrs().map(String).join(' ')}`)
   console.log(`  data: ${config.dataDir}`)
+  // Campaigns and uploads need a researcher signed in with Ethereum, or the operator: this link signs a browser in as the operator.
+  console.log(`  operator sign-in (creates campaigns; keep it private): ${tracker.url}/api/admin/login?token=${tracker.adminToken}`)
   let closing = false
   const shutdown = (signal: string): void => {
     if (closing) return

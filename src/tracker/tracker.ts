@@ -20,6 +20,8 @@ import { createCampaignLedgers, type CampaignLedgers } from './campaign-ledgers.
 import { createIdentityRoutes } from './identity-routes.ts'
 import { createNonceStore } from '../identity/nonce-store.ts'
 import { openBindingsFile, type BindingsFile } from '../identity/bindings-file.ts'
+import { openDoors } from './auth/open-doors.ts'
+import { applySecurityHeaders } from './security-headers.ts'
 
 const log = createLogger('tabgrad:tracker')
 
@@ -34,6 +36,8 @@ export interface Tracker {
   swarm: SwarmRoutes
   ledgers: CampaignLedgers
   bindings: BindingsFile
+  /** The operator's token (Authorization: Bearer …; the sign-in link /api/admin/login?token=…). */
+  adminToken: string
   close(): Promise<void>
 }
 
@@ -43,6 +47,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     throw new Error(`the built app is missing (${demoPath} not found): run \`npm run build\` first, or use \`npm start\`, which builds`)
   })
   const campaigns = await openCampaignStore(config.dataDir)
+  const { doors, adminToken } = await openDoors({ dataDir: config.dataDir, env: process.env })
   const demo = await campaigns.create(demoManifest(createHash('sha256').update(demoBytes).digest('hex'), demoBytes.length), { builtin: true })
 
   const trackerKey = await loadOrCreateRelayKey(config.dataDir)
@@ -76,10 +81,12 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       sendJson(res, 200, { ok: true, version: VERSION, peerId: relay.peerId.toString(), multiaddrs: relay.getMultiaddrs().map(String) })
       return
     }
+    if (doors.handle(req, res, path)) return
     if (await swarm.handle(req, res, path)) return
     if (await ledgers.handle(req, res, path, new URL(req.url ?? '/', 'http://x').searchParams)) return
     const id = await identity({ method, path, host: req.headers.host, readBody: async () => await readJsonBody(req) })
     if (id != null) {
+      if (path === '/api/siwe/verify' && id.status === 200) doors.signedIn(req, res, (id.body as { address: string }).address)
       sendJson(res, id.status, id.body)
       return
     }
@@ -89,9 +96,11 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
         return
       }
       if (method === 'POST') {
+        const pass = doors.admit(req, res, 'campaign')
         const body = await readJsonBody(req)
         try {
           const rec = await campaigns.create(body)
+          pass.done()
           sendJson(res, 201, { id: rec.id, link: campaignLink(origin, rec.id) })
         } catch (err) {
           if (err instanceof ManifestInvalidError) {
@@ -117,6 +126,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   }
 
   const server: Server = createServer((req, res) => {
+    applySecurityHeaders(res)
     let path: string
     try {
       path = new URL(req.url ?? '/', 'http://x').pathname
@@ -124,7 +134,9 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       sendError(res, new BadRequestError('malformed URL'))
       return
     }
-    const handle = handleDatasetRoute(req, res, path, { dataDir: config.dataDir }).then(handled => handled ? undefined : route(req, res, path))
+    const handle = Promise.resolve()
+      .then(() => { if (path === '/api/datasets' && req.method === 'POST') doors.admit(req, res, 'upload') })
+      .then(async () => await handleDatasetRoute(req, res, path, { dataDir: config.dataDir })).then(handled => handled ? undefined : route(req, res, path))
     handle.catch(err => {
       if (!(err instanceof HttpError)) log.error('request failed', req.method, path, err)
       if (!res.headersSent) sendError(res, err)
@@ -156,6 +168,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     swarm,
     ledgers,
     bindings,
+    adminToken,
     async close () {
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => resolve()))

@@ -197,7 +197,9 @@ export function validateManifest (input: unknown): ValidationResult {
   const tokens = dataset.format === 'uint16' ? dataset.bytes / 2 : dataset.bytes
   if (ok(tokens, training.seq_len) && tokens < training.seq_len + 1) c.fail('dataset.bytes', `the dataset needs at least seq_len + 1 (${training.seq_len + 1}) tokens`)
 
-  if (ok(model.vocab, model.d_model, model.n_layer, model.n_head, model.n_ctx, stages, training.microbatch, training.seq_len) && stages <= model.n_layer && training.seq_len <= model.n_ctx) {
+  // Only for a model the checks above accept (stageMemory needs a consistent config).
+  const sized = !c.errors.some(e => e.path === 'stages' || /^(model|training)\./.test(e.path))
+  if (sized && ok(model.vocab, model.d_model, model.n_layer, model.n_head, model.n_ctx, stages, training.microbatch, training.seq_len)) {
     const worst = Math.max(...splitStages(model, stages).map(r => stageMemory(model, r, training.microbatch, training.seq_len).total))
     if (worst > L.stageBytes) c.fail('stages', `the largest stage needs ${(worst / 1024 ** 3).toFixed(1)} GiB of GPU memory; at most ${L.stageBytes / 1024 ** 3} GiB: use more stages, a smaller model or a smaller microbatch`)
   }

@@ -6,12 +6,11 @@ import { createTensor } from '../gpu/tensor.ts'
 import { GptStage } from '../model/stage.ts'
 import { ownsEmbedding, ownsHead } from '../model/config.ts'
 import { generate, samplingStages } from '../train/sample.ts'
-import type { BackwardResult, CheatMode, ComputeApi, ForwardResult, ProbeResult, StageSpec } from './protocol.ts'
+import type { BackwardResult, ComputeApi, ForwardResult, ProbeResult, StageSpec } from './protocol.ts'
 
 let gpu: Promise<TabgradDevice> | undefined
 let stage: GptStage | undefined
 let spec: StageSpec | undefined
-let cheat: CheatMode = 'none'
 
 function device (): Promise<TabgradDevice> {
   gpu ??= requestTabgradDevice().catch(err => { gpu = undefined; throw err })
@@ -21,14 +20,6 @@ function device (): Promise<TabgradDevice> {
 function requireStage (): GptStage {
   if (stage == null) throw new Error('no stage: call initStage first')
   return stage
-}
-
-/** The garbage a cheating worker hands over instead of real results (tests only). */
-function fake (like: Float32Array): Float32Array {
-  if (cheat === 'zeros') return new Float32Array(like.length)
-  const out = new Float32Array(like.length)
-  for (let i = 0; i < out.length; i++) out[i] = (Math.random() * 2 - 1) * 0.1
-  return out
 }
 
 const api: ComputeApi = {
@@ -85,7 +76,7 @@ const api: ComputeApi = {
     const t0 = performance.now()
     const out = await st.forward(input, targets)
     const loss = ownsHead(spec!.config, spec!.range) ? await st.loss() : null
-    const output = out != null && cheat !== 'none' ? fake(out) : out
+    const output = out
     const result = { output, loss, ms: performance.now() - t0 }
     return output != null ? Comlink.transfer(result, [output.buffer]) : result
   },
@@ -94,7 +85,7 @@ const api: ComputeApi = {
     const st = requireStage()
     const t0 = performance.now()
     const d = await st.backward(dOutput)
-    const dInput = d != null && cheat !== 'none' ? fake(d) : d
+    const dInput = d
     const result = { dInput, ms: performance.now() - t0 }
     return dInput != null ? Comlink.transfer(result, [dInput.buffer]) : result
   },
@@ -121,7 +112,7 @@ const api: ComputeApi = {
     } else {
       out = (await st.forward(input))!
     }
-    const output = cheat !== 'none' ? fake(out) : out
+    const output = out
     return Comlink.transfer({ output, ms: performance.now() - t0 }, [output.buffer])
   },
 
@@ -143,9 +134,7 @@ const api: ComputeApi = {
     return Comlink.transfer(p, [p.buffer])
   },
 
-  async importParams (params) { requireStage().importParams(params) },
-
-  async setCheat (mode) { cheat = mode }
+  async importParams (params) { requireStage().importParams(params) }
 }
 
 Comlink.expose(api)

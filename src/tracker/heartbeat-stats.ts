@@ -3,6 +3,7 @@
 // itself (`peerId`), move stages (`stage`), clear its exclusion (`excluded`), reach a prototype
 // (`__proto__`) or claim absurd numbers. Unknown lower-case names pass (newer tabs report more),
 // within a count limit; values must be finite, non-negative and bounded.
+import { BadRequestError } from './errors.ts'
 
 /** Keys the coordinator sets itself on a replica's status entry. */
 const RESERVED = new Set(['peerId', 'stage', 'excluded', 'ready', '__proto__', 'constructor', 'prototype'])
@@ -14,9 +15,8 @@ const MAX_VALUE = Number.MAX_SAFE_INTEGER
 /** Throughput in FLOP/s: 1e18 is an exaflop, more than any single GPU by 1000×. */
 const MAX_THROUGHPUT = 1e18
 
-export class StatsSchemaError extends Error {
+export class StatsSchemaError extends BadRequestError {
   override name = 'StatsSchemaError'
-  readonly status = 400
 }
 
 /** Validated stats on a null-prototype object; throws StatsSchemaError (400) on anything else. */

@@ -53,7 +53,12 @@ export function installFaults<H extends WorkerHandle> (holder: { worker: H }): v
     configurable: true,
     get () {
       const w = getter.call(holder) as H
-      if (wrapped?.of !== w) wrapped = { of: w, value: { ...w, api: faulty(w.api, () => mode) } }
+      if (wrapped?.of !== w) {
+        const api = faulty(w.api, () => mode)
+        // Everything but `api` is the real handle's, methods bound to it (it may be a class with private fields).
+        const value = new Proxy(w, { get: (t, p) => { if (p === 'api') return api; const v = Reflect.get(t, p, t) as unknown; return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v } })
+        wrapped = { of: w, value }
+      }
       return wrapped.value
     }
   })

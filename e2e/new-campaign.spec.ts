@@ -154,6 +154,7 @@ test('a researcher uploads a dataset: its sha256 computed in the browser matches
 
 test('a GPT-2 preset picks the built-in GPT-2 corpus, which the tracker tokenizes with progress, and the campaign names its tokenizer', async ({ page }) => {
   test.setTimeout(180_000)
+  await signInAsOperator(page)
   await openForm(page)
   await page.getByLabel('Campaign name').fill(`GPT-2 campaign ${Date.now()}`)
   await page.getByLabel('Preset').selectOption('gpt2-mini')

@@ -10,6 +10,8 @@ export interface TrackerProcess {
   demoLink: string
   /** The operator sign-in link the tracker prints (sets a session cookie that may create campaigns). */
   operatorLink: string
+  /** The token in that link, for `Authorization: Bearer …` from scripts (as `curl` would send it). */
+  adminToken: string
   dataDir: string
   child: ChildProcess
   output: () => string
@@ -37,6 +39,7 @@ export async function startTrackerProcess (opts: { dataDir?: string } = {}): Pro
     url,
     demoLink,
     operatorLink,
+    adminToken: new URL(operatorLink).searchParams.get('token') ?? '',
     dataDir,
     child,
     output: () => out,

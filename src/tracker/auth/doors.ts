@@ -132,7 +132,7 @@ export function createDoors (init: DoorsInit): Doors {
 
   function admitOrThrow (req: IncomingMessage, res: ServerResponse, door: Door): Pass {
     const who = identify(req)
-    const verb = door === 'campaign' ? 'create a campaign' : 'upload a dataset'
+    const verb = door === 'campaign' ? 'create a campaign' : 'upload a dataset or checkpoint'
     if (who == null) throw new UnauthorizedError(`sign in with Ethereum (or use the operator's admin token) to ${verb}`)
     if (who.kind === 'admin') return { who, done () {} }
     if (allowed.size > 0 && !allowed.has(who.address.toLowerCase())) throw new ForbiddenError(`${who.address} is not on this tracker's list of researchers`)

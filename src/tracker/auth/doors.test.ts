@@ -29,6 +29,8 @@ const createCampaign = async (headers: Record<string, string>, name = 'Doors'): 
   await fetch(`${t.url}/api/campaigns`, { method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify(manifest(name)) })
 const upload = async (headers: Record<string, string>, body = 'hello dataset'): Promise<Response> =>
   await fetch(`${t.url}/api/datasets`, { method: 'POST', headers: { 'content-type': 'text/plain', 'x-filename': 'a.txt', ...headers }, body })
+const uploadCheckpoint = async (headers: Record<string, string>): Promise<Response> =>
+  await fetch(`${t.url}/api/checkpoints`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', ...headers }, body: 'not a safetensors file' })
 const campaignCount = async (): Promise<number> => ((await (await fetch(`${t.url}/api/campaigns`)).json()) as { campaigns: unknown[] }).campaigns.length
 const uploaded = async (): Promise<string[]> => await readdir(join(dir, 'datasets')).catch(() => [])
 
@@ -53,9 +55,17 @@ describe('doors', () => {
       expect(res.status, JSON.stringify(headers)).toBe(401)
       expect((await res.json() as { error: string }).error).toMatch(/^[^\n]+$/)
       expect((await upload(headers)).status).toBe(401)
+      expect((await uploadCheckpoint(headers)).status).toBe(401)
     }
     expect(await campaignCount()).toBe(before)
     expect(await uploaded()).toEqual([])
+    expect(await readdir(join(dir, 'checkpoints')).catch(() => [])).toEqual([])
+  })
+
+  it('a checkpoint upload passes the door with the admin token (then the checkpoint itself is checked)', async () => {
+    const res = await uploadCheckpoint({ authorization: `Bearer ${t.adminToken}` })
+    expect(res.status).toBe(400) // past the door: refused for the missing x-model-config, not 401
+    expect((await res.json() as { error: string }).error).toMatch(/x-model-config/)
   })
 
   it('the operator creates with the admin token, or signs a browser in with the printed link', async () => {

@@ -14,6 +14,12 @@ async function campaignCount (): Promise<number> {
   return ((await res.json()) as { campaigns: unknown[] }).campaigns.length
 }
 
+/** The operator opens the sign-in link the tracker printed; it lands on #/new signed in. */
+async function signInAsOperator (page: Page): Promise<void> {
+  await page.goto(tracker.operatorLink)
+  await expect(page.getByTestId('sign-in-notice')).toHaveText(/Creating as this tracker's operator/)
+}
+
 async function openForm (page: Page): Promise<void> {
   await page.goto(`${tracker.url}/#/new`)
   await expect(page.getByRole('heading', { name: 'New campaign' })).toBeVisible()
@@ -25,6 +31,9 @@ async function openForm (page: Page): Promise<void> {
 test('invalid fields show inline errors and create nothing', async ({ page }) => {
   const before = await campaignCount()
   await openForm(page)
+  // Signed out, the page says what creating needs before anything is filled in.
+  await expect(page.getByTestId('sign-in-notice')).toHaveAttribute('data-signed-in', 'false')
+  await expect(page.getByTestId('sign-in-notice')).toContainText('Sign in to create a campaign')
   const create = page.getByTestId('create')
   // The name is empty at first, so the form is invalid and says why.
   await expect(create).toBeDisabled()
@@ -64,6 +73,7 @@ test('a valid campaign on the built-in dataset is created, shared and opens', as
   const consoleErrors: string[] = []
   page.on('console', m => { if (m.type() === 'error') consoleErrors.push(m.text()) })
   const before = await campaignCount()
+  await signInAsOperator(page)
   await openForm(page)
 
   const name = `E2E campaign ${Date.now()}`
@@ -122,6 +132,7 @@ test('a valid campaign on the built-in dataset is created, shared and opens', as
 test('a researcher uploads a dataset: its sha256 computed in the browser matches the tracker\'s, and a campaign uses it', async ({ page }) => {
   const text = 'We the People of the United States, in Order to form a more perfect Union. '.repeat(400)
   const sha256 = createHash('sha256').update(text).digest('hex')
+  await signInAsOperator(page)
   await openForm(page)
   await page.getByLabel('Campaign name').fill(`Uploaded corpus ${Date.now()}`)
   await page.getByLabel('Upload a file to the tracker').check()
@@ -143,6 +154,7 @@ test('a researcher uploads a dataset: its sha256 computed in the browser matches
 
 test('a GPT-2 preset picks the built-in GPT-2 corpus, which the tracker tokenizes with progress, and the campaign names its tokenizer', async ({ page }) => {
   test.setTimeout(180_000)
+  await signInAsOperator(page)
   await openForm(page)
   await page.getByLabel('Campaign name').fill(`GPT-2 campaign ${Date.now()}`)
   await page.getByLabel('Preset').selectOption('gpt2-mini')

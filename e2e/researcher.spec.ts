@@ -2,6 +2,7 @@
 // volunteers open it and start, and the researcher's own campaign page shows them on its stage map.
 import { expect, test } from '@playwright/test'
 import { startTrackerProcess, type TrackerProcess } from './tracker-process.ts'
+import { injectTestWallet } from './test-wallet.ts'
 
 let tracker: TrackerProcess
 
@@ -11,7 +12,15 @@ test.afterAll(async () => { await tracker.stop() })
 test('create → share → three volunteers join → the researcher sees them on the stage map', async ({ browser }) => {
   test.setTimeout(300_000)
   const researcher = await (await browser.newContext()).newPage()
+  // The researcher signs in with their wallet on #/me first: creating a campaign needs it.
+  const wallet = await injectTestWallet(researcher)
+  await researcher.goto(`${tracker.url}/#/me`)
+  await researcher.getByRole('radio', { name: 'Test Wallet' }).check()
+  await researcher.getByTestId('connect-wallet').click()
+  await researcher.getByTestId('sign-in').click()
+  await expect(researcher.getByTestId('bound-address')).toHaveText(wallet.address)
   await researcher.goto(`${tracker.url}/#/new`)
+  await expect(researcher.getByTestId('sign-in-notice')).toContainText(wallet.address)
   await expect(researcher.getByLabel('Dataset name')).not.toHaveValue('')
   await researcher.getByLabel('Campaign name').fill(`Researcher path ${Date.now()}`)
   await researcher.getByLabel('Preset').selectOption('tiny')

@@ -49,7 +49,8 @@ async function createCampaign (name: string, stages: number): Promise<string> {
   m.stages = stages
   m.training.steps = 10_000
   m.training.accumulation = 2
-  const res = await fetch(`${tracker.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(m) })
+  // As the operator, with the admin token the tracker printed.
+  const res = await fetch(`${tracker.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tracker.adminToken}` }, body: JSON.stringify(m) })
   const body = await res.json() as { id?: string, error?: string }
   if (body.id == null) throw new Error(`campaign rejected: ${body.error}`)
   return body.id

@@ -8,6 +8,10 @@ import { join } from 'node:path'
 export interface TrackerProcess {
   url: string
   demoLink: string
+  /** The operator sign-in link the tracker prints (sets a session cookie that may create campaigns). */
+  operatorLink: string
+  /** The token in that link, for `Authorization: Bearer …` from scripts (as `curl` would send it). */
+  adminToken: string
   dataDir: string
   child: ChildProcess
   output: () => string
@@ -23,17 +27,19 @@ export async function startTrackerProcess (opts: { dataDir?: string } = {}): Pro
   let out = ''
   child.stdout!.on('data', (b: Buffer) => { out += b.toString() })
   child.stderr!.on('data', (b: Buffer) => { out += b.toString() })
-  const [url, demoLink] = await new Promise<[string, string]>((resolve, reject) => {
+  const [url, demoLink, operatorLink] = await new Promise<[string, string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`tracker did not start in 60 s:\n${out}`)), 60_000)
     const poll = setInterval(() => {
-      const m = /tabgrad tracker (http:\/\/\S+)\n\s+demo campaign: (\S+)/.exec(out)
-      if (m != null) { clearTimeout(timer); clearInterval(poll); resolve([m[1], m[2]]) }
+      const m = /tabgrad tracker (http:\/\/\S+)\n\s+demo campaign: (\S+)[^]*operator sign-in[^:]*: (\S+)/.exec(out)
+      if (m != null) { clearTimeout(timer); clearInterval(poll); resolve([m[1], m[2], m[3]]) }
     }, 50)
     child.once('exit', code => { clearTimeout(timer); clearInterval(poll); reject(new Error(`tracker exited with ${code}:\n${out}`)) })
   })
   return {
     url,
     demoLink,
+    operatorLink,
+    adminToken: new URL(operatorLink).searchParams.get('token') ?? '',
     dataDir,
     child,
     output: () => out,

@@ -46,6 +46,8 @@ done
 
 # ---- the server: coturn, the tracker on loopback, Caddy terminating TLS on 443
 SECRET=$(openssl rand -hex 24)
+# The operator's token: internet.ts signs home A's browser in with it to create the campaign.
+export TABGRAD_ADMIN_TOKEN=$(openssl rand -hex 24)
 ip netns exec tgnet-wan turnserver -n --listening-ip=$SERVER --relay-ip=$SERVER \
   --listening-port=3478 --tls-listening-port=5349 --cert="$WORK/server.pem" --pkey="$WORK/server.key" \
   --use-auth-secret --static-auth-secret="$SECRET" --realm=train.test --fingerprint --no-cli \

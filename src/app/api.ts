@@ -26,7 +26,11 @@ async function getJson<T> (path: string, init?: RequestInit): Promise<T> {
   return body as T
 }
 
+/** Who this browser is signed in as on the tracker (auth/doors.ts): creating campaigns needs one. */
+export type Session = { signedIn: false } | { signedIn: true, kind: 'researcher', address: string } | { signedIn: true, kind: 'admin' }
+
 export const api = {
+  session: async (): Promise<Session> => await getJson<Session>('/api/session'),
   campaigns: async (): Promise<CampaignSummary[]> => (await getJson<{ campaigns: CampaignSummary[] }>('/api/campaigns')).campaigns,
   campaign: async (id: string, signal?: AbortSignal): Promise<CampaignDetail> => await getJson<CampaignDetail>(`/api/campaigns/${id}`, signal != null ? { signal } : undefined),
   createCampaign: async (manifest: unknown): Promise<{ id: string, link: string }> =>

@@ -69,3 +69,26 @@ describe('campaign ids', () => {
     expect(await campaignId(a)).toMatch(/^[0-9a-f]{32}$/)
   })
 })
+
+describe('size bounds: a manifest cannot make a tab allocate absurd memory', () => {
+  const errorsOf = (m: unknown): string[] => { const v = validateManifest(m); return v.ok ? [] : v.errors.map(e => `${e.path} ${e.message}`) }
+  it('refuses a dataset larger than the upload limit (a tab allocates it whole)', () => {
+    const m = demoManifest('a'.repeat(64), 2 ** 53 - 1)
+    expect(errorsOf(m)).toContainEqual(expect.stringMatching(/^dataset\.bytes must be between 1 and 33554432$/))
+  })
+  it('refuses a stage that needs more GPU memory than the limit, and says how much', () => {
+    const m = demoManifest('a'.repeat(64), 100_000)
+    Object.assign(m.model, { vocab: 65536, d_model: 4096, n_layer: 96, n_head: 64, n_ctx: 4096 })
+    m.stages = 1
+    expect(errorsOf(m)).toContainEqual(expect.stringMatching(/^stages the largest stage needs \d+\.\d GiB of GPU memory; at most 8 GiB/))
+    m.stages = 64
+    m.training.microbatch = 1
+    m.training.seq_len = 64
+    expect(errorsOf(m)).toEqual([]) // the same model split over 64 stages fits
+  })
+  it('refuses warmup longer than the run', () => {
+    const m = demoManifest('a'.repeat(64), 100_000)
+    m.training.warmup_steps = m.training.steps + 1
+    expect(errorsOf(m)).toEqual([`training.warmup_steps must be at most steps (${m.training.steps})`])
+  })
+})

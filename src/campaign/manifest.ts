@@ -2,6 +2,8 @@
 // tracker. Errors are per field so the form can show them inline.
 import { validateSwarmSettings, type SwarmSettings } from './swarm-settings.ts'
 import { isTokenizerName, TOKENIZER_NAMES, TOKENIZER_VOCAB, type TokenizerName } from '../tokenizer/tokenizer.ts'
+import { splitStages } from '../model/config.ts'
+import { stageMemory } from '../model/memory.ts'
 
 export interface ModelSection {
   vocab: number
@@ -87,7 +89,18 @@ export const MANIFEST_LIMITS = {
   stages: 64,
   microbatch: 1024,
   accumulation: 1024,
-  steps: 10_000_000
+  steps: 10_000_000,
+  /**
+   * A tab allocates the whole token file (and its decoded ids): the tracker's upload limit
+   * (dataset-routes.ts MAX_DATASET_BYTES), so no manifest can make a tab allocate more.
+   */
+  datasetBytes: 32 * 1024 * 1024,
+  /**
+   * GPU memory one stage may need (fp32 weights, gradients, AdamW moments and one microbatch's
+   * activations, model/memory.ts): 8 GiB is a large consumer GPU, and bounds what a manifest
+   * can make every volunteer's tab try to allocate.
+   */
+  stageBytes: 8 * 1024 ** 3
 } as const
 
 type Obj = Record<string, unknown>
@@ -171,7 +184,7 @@ export function validateManifest (input: unknown): ValidationResult {
     name: c.str(d, 'name', 'dataset.', 120),
     url: c.str(d, 'url', 'dataset.', 500),
     sha256: c.str(d, 'sha256', 'dataset.', 64),
-    bytes: c.int(d, 'bytes', 'dataset.', 1, Number.MAX_SAFE_INTEGER),
+    bytes: c.int(d, 'bytes', 'dataset.', 1, L.datasetBytes),
     format: c.oneOf(d, 'format', 'dataset.', ['bytes', 'uint16'] as const)
   }
   if (dataset.sha256 !== '' && !/^[0-9a-f]{64}$/.test(dataset.sha256)) c.fail('dataset.sha256', 'must be 64 lowercase hex digits')
@@ -208,6 +221,14 @@ export function validateManifest (input: unknown): ValidationResult {
   const held = dataset.validation_tokens ?? 0
   if (ok(tokens, training.seq_len, held) && tokens - held < training.seq_len + 1) c.fail('dataset.bytes', `the dataset needs at least seq_len + 1 (${training.seq_len + 1}) training tokens${held > 0 ? ` besides the ${held} held out` : ''}`)
   if (ok(held, training.seq_len) && held > 0 && held < training.seq_len + 1) c.fail('dataset.validation_tokens', `must be 0 or at least seq_len + 1 (${training.seq_len + 1}): one validation window`)
+
+  // Only for a model the checks above accept (stageMemory needs a consistent config).
+  const sized = !c.errors.some(e => e.path === 'stages' || /^(model|training)\./.test(e.path))
+  if (sized && ok(model.vocab, model.d_model, model.n_layer, model.n_head, model.n_ctx, stages, training.microbatch, training.seq_len)) {
+    const worst = Math.max(...splitStages(model, stages).map(r => stageMemory(model, r, training.microbatch, training.seq_len).total))
+    if (worst > L.stageBytes) c.fail('stages', `the largest stage needs ${(worst / 1024 ** 3).toFixed(1)} GiB of GPU memory; at most ${L.stageBytes / 1024 ** 3} GiB: use more stages, a smaller model or a smaller microbatch`)
+  }
+  if (ok(training.warmup_steps, training.steps) && training.warmup_steps > training.steps) c.fail('training.warmup_steps', `must be at most steps (${training.steps})`)
 
   const spot = c.num(input, 'spot_check_rate', '', 0, 1)
 

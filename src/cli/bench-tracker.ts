@@ -6,7 +6,7 @@
 // tracker's CPU share and resident memory over time, per N; writes bench/results/tracker.json.
 import '../node/polyfills.ts'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { Agent, request } from 'node:http'
 import { cpus, loadavg, tmpdir } from 'node:os'
@@ -25,11 +25,13 @@ const KINDS = ['join', 'heartbeat', 'status', 'lease', 'complete', 'loss'] as co
 type Kind = typeof KINDS[number]
 
 // ---- the tracker process and its resource use
-interface TrackerChild { url: string, child: ChildProcess, dataDir: string }
+interface TrackerChild { url: string, child: ChildProcess, dataDir: string, adminToken: string }
 
 async function startTracker (): Promise<TrackerChild> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tabgrad-bench-tracker-'))
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './src/node/register.ts', 'src/tracker/main.ts', '--port', '0', '--static-dir', 'public', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // The bench is the operator: it creates its campaign with the admin token, as `curl` would.
+  const adminToken = randomBytes(24).toString('hex')
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './src/node/register.ts', 'src/tracker/main.ts', '--port', '0', '--static-dir', 'public', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TABGRAD_ADMIN_TOKEN: adminToken } })
   let out = ''
   child.stdout!.on('data', (b: Buffer) => { out += b.toString() })
   child.stderr!.on('data', (b: Buffer) => { out += b.toString() })
@@ -40,7 +42,7 @@ async function startTracker (): Promise<TrackerChild> {
     }, 50)
     child.once('exit', code => { clearInterval(timer); reject(new Error(`tracker exited with ${code}: ${out}`)) })
   })
-  return { url, child, dataDir }
+  return { url, child, dataDir, adminToken }
 }
 
 /** CPU seconds (user + system) and resident MiB of a process, from /proc. */
@@ -154,7 +156,8 @@ async function runAt (n: number, seconds: number, warmup: number): Promise<Recor
     m.training.accumulation = 64
     m.training.steps = 1_000_000
     m.spot_check_rate = 0
-    const created = await c.call('join', '/api/campaigns', m)
+    const created = await c.call('join', '/api/campaigns', m, { authorization: `Bearer ${tracker.adminToken}` })
+    if (created.status !== 201) throw new Error(`campaign rejected (${created.status}): ${JSON.stringify(created.json)}`)
     const campaign = created.json.id as string
     const flops = creditTable(m)
     const tabs: Tab[] = await Promise.all(Array.from({ length: n }, async () => {

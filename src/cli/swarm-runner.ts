@@ -13,6 +13,7 @@ import type { SwarmStatus, TabStats } from '../tracker/swarm/coordinator.ts'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.ts'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
 
 export interface SwarmRunInit {
   tabs: number
@@ -23,13 +24,13 @@ export interface SwarmRunInit {
   kill?: { tab: number, step: number }
   /** Overrides of the demo manifest (model, training…). */
   manifest?: (m: CampaignManifest) => void
-  /** The built app. @default 'dist' */
+  /** The built app. @default 'dist', or the test build 'dist-faults' (npm run build:faults) when there are cheaters */
   staticDir?: string
   /** Progress lines. @default none */
   log?: (line: string) => void
   /** Gives up after this long. @default 15 minutes */
   timeoutMs?: number
-  /** Tabs whose worker returns garbage (verification tests). @default none */
+  /** Tabs whose worker returns garbage (verification tests; needs the test build). @default none */
   cheaters?: number[]
   /** Stage each tab asks for, as a returning tab does from IndexedDB (the tracker honours it). @default assigned */
   stageHints?: Array<number | undefined>
@@ -85,7 +86,11 @@ async function peerIdOf (page: Page): Promise<string> {
 export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
   const log = init.log ?? (() => {})
   const dataDir = await mkdtemp(join(tmpdir(), 'tabgrad-swarm-'))
-  const staticDir = init.staticDir ?? 'dist'
+  // The cheat switch exists only in the test build: production bundles carry no fault injection.
+  const staticDir = init.staticDir ?? ((init.cheaters?.length ?? 0) > 0 ? 'dist-faults' : 'dist')
+  if ((init.cheaters?.length ?? 0) > 0 && !existsSync(join(staticDir, 'index.html'))) {
+    throw new Error(`cheating tabs need the test build in ${staticDir}/: run \`npm run build:faults\``)
+  }
   const tracker = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir, staticDir })
   const corpus = await readFile(join(staticDir, 'datasets/sotu-excerpt.txt'))
   const manifest = demoManifest(createHash('sha256').update(corpus).digest('hex'), corpus.length)
@@ -94,7 +99,8 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
   manifest.model.n_layer = Math.max(manifest.model.n_layer, init.stages)
   manifest.training.steps = init.steps
   init.manifest?.(manifest)
-  const created = await (await fetch(`${tracker.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(manifest) })).json() as { id: string, link: string, error?: string }
+  // As the operator: the runner started this tracker, so it holds its admin token.
+  const created = await (await fetch(`${tracker.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tracker.adminToken}` }, body: JSON.stringify(manifest) })).json() as { id: string, link: string, error?: string }
   if (created.error != null) throw new Error(`campaign rejected: ${created.error}`)
   const link = `${tracker.url}/#/c/${created.id}`
   log(`tracker ${tracker.url}, campaign ${link}`)

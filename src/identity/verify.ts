@@ -5,6 +5,7 @@ import { SiweMessage } from 'siwe'
 import { verifyMessage } from 'ethers'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { fromString as bytesFromString } from 'uint8arrays/from-string'
+import { toString as bytesToString } from 'uint8arrays/to-string'
 import {
   CLOCK_SKEW_MS, MAX_SIGNATURE_CHARS, MAX_SIWE_MESSAGE_BYTES, PEER_RESOURCE_PREFIX
 } from './constants.ts'
@@ -145,6 +146,8 @@ export async function verifySignIn (req: unknown, init: VerifySignInInit): Promi
   try {
     if (peerSignature.length > MAX_SIGNATURE_CHARS) throw new Error('too long')
     sig = bytesFromString(peerSignature, 'base64pad')
+    // The decoder tolerates missing padding: accept only the one canonical spelling of a signature.
+    if (bytesToString(sig, 'base64pad') !== peerSignature) throw new Error('not canonical')
   } catch {
     throw new BadPeerSignatureError('peerSignature must be standard base64')
   }

@@ -37,6 +37,15 @@ export class LedgerTamperedError extends LedgerError {
   }
 }
 
+/** The ledger already credits this microbatch: a second entry would be double credit. */
+export class DuplicateEntryError extends LedgerError {
+  override name = 'DuplicateEntryError'
+  override readonly status = 409
+  constructor (readonly microbatch: number, readonly index?: number) {
+    super(`microbatch ${microbatch} is already credited${index != null ? ` (ledger entry ${index})` : ''}`)
+  }
+}
+
 /** No such entry or epoch. */
 export class LedgerRangeError extends LedgerError {
   override name = 'LedgerRangeError'

@@ -11,6 +11,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { openLedgerStore, ledgerPath, type LedgerStore } from './ledger-store.ts'
 import { sendJson } from './http-util.ts'
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from './errors.ts'
+import { DuplicateEntryError } from '../ledger/errors.ts'
 import type { CampaignStore } from './campaign-store.ts'
 import type { Bindings } from '../identity/bindings.ts'
 import { verifyMicrobatchReceipts, type SignedReceipt } from '../ledger/receipt.ts'
@@ -73,13 +74,31 @@ export function routeCredits (m: CampaignManifest, completer: string, receipts: 
   return peers.map((peerId, s) => ({ peerId, flops: table[s].total }))
 }
 
+/** A ledger that does not verify at start: the tracker refuses to run on it (a human must look). */
+export class LedgerStartError extends Error {
+  override name = 'LedgerStartError'
+  constructor (readonly campaign: string, override readonly cause: unknown) {
+    super(`the ledger of campaign ${campaign} does not verify: ${(cause as Error).message}. The tracker will not run on a ledger it cannot trust; restore it from a backup or move it out of the data directory`)
+  }
+}
+
 export interface CampaignLedgers {
   /** Verifies receipts and the route; throws a 4xx error before anything is written. */
   check(campaignId: string, microbatch: number, completer: string, receipts: unknown): Promise<{ credits: Credit[], receipts: SignedReceipt[] }>
-  /** Appends a checked, first-time completion; resolves once it is fsynced (batched with others). */
+  /**
+   * Appends a checked, first-time completion; resolves once it is fsynced (batched with others).
+   * A microbatch already credited writes nothing and resolves to the entry that credits it.
+   */
   append(campaignId: string, microbatch: number, checked: { credits: Credit[], receipts: SignedReceipt[] }): Promise<ChainRecord>
   /** Resolves when every queued append is on disk. */
   flush(): Promise<void>
+  /** Whether the campaign's ledger already credits (or is writing) this microbatch. */
+  has(campaignId: string, microbatch: number): boolean
+  /**
+   * Opens and verifies the ledger of every campaign (the tracker calls it at start). Throws
+   * LedgerStartError naming the file, line and reason of the first one that does not verify.
+   */
+  openAll(): void
   /** Work of this peer is withheld from ownership (it failed a spot check). */
   withhold(campaignId: string, peerId: string): void
   isWithheld(campaignId: string, peerId: string): boolean
@@ -124,7 +143,32 @@ export function createCampaignLedgers (init: CampaignLedgersInit): CampaignLedge
       return { credits: routeCredits(m, completer, signed), receipts: signed }
     },
     async append (id, microbatch, checked) {
-      return await store(id).commit({ campaign: id, microbatch, credits: checked.credits, receipts: checked.receipts, time: Date.now() })
+      const s = store(id)
+      const entry = { campaign: id, microbatch, credits: checked.credits, receipts: checked.receipts, time: Date.now() }
+      for (let tries = 0; ; tries++) {
+        try {
+          return await s.commit(entry)
+        } catch (err) {
+          // Already credited (a retried completion, or a restarted tracker that forgot its done
+          // set): nothing is written, and the entry that credits it stands.
+          if (!(err instanceof DuplicateEntryError)) throw err
+          if (err.index != null) return s.get(err.index)
+          // Its first entry is still being written: once that lands (or fails, freeing the id),
+          // ask again.
+          if (tries > 0) throw err
+          await s.flush()
+        }
+      }
+    },
+    has: (id, microbatch) => store(id).has(microbatch),
+    openAll () {
+      for (const rec of init.campaigns.list()) {
+        try {
+          store(rec.id)
+        } catch (err) {
+          throw new LedgerStartError(rec.id, err)
+        }
+      }
     },
     withhold (id, peerId) {
       let s = withheld.get(id)

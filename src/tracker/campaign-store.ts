@@ -1,9 +1,10 @@
 // Campaigns by id, persisted as one JSON file each under <dataDir>/campaigns so they survive restarts.
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { campaignId, validateManifest, type CampaignManifest, type FieldError } from '../campaign/manifest.ts'
 import { HttpError } from './errors.ts'
 import { MAX_CAMPAIGNS } from './constants.ts'
+import { writeFileDurable } from './durable-write.ts'
 
 export interface CampaignRecord {
   id: string
@@ -50,8 +51,7 @@ export async function openCampaignStore (dataDir: string): Promise<CampaignStore
       const rec: CampaignRecord = { id, manifest: v.manifest, createdAt: new Date().toISOString(), builtin: opts.builtin ?? false }
       if (!rec.builtin) {
         const path = join(dir, `${id}.json`)
-        await writeFile(`${path}.tmp`, JSON.stringify(rec, null, 2))
-        await rename(`${path}.tmp`, path)
+        await writeFileDurable(path, JSON.stringify(rec, null, 2))
       }
       records.set(id, rec)
       return rec

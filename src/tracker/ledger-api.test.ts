@@ -35,7 +35,7 @@ async function receipt (r: Omit<Receipt, 'campaign'>, from: PrivateKey, to: Priv
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tabgrad-ledger-api-'))
   t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
-  campaign = (await call('/api/campaigns', manifest)).json.id
+  campaign = (await (await fetch(`${t.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.adminToken}` }, body: JSON.stringify(manifest) })).json()).id
 })
 afterAll(async () => {
   await t.close()

@@ -45,6 +45,24 @@ describe('batched ledger commits', () => {
     store.close()
   })
 
+  it('refuses a microbatch already credited or queued, through commit as through append', async () => {
+    const path = ledgerPath(tmp(), 'demo')
+    const store = openLedgerStore({ path, campaign: 'demo' })
+    const first = store.commit(entry(0))
+    // Queued, not yet on disk: refused without an index (there is none yet).
+    await expect(store.commit(entry(0))).rejects.toMatchObject({ name: 'DuplicateEntryError', microbatch: 0, index: undefined })
+    expect(store.has(0)).toBe(true)
+    expect((await first).index).toBe(0)
+    await expect(store.commit({ ...entry(0), credits: [{ peerId: 'thief', flops: 1 }] })).rejects.toMatchObject({ name: 'DuplicateEntryError', index: 0 })
+    expect(() => store.append(entry(0))).toThrow(expect.objectContaining({ name: 'DuplicateEntryError', index: 0 }))
+    expect(store.length).toBe(1)
+    store.close()
+    const again = openLedgerStore({ path, campaign: 'demo' })
+    await expect(again.commit(entry(0))).rejects.toMatchObject({ name: 'DuplicateEntryError', index: 0 })
+    expect((await again.commit(entry(1))).index).toBe(1)
+    again.close()
+  })
+
   it('writes what is still queued when closed', async () => {
     const path = ledgerPath(tmp(), 'demo')
     const store = openLedgerStore({ path, campaign: 'demo' })

@@ -5,6 +5,8 @@
 //    batch, so a busy tracker pays one fsync per batch, not per entry;
 //  - `append()` writes and fsyncs synchronously (tools and tests); it refuses to run while a
 //    batch is queued, so the file never holds lines out of chain order.
+// Both refuse a microbatch already credited or queued (DuplicateEntryError): its id is reserved
+// before the write, released if the write fails, and loaded from the file on open.
 // Readers (length, get, slice, proofs, ownership) see committed entries only.
 //
 // On open the whole chain is verified. A complete line that does not verify (edited, deleted
@@ -20,6 +22,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { ENTRIES_PER_EPOCH, MAX_ENTRY_BYTES } from '../ledger/constants.ts'
 import { LedgerRangeError, LedgerTamperedError, MalformedEntryError } from '../ledger/errors.ts'
 import { checkRecordLine, nextRecord, recordLine, type ChainRecord, type LedgerEntry } from '../ledger/hash-chain.ts'
+import { CreditedSet } from '../ledger/credited-set.ts'
 import { merkleProof, merkleRoot, signEpochRoot, type EpochRoot, type MerkleProof, type SignedEpochRoot } from '../ledger/merkle.ts'
 
 export interface LedgerStoreInit {
@@ -49,11 +52,12 @@ export interface LedgerStore {
   readonly head: string | undefined
   /** Bytes of a torn last line cut off on open (0 if the file was clean). */
   readonly repairedBytes: number
-  /** Appends, fsyncs and returns the committed record, blocking. Throws MalformedEntryError. */
+  /** Appends, fsyncs and returns the committed record, blocking. Throws MalformedEntryError, or DuplicateEntryError for a microbatch already credited. */
   append(entry: LedgerEntry): ChainRecord
   /**
    * Queues the entry behind those already queued (chain order is call order) and resolves once
-   * it is on disk, written with its batch in one write and one fsync. Bad entries throw at once.
+   * it is on disk, written with its batch in one write and one fsync. Bad entries and
+   * microbatches already credited or queued (DuplicateEntryError) reject at once.
    */
   commit(entry: LedgerEntry): Promise<ChainRecord>
   /** Resolves when everything queued so far is on disk. */
@@ -62,6 +66,8 @@ export interface LedgerStore {
   readonly pending: number
   /** Batches written by commit() so far (each one write and one fsync). */
   readonly batches: number
+  /** Whether an entry credits this microbatch (or is being written to). */
+  has(microbatch: number): boolean
   get(index: number): ChainRecord
   /** Records [start, end), clamped to the ledger. */
   slice(start: number, end?: number): ChainRecord[]
@@ -88,6 +94,7 @@ export function openLedgerStore (init: LedgerStoreInit): LedgerStore {
   mkdirSync(dirname(path), { recursive: true })
   const fd = openSync(path, 'a+')
   const records: ChainRecord[] = []
+  const credited = new CreditedSet()
   let repairedBytes = 0
 
   try {
@@ -98,6 +105,8 @@ export function openLedgerStore (init: LedgerStoreInit): LedgerStore {
       const r = checkRecordLine(line, records.at(-1))
       if (typeof r === 'string') throw new LedgerTamperedError(i + 1, r, path)
       if (r.entry.campaign !== campaign) throw new LedgerTamperedError(i + 1, `entry of campaign ${r.entry.campaign}, not ${campaign}`, path)
+      const twice = credited.load(r.entry.microbatch, i)
+      if (twice != null) throw new LedgerTamperedError(i + 1, twice, path)
       records.push(r)
     })
     if (end < buf.length) {
@@ -144,6 +153,8 @@ export function openLedgerStore (init: LedgerStoreInit): LedgerStore {
     if (record.entry.campaign !== campaign) throw new MalformedEntryError(`entry is for campaign ${record.entry.campaign}, this ledger is ${campaign}`)
     const line = Buffer.from(recordLine(record) + '\n', 'utf8')
     if (line.length > MAX_ENTRY_BYTES) throw new MalformedEntryError(`entry is longer than ${MAX_ENTRY_BYTES} bytes`)
+    // Last, so nothing above can throw with the id held: append and commit release it on failure.
+    credited.reserve(record.entry.microbatch)
     return { record, line }
   }
 
@@ -163,12 +174,12 @@ export function openLedgerStore (init: LedgerStoreInit): LedgerStore {
       } catch (err) {
         try { ftruncateSync(fd, before) } catch {}
         // Entries queued behind the failed batch chain onto it: they fail with it.
-        for (const q of [...batch, ...queue]) q.reject(err)
+        for (const q of [...batch, ...queue]) { credited.release(q.record.entry.microbatch); q.reject(err) }
         queue = []
         inflight = []
         continue
       }
-      for (const q of batch) { records.push(q.record); q.resolve(q.record) }
+      for (const q of batch) { records.push(q.record); credited.commit(q.record.entry.microbatch, q.record.index); q.resolve(q.record) }
       inflight = []
     }
   }
@@ -203,11 +214,14 @@ export function openLedgerStore (init: LedgerStoreInit): LedgerStore {
       } catch (err) {
         // Leave no partial line behind for the next append to glue onto.
         try { ftruncateSync(fd, before) } catch {}
+        credited.release(record.entry.microbatch)
         throw err
       }
       records.push(record)
+      credited.commit(record.entry.microbatch, record.index)
       return record
     },
+    has: mb => credited.has(mb),
     get,
     slice (start, end) {
       return records.slice(Math.max(0, start), end)
@@ -241,9 +255,9 @@ export function openLedgerStore (init: LedgerStoreInit): LedgerStore {
             let at = 0
             while (at < bytes.length) at += writeSync(fd, bytes, at)
             fsyncSync(fd)
-            for (const q of rest) { records.push(q.record); q.resolve(q.record) }
+            for (const q of rest) { records.push(q.record); credited.commit(q.record.entry.microbatch, q.record.index); q.resolve(q.record) }
           } catch (err) {
-            for (const q of rest) q.reject(err)
+            for (const q of rest) { credited.release(q.record.entry.microbatch); q.reject(err) }
           }
         }
         closeSync(fd)

@@ -19,6 +19,8 @@ try {
   console.log(`  relay: WebSockets on the same port (${tracker.relay.peerId.toString()})`)
   console.log(`  NAT traversal: ${config.turn != null ? `TURN ${config.turn.join(', ')}` : 'no TURN'}; ${config.stun != null ? `STUN ${config.stun.join(', ')}` : 'no STUN (tabs reach only peers on their own network)'}`)
   console.log(`  data: ${config.dataDir}`)
+  // Campaigns and uploads need a researcher signed in with Ethereum, or the operator: this link signs a browser in as the operator.
+  console.log(`  operator sign-in (creates campaigns; keep it private): ${tracker.url}/api/admin/login?token=${tracker.adminToken}`)
   let closing = false
   const shutdown = (signal: string): void => {
     if (closing) return

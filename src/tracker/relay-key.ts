@@ -1,6 +1,7 @@
 // The relay's libp2p key is kept in the data directory so its PeerId, and so its multiaddr,
 // survives restarts: tabs and share links keep working.
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
+import { writeFileDurable } from './durable-write.ts'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
@@ -14,8 +15,7 @@ export async function loadOrCreateRelayKey (dataDir: string): Promise<PrivateKey
   }
   const key = await generateKeyPair('Ed25519')
   await mkdir(dataDir, { recursive: true })
-  // Write then rename, so a crash never leaves a half-written key.
-  await writeFile(`${path}.tmp`, privateKeyToProtobuf(key), { mode: 0o600 })
-  await rename(`${path}.tmp`, path)
+  // fsync, then rename: a crash never leaves a half-written key.
+  await writeFileDurable(path, privateKeyToProtobuf(key), { mode: 0o600 })
   return key
 }

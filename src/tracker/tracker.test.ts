@@ -23,8 +23,9 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map(async d => await rm(d, { recursive: true, force: true })))
 })
 
+/** POSTs as the operator (the admin token `npm start` prints). */
 async function post (t: Tracker, path: string, body: string, type = 'application/json'): Promise<{ status: number, json: any }> {
-  const res = await fetch(t.url + path, { method: 'POST', headers: { 'content-type': type }, body })
+  const res = await fetch(t.url + path, { method: 'POST', headers: { 'content-type': type, authorization: `Bearer ${t.adminToken}` }, body })
   return { status: res.status, json: await res.json() }
 }
 

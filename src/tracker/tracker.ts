@@ -26,6 +26,8 @@ import { iceResponse } from './ice-route.ts'
 import { relayAddrFor, requestOrigin } from './public-origin.ts'
 import { forwardUpgradesToRelay } from './relay-upgrade.ts'
 import { createReachability, readReachabilityReport, type Reachability } from './reachability.ts'
+import { openDoors } from './auth/open-doors.ts'
+import { applySecurityHeaders } from './security-headers.ts'
 
 const log = createLogger('tabgrad:tracker')
 
@@ -44,6 +46,8 @@ export interface Tracker {
   bindings: BindingsFile
   /** Which tab pairs can talk (direct, TURN, unreachable), as tabs report it: for routing. */
   reachability: Reachability
+  /** The operator's token (Authorization: Bearer …; the sign-in link /api/admin/login?token=…). */
+  adminToken: string
   close(): Promise<void>
 }
 
@@ -53,6 +57,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     throw new Error(`the built app is missing (${demoPath} not found): run \`npm run build\` first, or use \`npm start\`, which builds`)
   })
   const campaigns = await openCampaignStore(config.dataDir)
+  const { doors, adminToken } = await openDoors({ dataDir: config.dataDir, env: process.env })
   const demo = await campaigns.create(demoManifest(createHash('sha256').update(demoBytes).digest('hex'), demoBytes.length), { builtin: true })
 
   const trackerKey = await loadOrCreateRelayKey(config.dataDir)
@@ -62,6 +67,8 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   const bindings = openBindingsFile({ dataDir: config.dataDir })
   const identity = createIdentityRoutes({ nonces: createNonceStore(), bindings })
   const ledgers = createCampaignLedgers({ dataDir: config.dataDir, campaigns, bindings, trackerKey })
+  // Every ledger is verified now, not on first use: a tampered one stops the start with its line.
+  try { ledgers.openAll() } catch (err) { ledgers.close(); bindings.close(); await relay.stop(); throw err }
   const snapshots = new JsonSnapshots()
   const swarm = createSwarmRoutes({ campaigns, ledgers, snapshots })
   const reachability = createReachability()
@@ -107,10 +114,12 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       sendJson(res, 200, { peer: reach[1], links: reachability.linksOf(reach[1]) })
       return
     }
+    if (doors.handle(req, res, path)) return
     if (await swarm.handle(req, res, path)) return
     if (await ledgers.handle(req, res, path, new URL(req.url ?? '/', 'http://x').searchParams)) return
     const id = await identity({ method, path, host: req.headers.host, readBody: async () => await readJsonBody(req) })
     if (id != null) {
+      if (path === '/api/siwe/verify' && id.status === 200) doors.signedIn(req, res, (id.body as { address: string }).address)
       sendJson(res, id.status, id.body)
       return
     }
@@ -120,6 +129,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
         return
       }
       if (method === 'POST') {
+        const pass = doors.admit(req, res, 'campaign')
         const body = await readJsonBody(req)
         // A fine-tuning seed must be on this tracker and fit the model before anything is created.
         const v = validateManifest(body)
@@ -127,6 +137,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
         if (initProblem != null) { sendJson(res, 400, { error: initProblem, fields: [{ path: 'init.sha256', message: initProblem }] }); return }
         try {
           const rec = await campaigns.create(body)
+          pass.done()
           sendJson(res, 201, { id: rec.id, link: campaignLink(origin, rec.id) })
         } catch (err) {
           if (err instanceof ManifestInvalidError) {
@@ -152,6 +163,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   }
 
   const server: Server = createServer((req, res) => {
+    applySecurityHeaders(res)
     let path: string
     try {
       path = new URL(req.url ?? '/', 'http://x').pathname
@@ -159,7 +171,11 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       sendError(res, new BadRequestError('malformed URL'))
       return
     }
-    const handle = handleDatasetRoute(req, res, path, { dataDir: config.dataDir, seeds: { manifest: id => campaigns.get(id)?.manifest, stageOf: (id, peer) => swarm.coordinator(id)?.tab(peer)?.stage } }).then(handled => handled ? undefined : route(req, res, path))
+    // Uploads (datasets, fine-tuning checkpoints) pass the same doors as campaign creation.
+    const handle = Promise.resolve()
+      .then(() => { if ((path === '/api/datasets' || path === '/api/checkpoints') && req.method === 'POST') doors.admit(req, res, 'upload') })
+      .then(async () => await handleDatasetRoute(req, res, path, { dataDir: config.dataDir, seeds: { manifest: id => campaigns.get(id)?.manifest, stageOf: (id, peer) => swarm.coordinator(id)?.tab(peer)?.stage } }))
+      .then(handled => handled ? undefined : route(req, res, path))
     handle.catch(err => {
       if (!(err instanceof HttpError)) log.error('request failed', req.method, path, err)
       if (!res.headersSent) sendError(res, err)
@@ -200,6 +216,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     ledgers,
     bindings,
     reachability,
+    adminToken,
     async close () {
       upgrades.close()
       server.closeAllConnections()

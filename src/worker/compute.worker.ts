@@ -6,12 +6,11 @@ import { createTensor } from '../gpu/tensor.ts'
 import { GptStage } from '../model/stage.ts'
 import { ownsEmbedding, ownsHead } from '../model/config.ts'
 import { generate, samplingStages } from '../train/sample.ts'
-import type { BackwardResult, CheatMode, ComputeApi, ForwardResult, ProbeResult, StageSpec } from './protocol.ts'
+import type { BackwardResult, ComputeApi, ForwardResult, ProbeResult, StageSpec } from './protocol.ts'
 
 let gpu: Promise<TabgradDevice> | undefined
 let stage: GptStage | undefined
 let spec: StageSpec | undefined
-let cheat: CheatMode = 'none'
 
 /** Who to tell when the device is lost (the page's swarm state, through a comlink proxy). */
 const lossListeners: Array<(loss: DeviceLoss) => void> = []
@@ -32,14 +31,6 @@ function device (): Promise<TabgradDevice> {
 function requireStage (): GptStage {
   if (stage == null) throw new Error('no stage: call initStage first')
   return stage
-}
-
-/** The garbage a cheating worker hands over instead of real results (tests only). */
-function fake (like: Float32Array): Float32Array {
-  if (cheat === 'zeros') return new Float32Array(like.length)
-  const out = new Float32Array(like.length)
-  for (let i = 0; i < out.length; i++) out[i] = (Math.random() * 2 - 1) * 0.1
-  return out
 }
 
 const api: ComputeApi = {
@@ -95,9 +86,8 @@ const api: ComputeApi = {
   async forward (input, targets, slot = 0): Promise<ForwardResult> {
     const st = requireStage()
     const t0 = performance.now()
-    const out = await st.forward(input, targets, slot)
+    const output = await st.forward(input, targets, slot)
     const loss = ownsHead(spec!.config, spec!.range) ? await st.loss(slot) : null
-    const output = out != null && cheat !== 'none' ? fake(out) : out
     const result = { output, loss, ms: performance.now() - t0 }
     return output != null ? Comlink.transfer(result, [output.buffer]) : result
   },
@@ -105,8 +95,7 @@ const api: ComputeApi = {
   async backward (dOutput, slot = 0): Promise<BackwardResult> {
     const st = requireStage()
     const t0 = performance.now()
-    const d = await st.backward(dOutput, slot)
-    const dInput = d != null && cheat !== 'none' ? fake(d) : d
+    const dInput = await st.backward(dOutput, slot)
     const result = { dInput, ms: performance.now() - t0 }
     return dInput != null ? Comlink.transfer(result, [dInput.buffer]) : result
   },
@@ -134,7 +123,7 @@ const api: ComputeApi = {
     } else {
       out = (await st.forward(input, undefined, s))!
     }
-    const output = cheat !== 'none' ? fake(out) : out
+    const output = out
     return Comlink.transfer({ output, ms: performance.now() - t0 }, [output.buffer])
   },
 
@@ -157,8 +146,6 @@ const api: ComputeApi = {
   },
 
   async importParams (params) { requireStage().importParams(params) },
-
-  async setCheat (mode) { cheat = mode },
 
   async onDeviceLost (listener) { lossListeners.push(listener) }
 }

@@ -38,12 +38,6 @@ export interface BackwardResult {
   ms: number
 }
 
-/**
- * Test-only switch for the verification tests: a cheating worker returns garbage instead of
- * computing. Never set by the app's UI.
- */
-export type CheatMode = 'none' | 'zeros' | 'noise'
-
 export interface ComputeApi {
   /** Finds the GPU from inside the worker (where the training runs), with its limits and features. */
   probe(): Promise<ProbeResult>
@@ -66,7 +60,6 @@ export interface ComputeApi {
   sample(prompt: Uint32Array, maxNewTokens: number, temperature: number): Promise<Uint32Array>
   exportParams(): Promise<Float32Array>
   importParams(params: Float32Array): Promise<void>
-  setCheat(mode: CheatMode): Promise<void>
   /**
    * Registers a listener for GPU device loss. The worker then drops its device and stage; the
    * next initStage builds both again on a new device.

@@ -1,6 +1,6 @@
 // What this tab's GPU is, as seen from the compute worker (where training runs).
 import { startComputeWorker } from '../../worker/client.ts'
-import type { CheatMode, ProbeResult } from '../../worker/protocol.ts'
+import type { ProbeResult } from '../../worker/protocol.ts'
 import type { DeviceLoss } from '../../gpu/device.ts'
 import { proxy } from 'comlink'
 
@@ -41,9 +41,3 @@ class GpuState {
 }
 
 export const gpu = new GpuState()
-
-// Test-only switch for the verification e2e (a cheating worker returns garbage). A volunteer
-// who flips it only gets their own work flagged and uncredited.
-if (typeof window !== 'undefined') {
-  Object.assign(window, { __tabgradCheat: async (mode: CheatMode) => { await gpu.worker.api.setCheat(mode) } })
-}

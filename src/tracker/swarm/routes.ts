@@ -7,6 +7,7 @@ import { Coordinator, NotStageZeroError, UnknownTabError } from './coordinator.t
 import { MAX_LEASE_WINDOW, type CompleteReply } from '../../protocol/swarm.ts'
 import { swarmSettingsOf } from '../../campaign/swarm-settings.ts'
 import { SpotChecks } from '../../ledger/spot-checks.ts'
+import { parseHeartbeatStats } from '../heartbeat-stats.ts'
 import { createLogger } from '../../log.ts'
 
 const log = createLogger('tabgrad:tracker:swarm')
@@ -120,10 +121,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           break
         }
         case 'heartbeat': {
-          const stats = typeof body.stats === 'object' && body.stats != null ? body.stats as Record<string, number> : {}
-          const clean: Record<string, number> = {}
-          for (const [k, v] of Object.entries(stats)) if (typeof v === 'number' && Number.isFinite(v)) clean[k] = v
-          const tab = coord.heartbeat(peerId, clean)
+          const tab = coord.heartbeat(peerId, parseHeartbeatStats(body.stats))
           sendJson(res, 200, { stage: tab.stage, step: coord.step, done: coord.done, replicas: coord.replicas(tab.stage), next: tab.stage + 1 < manifest.stages ? coord.replicas(tab.stage + 1) : [], excluded: coord.isExcluded(peerId) })
           break
         }

@@ -15,8 +15,13 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tabgrad-form-'))
   tracker = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
   const realFetch = globalThis.fetch
-  vi.stubGlobal('fetch', async (input: string, init?: RequestInit) => await realFetch(new URL(input, tracker.url), init))
+  // The operator's sign-in link sets a session cookie; the stub plays the browser's cookie jar.
+  const login = await realFetch(`${tracker.url}/api/admin/login?token=${tracker.adminToken}`, { redirect: 'manual' })
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]
+  vi.stubGlobal('fetch', async (input: string, init?: RequestInit) =>
+    await realFetch(new URL(input, tracker.url), { ...init, headers: { ...init?.headers as Record<string, string>, ...(signedOut ? {} : { cookie }) } }))
 })
+let signedOut = false
 
 afterAll(async () => {
   vi.unstubAllGlobals()
@@ -86,6 +91,15 @@ describe('NewCampaignForm', () => {
     expect(form.stages?.every(s => s.memory == null)).toBe(true)
     form.set('stages', '7')
     expect(form.stages).toBeNull()
+  })
+
+  it('says why when nobody is signed in, and creates nothing', async () => {
+    const form = await loaded()
+    form.set('name', 'Signed out')
+    signedOut = true
+    try { await form.submit() } finally { signedOut = false }
+    expect(form.created).toBeNull()
+    expect(form.submitError).toMatch(/sign in with Ethereum/)
   })
 
   it('creates the campaign on the tracker and gets its link', async () => {

@@ -39,7 +39,7 @@ beforeAll(async () => {
   })
 
   // Two tabs complete microbatches 0 and 1 along a real two-stage route.
-  campaign = (await call('/api/campaigns', manifest)).id
+  campaign = (await (await fetch('/api/campaigns', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tracker.adminToken}` }, body: JSON.stringify(manifest) })).json()).id
   const k0 = await generateKeyPair('Ed25519')
   const k1 = await generateKeyPair('Ed25519')
   p0 = peerIdFromPrivateKey(k0).toString()

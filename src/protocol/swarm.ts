@@ -5,7 +5,8 @@
 //   POST join {peerId, throughput?, bandwidth?, stage?} → JoinReply   (FLOP/s, uplink bytes/s)
 //   POST heartbeat {peerId, stats}                 → HeartbeatReply
 //   POST lease {peerId, max?}                      → LeaseReply              (stage 0 only)
-//   POST complete {peerId, microbatch, receipts, window?} → CompleteReply   (the next leases ride along)
+//   POST complete {peerId, microbatch, receipts, window?, loss?} → CompleteReply (the next leases ride along;
+//                                                    loss: the last stage's, relayed back with the gradients)
 //   POST release {peerId, microbatch}              → {ok}
 //   POST loss {peerId, microbatch, loss}           → {ok}
 //   POST leave {peerId}                            → {ok}

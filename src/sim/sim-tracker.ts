@@ -62,8 +62,8 @@ export class SimTracker {
         return { stage: t.stage, step: c.step, done: c.done, replicas: c.replicas(t.stage), next: t.stage + 1 < S ? c.replicas(t.stage + 1) : [], excluded: c.isExcluded(peerId) }
       }),
       lease: async max => await call(c => c.lease(peerId, max)),
-      complete: async (mb, _receipts, window = 0) => await call(c => {
-        const credited = c.complete(peerId, mb)
+      complete: async (mb, _receipts, window = 0, loss) => await call(c => {
+        const credited = c.complete(peerId, mb, loss)
         return { credited, ...(window > 0 ? c.lease(peerId, window) : { step: c.step, leases: [] }) }
       }),
       release: async mb => { await call(c => { c.release(peerId, mb) }) },

@@ -14,6 +14,7 @@ import { SimNetwork, simSigner } from './network.ts'
 import { SimTracker } from './sim-tracker.ts'
 import { timedKernels, type SimPeer } from './peer.ts'
 import { Rng } from './rng.ts'
+import type { StepLoss } from '../protocol/swarm.ts'
 
 /**
  * Heartbeats and route checks every 5 s instead of 2 s: a third of the simulator's events, and
@@ -58,6 +59,8 @@ export interface SimResult {
   microbatches: { scheduled: number, completed: number, retried: number, lost: number, in_flight: number }
   bytes_per_token_per_boundary: number
   steps: number
+  /** The tracker's loss of each closed step, and how many microbatches it averages. */
+  losses: StepLoss[]
   recompute_fraction: number
   tracker: { restarts: number, requests: number }
   volunteers: { started: number, crashed: number, left: number }
@@ -208,6 +211,7 @@ export async function simulate (init: SimInit): Promise<SimResult> {
     microbatches: status.microbatches,
     bytes_per_token_per_boundary: tokens > 0 ? net.tensorBytesSent / (tokens * (S - 1)) : 0,
     steps: status.step,
+    losses: status.losses,
     recompute_fraction: computeMs > 0 ? recomputeMs / computeMs : 0,
     tracker: { restarts: tracker.restarts, requests: tracker.requests },
     volunteers: { started: peers.length, crashed: peers.filter(p => p.crashed).length, left: peers.filter(p => p.leftAt != null && !p.crashed).length },

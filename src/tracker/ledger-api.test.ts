@@ -65,9 +65,11 @@ describe('credit from receipts', () => {
     expect((await call(`/api/campaigns/${campaign}/complete`, { peerId: p0, microbatch: 0, receipts: forged })).status).toBe(400)
     expect((await call(`/api/campaigns/${campaign}/complete`, { peerId: p0, microbatch: 0, receipts: await hops(1) })).status).toBe(400)
     expect((await call(`/api/campaigns/${campaign}/complete`, { peerId: p0, microbatch: 0, receipts: [] })).json.error).toMatch(/missing the fwd receipt/)
+    // A relayed loss that is not a finite number completes nothing either (JSON carries no NaN, so a string stands in for it).
+    expect((await call(`/api/campaigns/${campaign}/complete`, { peerId: p0, microbatch: 0, receipts: await hops(0), loss: 'NaN' })).json.error).toMatch(/loss must be a finite number/)
     expect((await call(`/api/campaigns/${campaign}/swarm`)).json.microbatches.completed).toBe(0)
 
-    const ok = await call(`/api/campaigns/${campaign}/complete`, { peerId: p0, microbatch: 0, receipts: await hops(0) })
+    const ok = await call(`/api/campaigns/${campaign}/complete`, { peerId: p0, microbatch: 0, receipts: await hops(0), loss: 5.5 })
     expect(ok.json).toMatchObject({ credited: true, step: 0 })
     expect((await call(`/api/campaigns/${campaign}/complete`, { peerId: p0, microbatch: 0, receipts: await hops(0) })).json.credited).toBe(false)
 

@@ -67,6 +67,19 @@ describe('microbatch leases', () => {
     expect(c.lease('s0', 8).leases.map(l => l.id)).toEqual([4, 5, 6, 7])
   })
 
+  it('counts the loss a completion carries before the step closes, once per microbatch', () => {
+    const { c } = make()
+    c.join('s0'); c.join('s1')
+    c.lease('s0', 4)
+    for (const id of [0, 1, 2]) expect(c.complete('s0', id, 5 + id)).toBe(true)
+    c.reportLoss('s1', 2, 100) // the same microbatch's loss again: already counted
+    expect(c.complete('s0', 1, 100)).toBe(false) // a duplicate completion adds no loss
+    expect(c.complete('s0', 3, 8)).toBe(true) // the last one closes the step with its own loss in
+    expect(c.status().losses).toEqual([{ step: 0, loss: 6.5, microbatches: 4 }])
+    c.reportLoss('s1', 3, 100) // late: step 0 is closed
+    expect(c.status().losses).toEqual([{ step: 0, loss: 6.5, microbatches: 4 }])
+  })
+
   it('re-leases the microbatches of a tab that died, counts them as retried, and loses none', () => {
     const { c, clock } = make()
     c.join('a'); c.join('s1'); c.join('b', { stage: 0 })

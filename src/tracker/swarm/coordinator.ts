@@ -243,11 +243,16 @@ export class Coordinator {
     }
   }
 
-  /** The backward pass of `id` reached stage 0. Credited once; a late duplicate returns false. */
-  complete (peerId: string, id: number): boolean {
+  /**
+   * The backward pass of `id` reached stage 0. Credited once; a late duplicate returns false.
+   * `loss` is the last stage's loss of it, relayed back with the gradients: counted here, before
+   * the step can close, so a step's loss always averages all of its microbatches.
+   */
+  complete (peerId: string, id: number, loss?: number): boolean {
     this.#tab(peerId)
     const mb = this.#mbs.get(id)
     if (mb == null || mb.state === 'done') return false
+    if (loss != null) this.#countLoss(id, loss)
     if (mb.state === 'leased' && mb.leasedAt != null && mb.backup !== true) {
       const ms = this.#init.now() - mb.leasedAt
       this.#roundTripMs = this.#roundTripMs == null ? ms : 0.9 * this.#roundTripMs + 0.1 * ms
@@ -275,6 +280,10 @@ export class Coordinator {
   /** Loss of a microbatch, reported by the last stage. Counted once per microbatch of the open step. */
   reportLoss (peerId: string, id: number, loss: number): void {
     this.#tab(peerId)
+    this.#countLoss(id, loss)
+  }
+
+  #countLoss (id: number, loss: number): void {
     const A = this.#init.accumulation
     const step = Math.floor(id / A)
     if (step < this.#step || step > this.#step + this.#init.lookahead || !Number.isFinite(loss)) return

@@ -130,9 +130,13 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           break
         case 'complete': {
           const mb = intOf(body, 'microbatch')!
+          // The last stage's loss of it, relayed by stage 0 (optional).
+          const rawLoss = body.loss
+          if (rawLoss != null && (typeof rawLoss !== 'number' || !Number.isFinite(rawLoss))) throw new BadRequestError('loss must be a finite number')
+          const loss = typeof rawLoss === 'number' ? rawLoss : undefined
           // Receipts are checked before anything changes: a bad one completes nothing.
           const checked = init.ledgers != null ? await init.ledgers.check(id, mb, peerId, body.receipts) : undefined
-          const credited = coord.complete(peerId, mb)
+          const credited = coord.complete(peerId, mb, loss)
           // Credited only once the ledger entry is durable (appends are batched with one fsync).
           if (credited && checked != null) await init.ledgers!.append(id, mb, checked)
           const window = Math.min(MAX_LEASE_WINDOW, intOf(body, 'window', true) ?? 0)

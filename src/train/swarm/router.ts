@@ -30,6 +30,8 @@ export interface Route {
   attempts: number
   /** A send is under way (so a retry does not start a second). */
   sending: boolean
+  /** The last stage's loss of this microbatch, once known (it travels back with the gradients). */
+  loss?: number
 }
 
 export interface RouterInit {

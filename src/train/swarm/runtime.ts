@@ -42,7 +42,7 @@ export interface SwarmRuntimeInit {
   /** (B, T, C). */
   shape: [number, number, number]
   flops: { forward: number, backward: number }
-  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'loss' | 'spotcheck' | 'join'>
+  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'spotcheck' | 'join'>
   transport: TensorTransport
   signer: HopSigner
   kernels: StageKernels
@@ -150,7 +150,7 @@ export class SwarmRuntime {
       me: init.me, stage: init.stage, isFirst: init.isFirst, isLast: init.isLast, flops: init.flops, lookahead: init.settings.lookahead,
       shape: init.shape, compute: this.compute, clock: this.steps, router: this.router, spot: this.spot, signer: init.signer,
       transport: init.transport, data: init.data,
-      complete: async (mb, receipts, w) => await init.tracker.complete(mb, receipts, w),
+      complete: async (mb, receipts, w, loss) => await init.tracker.complete(mb, receipts, w, loss),
       retryCompletion: async (err, attempt) => {
         if (attempt >= COMPLETE_RETRIES || this.#stopped) return false
         if (isForgotten(err)) await this.#rejoin()
@@ -165,7 +165,7 @@ export class SwarmRuntime {
       events: {
         microbatchDone: n => { this.counters.microbatches++; this.counters.flops += n; changed() },
         flops: n => { this.counters.flops += n },
-        loss: (mb, loss) => { this.counters.lastLoss = loss; changed(); void init.tracker.loss(mb, loss).catch(() => {}) },
+        loss: (_mb, loss) => { this.counters.lastLoss = loss; changed() },
         bytesSent: n => { this.counters.bytesSent += n },
         bytesReceived: n => { this.counters.bytesReceived += n },
         retried: () => { this.counters.retried++; changed() }

@@ -10,7 +10,7 @@ import type { StageCompute } from './stage-compute.ts'
 import type { StepClock } from './step-clock.ts'
 import type { Router, Route } from './router.ts'
 import type { SpotChecker } from './spot-checker.ts'
-import type { HopSigner, InboundTensor, TensorTransport } from './transport.ts'
+import type { HopSigner, InboundTensor, TensorMeta, TensorTransport } from './transport.ts'
 import { DTypeError, DuplicateError, NotReadyError, ReceiptMismatchError, StaleError } from './errors.ts'
 import { createLogger } from '../../log.ts'
 
@@ -35,8 +35,8 @@ export interface StageFlowInit {
   transport: TensorTransport
   /** Tokens and targets of a microbatch id (stage 0 and the last stage). */
   data: ((mb: number) => Microbatch) | null
-  /** Stage 0: the tracker's completion and release calls. */
-  complete: (mb: number, receipts: SignedReceipt[], window: number) => Promise<CompleteReply>
+  /** Stage 0: the tracker's completion (with the last stage's loss, when it came back) and release calls. */
+  complete: (mb: number, receipts: SignedReceipt[], window: number, loss?: number) => Promise<CompleteReply>
   /** A completion failed (tracker restarting, or it forgot this tab): true after rejoining or backing off, to retry. */
   retryCompletion: (err: unknown, attempt: number) => Promise<boolean>
   release: (mb: number) => Promise<void>
@@ -84,6 +84,7 @@ export class StageFlow {
         }
         const r = await compute.forwardBackward(mb, input, targets(mb)!)
         this.#lastDInput.set(mb, r.dInput)
+        if (r.loss != null) route.loss = r.loss // goes back with the gradients
         return { output: null, loss: r.loss }
       },
       backward: async (mb, dOutput) => {
@@ -113,7 +114,8 @@ export class StageFlow {
         const to = route.from!
         const outDigest = await this.#i.signer.digest(dx)
         const receipt = await this.#sign(mb, 'bwd', this.#i.isLast ? this.#i.flops.forward + this.#i.flops.backward : this.#i.flops.backward, route.inDigest, outDigest, to)
-        await this.#send(to, mb, 'gradients', dx, { receipts: [...route.receipts, receipt] })
+        // The loss rides back to stage 0, whose completion reports it: the tracker counts it before the step can close.
+        await this.#send(to, mb, 'gradients', dx, { receipts: [...route.receipts, receipt], ...(route.loss != null ? { loss: route.loss } : {}) })
       }
     }
   }
@@ -131,7 +133,7 @@ export class StageFlow {
     await this.#send(to, mb, 'activations', data, { spot: 'shadow' })
   }
 
-  async #send (to: string, mb: number, kind: 'activations' | 'gradients', data: Float32Array, meta: { receipts?: unknown[], spot?: 'primary' | 'shadow' }): Promise<number> {
+  async #send (to: string, mb: number, kind: 'activations' | 'gradients', data: Float32Array, meta: TensorMeta): Promise<number> {
     const r = await this.#i.transport.send(to, { microbatch: mb, kind, optimizerStep: this.#i.clock.applied, data, meta })
     this.#i.events.bytesSent(r.bytes)
     return r.ms
@@ -155,7 +157,7 @@ export class StageFlow {
       if (f.finished) { // a one-stage campaign: this tab is both ends
         this.#i.router.close(mb)
         if (f.loss != null) this.#i.events.loss(mb, f.loss)
-        await this.#completed(mb, [])
+        await this.#completed(mb, [], f.loss ?? undefined)
       }
     } catch (err) {
       log('microbatch', mb, 'could not start:', (err as Error).message)
@@ -165,14 +167,14 @@ export class StageFlow {
     }
   }
 
-  async #completed (mb: number, receipts: SignedReceipt[]): Promise<void> {
+  async #completed (mb: number, receipts: SignedReceipt[], loss: number | undefined): Promise<void> {
     const window = this.#i.window()
     this.#i.leases.expect()
     try {
       let reply: CompleteReply | null = null
       for (let attempt = 0; reply == null; attempt++) {
         try {
-          reply = await this.#i.complete(mb, receipts, window)
+          reply = await this.#i.complete(mb, receipts, window, loss)
         } catch (err) {
           if (!await this.#i.retryCompletion(err, attempt)) throw err
         }
@@ -264,8 +266,11 @@ export class StageFlow {
     const route = this.#i.router.answer(mb, t.from)
     if (route == null) return
     route.receipts = await this.#countersign(t)
+    // Peer data: only a finite number is relayed on (and reported by stage 0).
+    const loss = t.meta.loss
+    if (typeof loss === 'number' && Number.isFinite(loss)) route.loss = loss
     await backwardMicrobatch(this.#ops(route), this.#io(route), mb, t.data)
-    if (this.#i.isFirst) await this.#completed(mb, route.receipts)
+    if (this.#i.isFirst) await this.#completed(mb, route.receipts, route.loss)
   }
 
   #current (): { step: number, digest: string } | null {

@@ -27,8 +27,11 @@ export interface TrackerClient {
   join(opts: { throughput?: number, bandwidth?: number, stage?: number }): Promise<JoinReply>
   heartbeat(stats: TabStats): Promise<HeartbeatReply>
   lease(max: number): Promise<LeaseReply>
-  /** Reports a finished microbatch; the reply carries up to `window` next leases. */
-  complete(microbatch: number, receipts: unknown[], window?: number): Promise<CompleteReply>
+  /**
+   * Reports a finished microbatch with its loss (from the last stage) when known; the reply carries
+   * up to `window` next leases.
+   */
+  complete(microbatch: number, receipts: unknown[], window?: number, loss?: number): Promise<CompleteReply>
   release(microbatch: number): Promise<void>
   loss(microbatch: number, loss: number): Promise<void>
   leave(): Promise<void>
@@ -54,7 +57,7 @@ export function createTrackerClient (init: TrackerClientInit): TrackerClient {
     join: async opts => await post('join', opts),
     heartbeat: async stats => await post('heartbeat', { stats }),
     lease: async max => await post('lease', { max }),
-    complete: async (microbatch, receipts, window = 0) => await post('complete', { microbatch, receipts, window }),
+    complete: async (microbatch, receipts, window = 0, loss) => await post('complete', { microbatch, receipts, window, ...(loss != null ? { loss } : {}) }),
     release: async microbatch => { await post('release', { microbatch }) },
     loss: async (microbatch, loss) => { await post('loss', { microbatch, loss }) },
     leave: async () => { await post('leave') },

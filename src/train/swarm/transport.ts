@@ -6,7 +6,8 @@ import type { SyncWeights } from './replica-sync.ts'
 export type TensorKind = 'activations' | 'gradients'
 
 /** Meta a tensor carries: the route's receipts so far, and whether it is a spot-check copy. */
-export interface TensorMeta { receipts?: unknown[], spot?: 'primary' | 'shadow' }
+/** `loss` rides on gradients: the last stage's loss of the microbatch, for stage 0 to report with its completion. */
+export interface TensorMeta { receipts?: unknown[], spot?: 'primary' | 'shadow', loss?: number }
 
 export interface OutboundTensor {
   microbatch: number

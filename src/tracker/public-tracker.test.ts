@@ -83,7 +83,10 @@ describe('tracker on a public origin', () => {
       expect(t.relay.services.relay.reservations.size).toBe(n)
     }
     await reserved(1)
-    expect(tab.getMultiaddrs().some(a => a.toString().includes(`/tcp/${port}/ws/p2p/${t.relay.peerId.toString()}/p2p-circuit`))).toBe(true)
+    // The tab learns its circuit address a moment after the relay stores the reservation.
+    const circuit = (): boolean => tab.getMultiaddrs().some(a => a.toString().includes(`/tcp/${port}/ws/p2p/${t.relay.peerId.toString()}/p2p-circuit`))
+    for (let i = 0; i < 100 && !circuit(); i++) await new Promise(r => setTimeout(r, 50))
+    expect(circuit()).toBe(true)
     await tab.stop()
     await reserved(0)
   })

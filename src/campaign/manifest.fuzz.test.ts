@@ -54,7 +54,9 @@ describe('manifest fuzz', () => {
         const [a, b] = path.split('.')
         const target = b == null ? m as Record<string, unknown> : m[a]
         if (target == null || typeof target !== 'object') continue
-        Object.defineProperty(target, b ?? a, { value, enumerable: true, configurable: true, writable: true })
+        // A fresh copy: constantFrom hands out the same object every time, and a later edit inside it
+        // would otherwise build a cycle that outlives this case.
+        Object.defineProperty(target, b ?? a, { value: structuredClone(value), enumerable: true, configurable: true, writable: true })
       }
       validate(JSON.parse(JSON.stringify(m)))
     }), RUNS)

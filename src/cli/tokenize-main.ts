@@ -1,7 +1,8 @@
 // `npm run tokenize -- --tokenizer gpt2 IN.txt OUT.bin`: text → a token file (nanoGPT's uint16 LE
 // .bin) and its sidecar OUT.bin.json (tokenizer, count, sha256, held-out validation tokens). IN
 // may be `sotu`, the shipped corpus. The same tokenizer module as the app and the tracker.
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeAtomic } from './write-atomic.ts'
 import { UsageError, intFlag, parseFlags } from './args.ts'
 import { isTokenizerName, loadTokenizer, TOKENIZER_NAMES } from '../tokenizer/tokenizer.ts'
 import { tokenizeDocuments } from '../data/corpus.ts'
@@ -69,15 +70,4 @@ export async function tokenizeMain (argv: string[], io: TokenizeIo = { stdout: p
   const chars = docs.reduce((s, d) => s + d.length, 0)
   io.stdout.write(`${output}: ${ids.length} ${name} tokens from ${chars} characters (${(chars / Math.max(1, ids.length)).toFixed(2)} chars/token) in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${held} held out for validation; sha256 ${meta.sha256}\n`)
   return 0
-}
-
-async function writeAtomic (path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`
-  try {
-    await writeFile(tmp, bytes)
-    await rename(tmp, path)
-  } catch (e) {
-    await unlink(tmp).catch(() => {})
-    throw e
-  }
 }

@@ -1,7 +1,8 @@
 // The CLI trainer (`npm run train`, DESIGN.md "Commands") as a function: flags in, exit code out,
 // so tests run it in-process. Recipe: load and check every input → device → runTraining (S stages
 // in this process, helper src/train/run.ts) → write --out/--grads → sample → write --json.
-import { mkdir, rename, unlink, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
+import { writeAtomic } from './write-atomic.ts'
 import { join } from 'node:path'
 import { UsageError } from './args.ts'
 import { loadTrainOptions, TrainInputError, USAGE, type TrainOptions } from './train-options.ts'
@@ -174,19 +175,6 @@ async function sampleText (device: GPUDevice, opts: TrainOptions, checkpoint: Ui
     return Array.from(out).join(' ')
   } finally {
     for (const s of stages) s.destroy()
-  }
-}
-
-// ---- files
-
-async function writeAtomic (path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`
-  try {
-    await writeFile(tmp, bytes)
-    await rename(tmp, path)
-  } catch (e) {
-    await unlink(tmp).catch(() => {})
-    throw e
   }
 }
 

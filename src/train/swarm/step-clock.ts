@@ -3,18 +3,12 @@
 // requests, and calls `advanceTo`; steps apply in order, one at a time. After each step the
 // replica sync may start (`onStepped`); the *next* step waits for it, so replicas keep computing
 // microbatches while they average and never drift more than one step from a sync.
+import type { TrainingSection } from '../../campaign/manifest.ts'
 import type { StepOptions } from '../../model/stage.ts'
 import { learningRate } from '../schedule.ts'
 import type { StageKernels } from './stage-compute.ts'
 
-export interface StepClockTraining {
-  lr: number
-  lr_schedule: 'constant' | 'cosine'
-  warmup_steps: number
-  steps: number
-  weight_decay: number
-  grad_clip: number
-}
+export type StepClockTraining = Pick<TrainingSection, 'lr' | 'lr_schedule' | 'warmup_steps' | 'steps' | 'weight_decay' | 'grad_clip'>
 
 export interface StepClockInit {
   /** Runs the optimizer step on the GPU ahead of queued forwards (StageCompute.exclusive). */

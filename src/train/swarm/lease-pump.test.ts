@@ -72,6 +72,18 @@ describe('LeasePump', () => {
     expect(t.released).toEqual([6])
   })
 
+  it('a pause hands back what was granted ahead and keeps the pump going: in-flight work alone finishes', async () => {
+    const t = setup({ slots: 0 })
+    t.pump.grant({ step: 0, leases: [{ id: 7, step: 0 }, { id: 8, step: 0 }] })
+    expect(t.pump.grantedIds).toEqual([7, 8])
+    await t.pump.releaseGranted()
+    expect(t.released).toEqual([7, 8])
+    expect(t.pump.held).toBe(0)
+    t.freeSlot() // not stopped: a later grant still starts
+    t.pump.grant({ step: 0, leases: [{ id: 9, step: 0 }] })
+    expect(t.started).toEqual([9])
+  })
+
   it('under loss (tracker errors, empty replies) backs off on a timer and then asks again; nothing is lost', async () => {
     let calls = 0
     const t = setup({

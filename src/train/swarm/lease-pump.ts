@@ -97,11 +97,16 @@ export class LeasePump {
     this.#backoff = this.#init.clock.after(ms, () => { this.#backoff = null; this.kick() })
   }
 
+  /** Gives back every lease granted ahead and not started (a paused tab should not sit on work). */
+  async releaseGranted (): Promise<void> {
+    const held = this.#granted.splice(0)
+    await Promise.all(held.map(async l => { await this.#init.release(l.id).catch(() => {}) }))
+  }
+
   /** Stops and gives back every lease not started. */
   async stop (): Promise<void> {
     this.#stopped = true
     if (this.#backoff != null) this.#init.clock.cancel(this.#backoff)
-    const held = this.#granted.splice(0)
-    await Promise.all(held.map(async l => { await this.#init.release(l.id).catch(() => {}) }))
+    await this.releaseGranted()
   }
 }

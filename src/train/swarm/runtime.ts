@@ -158,7 +158,7 @@ export class SwarmRuntime {
         return true
       },
       release: async mb => { await init.tracker.release(mb) },
-      window: () => this.pump.wanted(this.router.routes.size),
+      window: () => this.#paused ? 0 : this.pump.wanted(this.router.routes.size),
       leases: this.pump,
       syncedWeights: () => this.sync.weights,
       next: () => this.membership.next,
@@ -215,7 +215,8 @@ export class SwarmRuntime {
   /** A peer broke the protocol: never route to it again. */
   exclude (peer: string): void { this.picker.exclude(peer) }
 
-  pause (): void { this.#paused = true; void this.membership.beat() }
+  /** Stops starting microbatches and hands back those leased ahead; in-flight ones finish. */
+  pause (): void { this.#paused = true; void this.pump.releaseGranted(); void this.membership.beat() }
   resume (): void { this.#paused = false; void this.membership.beat(); this.pump.kick() }
 
   stats (): TabStats {

@@ -26,3 +26,18 @@ export class MethodNotAllowedError extends HttpError {
   override name = 'MethodNotAllowedError'
   constructor (message = 'method not allowed') { super(405, message) }
 }
+
+export class UnauthorizedError extends HttpError {
+  override name = 'UnauthorizedError'
+  constructor (message: string) { super(401, message) }
+}
+
+export class ForbiddenError extends HttpError {
+  override name = 'ForbiddenError'
+  constructor (message: string) { super(403, message) }
+}
+
+export class TooManyRequestsError extends HttpError {
+  override name = 'TooManyRequestsError'
+  constructor (message: string, readonly retryAfterS: number) { super(429, message) }
+}

@@ -10,7 +10,7 @@
 //
 // Routes: GET /api/session (who am I), DELETE /api/session (sign out), GET /api/admin/login.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { HttpError } from '../errors.ts'
+import { ForbiddenError, MethodNotAllowedError, TooManyRequestsError, UnauthorizedError } from '../errors.ts'
 import { sendJson } from '../http-util.ts'
 import { BoundedMap } from '../bounded-map.ts'
 import { createRateLimit, type RateLimit } from '../rate-limit.ts'
@@ -20,18 +20,6 @@ import { DOOR_LIMITS, type DoorLimits } from './limits.ts'
 
 export const SESSION_COOKIE = 'tabgrad_session'
 
-export class UnauthorizedError extends HttpError {
-  override name = 'UnauthorizedError'
-  constructor (message: string) { super(401, message) }
-}
-export class ForbiddenError extends HttpError {
-  override name = 'ForbiddenError'
-  constructor (message: string) { super(403, message) }
-}
-export class TooManyRequestsError extends HttpError {
-  override name = 'TooManyRequestsError'
-  constructor (message: string, readonly retryAfterS: number) { super(429, message) }
-}
 
 export type Door = 'campaign' | 'upload'
 
@@ -171,14 +159,14 @@ export function createDoors (init: DoorsInit): Doors {
         sendJson(res, 200, { signedIn: false })
         return true
       }
-      if (req.method !== 'GET') throw new HttpError(405, 'use GET or DELETE')
+      if (req.method !== 'GET') throw new MethodNotAllowedError('use GET or DELETE')
       let who: Principal | undefined
       try { who = identify(req) } catch { who = undefined }
       sendJson(res, 200, who == null ? { signedIn: false } : { signedIn: true, ...who })
       return true
     }
     if (path === '/api/admin/login') {
-      if (req.method !== 'GET') throw new HttpError(405, 'use GET')
+      if (req.method !== 'GET') throw new MethodNotAllowedError('use GET')
       const ip = req.socket.remoteAddress ?? '?'
       const token = new URL(req.url ?? '/', 'http://x').searchParams.get('token') ?? ''
       if (!tokensEqual(token, init.adminToken)) {

@@ -141,7 +141,8 @@ describe('tensor stream: round trips', () => {
   it('queues concurrent sends on one stream and delivers each once, in call order', async () => {
     const r = receiver()
     const { out, done } = serve(r, { maxChunkBytes: 4096 })
-    const msgs = [0, 1, 2, 3, 4].map(i => randomTensor([64, 65], i))
+    // Largest first: their digests finish last, so a queue slot taken after hashing would reorder them.
+    const msgs = [0, 1, 2, 3, 4].map(i => randomTensor([64 * (5 - i) ** 3, 65], i))
     await Promise.all(msgs.map(async m => await sendTensor(asStream(out), m)))
     await out.close()
     expect((await done).received).toBe(5)

@@ -295,9 +295,12 @@ export async function sendTensor (target: Connection | Stream, msg: TensorMessag
   const signal = options.signal ?? AbortSignal.timeout(TENSOR_SEND_TIMEOUT_MS)
   const start = performance.now()
   const payload = payloadOf(msg.data)
-  const digest = toHex(await sha256(payload))
-  const header = headerOf(msg, digest, options.maxPayloadBytes ?? DEFAULT_MAX_TENSOR_BYTES)
+  // Hashing starts now but the queue slot below is taken synchronously: concurrent sends on one
+  // stream go out in call order even when their digests finish out of order.
+  const prepared = sha256(payload).then(d => headerOf(msg, toHex(d), options.maxPayloadBytes ?? DEFAULT_MAX_TENSOR_BYTES))
+  prepared.catch(() => {})
   if (isConnection(target)) {
+    const header = await prepared
     let stream: Stream
     try {
       stream = await target.newStream(TENSOR_PROTOCOL, { signal })
@@ -321,6 +324,8 @@ export async function sendTensor (target: Connection | Stream, msg: TensorMessag
   }
   const { reader } = state
   const run = state.tail.catch(() => {}).then(async () => {
+    // A message that fails the local checks throws here, before it touches the stream.
+    const header = await prepared
     if (stream.status !== 'open' || stream.writeStatus !== 'writable') throw new TruncatedError(`tensor stream is ${stream.status}`)
     try {
       return await exchange(stream, reader, header, payload, signal, start)

@@ -11,6 +11,7 @@ import { chromium } from 'playwright'
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../src/chromium.ts'
 import { demoManifest } from '../src/campaign/demo.ts'
 import type { SwarmStatus } from '../src/tracker/swarm/coordinator.ts'
+import { injectTestWallet } from './test-wallet.ts'
 import { startTrackerProcess, type TrackerProcess } from './tracker-process.ts'
 
 test.describe.configure({ mode: 'serial' })
@@ -141,6 +142,28 @@ test('two pages of one browser context get their own PeerIds, join different sta
   await r.close()
   await p.getByTestId('max-tabs').selectOption('4')
   expect(peersOf(await status(c1)).sort()).toEqual([pp, qp].sort())
+})
+
+test('one wallet sign-in binds every tab of the browser: one wallet prompt, both training PeerIds bound', async () => {
+  test.setTimeout(120_000)
+  const [pp, qp] = [await peerOf(p), await peerOf(q)]
+  const me = await openPage('me')
+  const wallet = await injectTestWallet(me)
+  await me.goto(`${tracker.url}/#/me`)
+  await me.getByRole('radio', { name: 'Test Wallet' }).check()
+  await me.getByTestId('connect-wallet').click()
+  await me.getByTestId('sign-in').click()
+  await expect(me.getByTestId('bound-address')).toHaveText(wallet.address)
+  // The wallet was asked once, for a message naming both training tabs.
+  expect(wallet.signed).toHaveLength(1)
+  expect(wallet.signed[0]).toContain(`- libp2p:${pp}`)
+  expect(wallet.signed[0]).toContain(`- libp2p:${qp}`)
+  const bound = await (await fetch(`${tracker.url}/api/identity/${wallet.address}`)).json() as { peerIds: string[] }
+  expect(bound.peerIds).toEqual(expect.arrayContaining([pp, qp]))
+  // Both tabs' credit now goes to the address.
+  await until('the address to hold both tabs\' credit', async () => await (await fetch(`${tracker.url}/api/campaigns/${c1}/ownership`)).json() as { holders: Array<{ address: string }> },
+    o => o.holders.some(h => h.address === wallet.address) && !o.holders.some(h => h.address === pp || h.address === qp), 30_000)
+  await me.close()
 })
 
 test('a hidden page (emulated) keeps its microbatch rate within 20% of a visible one; "pause while hidden" pauses it', async () => {

@@ -28,6 +28,20 @@ describe('bindings', () => {
     expect(b.peerIdsOf(B)).toEqual([])
   })
 
+  it('binds a browser\'s tabs together, all or none; a sibling bound elsewhere stays there', async () => {
+    const b = createBindings({ maxPeersPerAddress: 3 })
+    b.bind(B, 'old')
+    expect(b.bindAll(A, ['t0', 'old', 't1'])).toEqual(['t0', 't1'])
+    expect(b.addressOf('old')).toBe(B)
+    expect(b.bindAll(A, ['t1', 't0'])).toEqual(['t1', 't0']) // again: nothing new
+    // The signing tab itself bound elsewhere: refused, nothing bound.
+    expect(await name(() => b.bindAll(A, ['old', 't2']))).toBe('PeerAlreadyBoundError')
+    // Over the cap: refused as a whole, not bound up to it.
+    expect(await name(() => b.bindAll(A, ['t2', 't3']))).toBe('TooManyPeersError')
+    expect(b.peerIdsOf(A)).toEqual(['t0', 't1'])
+    expect(b.addressOf('t2')).toBeUndefined()
+  })
+
   it('persists to a JSON-lines file and reloads, dropping a torn last line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tabgrad-bindings-'))
     try {

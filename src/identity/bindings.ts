@@ -39,6 +39,12 @@ export interface BindingsInit {
 export interface Bindings {
   /** Binds; true if new, false if this pair was bound already. Throws PeerAlreadyBoundError, TooManyPeersError. */
   bind(address: string, peerId: string): boolean
+  /**
+   * Binds a browser's tabs in one go, all or nothing: the first PeerId must be free or already
+   * this address's; the others that are bound to another address stay so and are left out.
+   * Returns the PeerIds now bound to this address. Throws as bind does.
+   */
+  bindAll(address: string, peerIds: readonly string[]): string[]
   /** PeerIds bound to the address (any case), oldest first. */
   peerIdsOf(address: string): string[]
   /** The checksummed address a PeerId is bound to. */
@@ -88,6 +94,21 @@ export function createBindings (init: BindingsInit = {}): Bindings {
       init.persist?.(b)
       apply(b)
       return true
+    },
+    bindAll (address, peerIds) {
+      const checksummed = checksumAddress(address)
+      const boundElsewhere = (p: string): boolean => { const a = byPeer.get(p)?.address; return a != null && a !== checksummed }
+      // The tab that signs in must be bindable; a sibling tab already bound elsewhere stays there.
+      if (peerIds.length > 0 && boundElsewhere(peerIds[0])) {
+        throw new PeerAlreadyBoundError('this tab is already bound to another address; open a new tab profile to use another')
+      }
+      const mine = peerIds.filter(p => !boundElsewhere(p))
+      const fresh = mine.filter(p => !byPeer.has(p))
+      if ((byAddress.get(checksummed)?.length ?? 0) + fresh.length > max) {
+        throw new TooManyPeersError(`an address may bind at most ${max} tabs`)
+      }
+      for (const p of fresh) this.bind(checksummed, p)
+      return mine
     },
     peerIdsOf (address) {
       return [...(byAddress.get(checksumAddress(address)) ?? [])]

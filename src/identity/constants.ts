@@ -27,5 +27,8 @@ export const MAX_PEERS_PER_ADDRESS = 256
 /** Prefix of the SIWE resource naming the tab's PeerId (DESIGN.md: `libp2p:<peerId>`). */
 export const PEER_RESOURCE_PREFIX = 'libp2p:'
 
+/** Most PeerIds one sign-in may bind (a browser's tabs): keeps a message under MAX_SIWE_MESSAGE_BYTES. */
+export const MAX_PEERS_PER_SIGN_IN = 16
+
 /** Wallets answer `eip6963:requestProvider` synchronously in practice; wait a little for slow ones. */
 export const WALLET_DISCOVERY_MS = 500

@@ -41,12 +41,12 @@ export class BadSignatureError extends IdentityError {
   override readonly status = 401
 }
 
-/** No single `libp2p:<peerId>` resource naming an Ed25519 PeerId. */
+/** No `libp2p:<peerId>` resource, too many, a repeated one, or one that is not an Ed25519 PeerId. */
 export class MissingPeerResourceError extends IdentityError {
   override name = 'MissingPeerResourceError'
 }
 
-/** No `peerSignature` was sent. */
+/** No peer signature was sent, or not one per named PeerId. */
 export class MissingPeerSignatureError extends IdentityError {
   override name = 'MissingPeerSignatureError'
 }

@@ -35,13 +35,27 @@ describe('identity routes', async () => {
   it('signs in, binds the PeerId and lists it under the address', async () => {
     const body = await signedBody(alice, tab1)
     const tab1Id = peerIdFromPrivateKey(tab1).toString()
-    expect(await post('/api/siwe/verify', body)).toEqual({ status: 200, body: { address: alice.address, peerId: tab1Id } })
+    expect(await post('/api/siwe/verify', body)).toEqual({ status: 200, body: { address: alice.address, peerId: tab1Id, peerIds: [tab1Id] } })
     expect(await post('/api/siwe/verify', body)).toMatchObject({ status: 401 })
     await post('/api/siwe/verify', await signedBody(alice, tab2))
     expect(await get(`/api/identity/${alice.address.toLowerCase()}`)).toEqual({
       status: 200, body: { address: alice.address, peerIds: [tab1Id, peerIdFromPrivateKey(tab2).toString()] }
     })
     expect(await get(`/api/identity/${bob.address}`)).toEqual({ status: 200, body: { address: bob.address, peerIds: [] } })
+  })
+
+  it('one sign-in binds a browser\'s tabs: one wallet signature, one signature per tab key', async () => {
+    const carol = Wallet.createRandom()
+    const keys = [await generateKeyPair('Ed25519'), await generateKeyPair('Ed25519'), tab1]
+    const ids = keys.map(k => peerIdFromPrivateKey(k).toString())
+    const { body } = (await get('/api/siwe/nonce'))!
+    const message = buildSignInMessage({ address: carol.address, peerId: ids[0], otherPeerIds: ids.slice(1), nonce: (body as { nonce: string }).nonce, origin: `http://${HOST}` })
+    const peerSignatures = await Promise.all(keys.map(async k => bytesToString(await k.sign(new TextEncoder().encode(message)), 'base64pad')))
+    // tab1 is alice's already: it stays hers, the two new tabs become carol's.
+    expect(await post('/api/siwe/verify', { message, signature: await carol.signMessage(message), peerSignatures }))
+      .toEqual({ status: 200, body: { address: carol.address, peerId: ids[0], peerIds: ids.slice(0, 2) } })
+    expect((await get(`/api/identity/${carol.address}`))!.body).toEqual({ address: carol.address, peerIds: ids.slice(0, 2) })
+    expect((await get(`/api/identity/${alice.address}`))!.body).toMatchObject({ peerIds: expect.arrayContaining([ids[2]]) })
   })
 
   it('answers bad requests with a one-line 4xx', async () => {

@@ -1,5 +1,6 @@
 // Browser: the whole sign-in as the app runs it: nonce from the tracker, SIWE message naming
-// the tab's PeerId, wallet signature, PeerId signature, `POST /api/siwe/verify`.
+// the tab's PeerId (and this browser's other tabs'), one wallet signature, a signature by each
+// PeerId's key, `POST /api/siwe/verify`.
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { toString as bytesToString } from 'uint8arrays/to-string'
 import type { PrivateKey } from '@libp2p/interface'
@@ -14,6 +15,8 @@ export interface SignInInit {
   address: string
   /** The tab's libp2p key (its PeerId is what gets bound). */
   privateKey: PrivateKey
+  /** This browser's other tabs' keys, bound by the same message and wallet signature. */
+  otherKeys?: readonly PrivateKey[]
   /**
    * The app's origin; API paths are resolved against it.
    * @default globalThis.location.origin
@@ -50,11 +53,14 @@ export async function signInWithEthereum (init: SignInInit): Promise<SignIn> {
   }
 
   const { nonce } = await call('/api/siwe/nonce') as { nonce: string }
-  const message = buildSignInMessage({ address: init.address, peerId: peerIdFromPrivateKey(init.privateKey).toString(), nonce, origin })
-  const request: SignInRequest = {
-    message,
-    signature: await personalSign(init.provider, init.address, message),
-    peerSignature: await signWithPeerKey(init.privateKey, message)
-  }
+  const keys = [init.privateKey, ...(init.otherKeys ?? []).filter(k => !k.equals(init.privateKey))]
+  const [peerId, ...otherPeerIds] = keys.map(k => peerIdFromPrivateKey(k).toString())
+  const message = buildSignInMessage({ address: init.address, peerId, otherPeerIds, nonce, origin })
+  const signature = await personalSign(init.provider, init.address, message)
+  const peerSignatures = await Promise.all(keys.map(async k => await signWithPeerKey(k, message)))
+  // One PeerId keeps DESIGN.md's original body, so an older tracker still understands it.
+  const request: SignInRequest = keys.length === 1
+    ? { message, signature, peerSignature: peerSignatures[0] }
+    : { message, signature, peerSignatures }
   return await call('/api/siwe/verify', request) as SignIn
 }

@@ -11,6 +11,8 @@ export interface SignInMessageInit {
   address: string
   /** The tab's libp2p PeerId (bound to the address through the `libp2p:` resource). */
   peerId: string
+  /** More PeerIds to bind in the same message: this browser's other tabs, one resource each. */
+  otherPeerIds?: readonly string[]
   /** Single-use nonce from `GET /api/siwe/nonce`. */
   nonce: string
   /**
@@ -50,8 +52,9 @@ export interface SiweFields {
 }
 
 /** The statement the user reads in the wallet pop-up (EIP-4361: one line, no `\n`). */
-export function signInStatement (address: string): string {
-  return `Contribute compute to tabgrad campaigns as ${address}; credit the work of this browser tab to this address.`
+export function signInStatement (address: string, tabs = 1): string {
+  const what = tabs === 1 ? 'this browser tab' : `this browser's ${tabs} tabs`
+  return `Contribute compute to tabgrad campaigns as ${address}; credit the work of ${what} to this address.`
 }
 
 /** EIP-4361 §"Message Format", for the fields above. */
@@ -80,16 +83,17 @@ export function buildSignInMessage (init: SignInMessageInit): string {
   const origin = new URL(init.origin ?? globalThis.location.origin)
   const address = getAddress(init.address)
   const now = init.now ?? Date.now()
+  const peerIds = [init.peerId, ...(init.otherPeerIds ?? []).filter(p => p !== init.peerId)]
   return formatSiweMessage({
     domain: origin.host,
     address,
-    statement: signInStatement(address),
+    statement: signInStatement(address, peerIds.length),
     uri: origin.origin,
     version: '1',
     chainId: init.chainId ?? 1,
     nonce: init.nonce,
     issuedAt: new Date(now).toISOString(),
     expirationTime: new Date(now + (init.ttlMs ?? MESSAGE_TTL_MS)).toISOString(),
-    resources: [PEER_RESOURCE_PREFIX + init.peerId]
+    resources: peerIds.map(p => PEER_RESOURCE_PREFIX + p)
   })
 }

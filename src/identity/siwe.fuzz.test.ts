@@ -73,6 +73,6 @@ describe('SIWE fuzz', async () => {
       refusedByName(r)
     }), { numRuns: 1_000 })
     // The honest body still signs in: no refused attempt burnt the nonce.
-    expect(await verifySignIn({ message, signature, peerSignature }, { domain: DOMAIN, nonces, now: Date.now() })).toEqual({ address: wallet.address, peerId })
+    expect(await verifySignIn({ message, signature, peerSignature }, { domain: DOMAIN, nonces, now: Date.now() })).toEqual({ address: wallet.address, peerId, peerIds: [peerId] })
   })
 })

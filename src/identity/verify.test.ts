@@ -112,7 +112,7 @@ describe('verifySignIn', () => {
     const tab = await newTab()
     const nonces = newNonces()
     const req = await signIn(tab, nonces)
-    expect(await verifySignIn(req, opts(nonces))).toEqual({ address: tab.wallet.address, peerId: tab.peerId })
+    expect(await verifySignIn(req, opts(nonces))).toEqual({ address: tab.wallet.address, peerId: tab.peerId, peerIds: [tab.peerId] })
     expect(await rejection(verifySignIn(req, opts(nonces)))).toBe('InvalidNonceError')
   })
 
@@ -162,17 +162,41 @@ describe('verifySignIn', () => {
     expect(await rejection(verifySignIn({ ...req, signature: '0x1234' }, opts(nonces)))).toBe('BadSignatureError')
     expect(await rejection(verifySignIn({ ...req, signature: undefined }, opts(nonces)))).toBe('BadSignatureError')
     // The failed attempts did not use the nonce up.
-    expect(await verifySignIn(req, opts(nonces))).toEqual({ address: tab.wallet.address, peerId: tab.peerId })
+    expect(await verifySignIn(req, opts(nonces))).toEqual({ address: tab.wallet.address, peerId: tab.peerId, peerIds: [tab.peerId] })
   })
 
-  it('rejects a message without exactly one libp2p: resource', async () => {
+  it('rejects a message with no libp2p: resource, a repeated one, more than 16, or one that is not a PeerId', async () => {
     const tab = await newTab()
     const nonces = newNonces()
     const base = parseSiwe(buildSignInMessage({ address: tab.wallet.address, peerId: tab.peerId, nonce: 'placeholder1', origin: ORIGIN, now: T0 }))
-    for (const resources of [undefined, ['https://example.com/x'], [`libp2p:${tab.peerId}`, `libp2p:${(await newTab()).peerId}`], ['libp2p:notapeerid']]) {
+    const many = await Promise.all(Array.from({ length: 17 }, async () => `libp2p:${(await newTab()).peerId}`))
+    for (const resources of [undefined, ['https://example.com/x'], [`libp2p:${tab.peerId}`, `libp2p:${tab.peerId}`], many, ['libp2p:notapeerid']]) {
       const message = new SiweMessage({ ...base, nonce: nonces.issue(), resources }).prepareMessage()
-      expect(await rejection(verifySignIn(await signIn(tab, nonces, { message }), opts(nonces))), String(resources)).toBe('MissingPeerResourceError')
+      const req = await signIn(tab, nonces, { message })
+      const body = resources?.length === 1 || resources == null ? req : { ...req, peerSignature: undefined, peerSignatures: resources.map(() => req.peerSignature) }
+      expect(await rejection(verifySignIn(body, opts(nonces))), String(resources?.length)).toBe('MissingPeerResourceError')
     }
+  })
+
+  it('binds a browser\'s several tabs with one wallet signature and one signature per tab key, in order', async () => {
+    const tab = await newTab()
+    const siblings = [await newTab(), await newTab()]
+    const nonces = newNonces()
+    const message = buildSignInMessage({ address: tab.wallet.address, peerId: tab.peerId, otherPeerIds: siblings.map(s => s.peerId), nonce: nonces.issue(), origin: ORIGIN, now: T0 })
+    expect(message).toContain("this browser's 3 tabs")
+    const keys = [tab.key, ...siblings.map(s => s.key)]
+    const peerSignatures = await Promise.all(keys.map(async k => await peerSign(k, message)))
+    const req = { message, signature: await tab.wallet.signMessage(message), peerSignatures }
+    // Each way a client could get the list wrong is refused, and none of them uses the nonce up.
+    expect(await rejection(verifySignIn({ ...req, peerSignatures: peerSignatures.slice(0, 2) }, opts(nonces)))).toBe('MissingPeerSignatureError')
+    expect(await rejection(verifySignIn({ ...req, peerSignatures: [peerSignatures[0], peerSignatures[2], peerSignatures[1]] }, opts(nonces)))).toBe('BadPeerSignatureError')
+    expect(await rejection(verifySignIn({ ...req, peerSignatures: [peerSignatures[0], peerSignatures[0], peerSignatures[0]] }, opts(nonces)))).toBe('BadPeerSignatureError')
+    expect(await rejection(verifySignIn({ ...req, peerSignatures: 'x' }, opts(nonces)))).toBe('MissingPeerSignatureError')
+    expect(await rejection(verifySignIn({ ...req, peerSignatures: [...peerSignatures.slice(0, 2), 42] }, opts(nonces)))).toBe('MissingPeerSignatureError')
+    expect(await rejection(verifySignIn({ message, signature: req.signature, peerSignature: peerSignatures[0] }, opts(nonces)))).toBe('MissingPeerSignatureError')
+    expect(await rejection(verifySignIn({ ...req, peerSignature: peerSignatures[0] }, opts(nonces)))).toBe('MissingPeerSignatureError')
+    expect(await verifySignIn(req, opts(nonces))).toEqual({ address: tab.wallet.address, peerId: tab.peerId, peerIds: [tab.peerId, ...siblings.map(s => s.peerId)] })
+    expect(await rejection(verifySignIn(req, opts(nonces)))).toBe('InvalidNonceError')
   })
 
   it('rejects a missing or wrong peerSignature', async () => {

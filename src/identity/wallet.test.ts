@@ -61,7 +61,7 @@ describe('wallet', () => {
     const provider = testProvider(wallet)
     const [address] = await requestAccounts(provider)
     const peerId = peerIdFromPrivateKey(privateKey).toString()
-    expect(await signInWithEthereum({ provider, address, privateKey, origin: 'http://localhost:5173', fetch })).toEqual({ address, peerId })
+    expect(await signInWithEthereum({ provider, address, privateKey, origin: 'http://localhost:5173', fetch })).toEqual({ address, peerId, peerIds: [peerId] })
     expect(bindings.addressOf(peerId)).toBe(address)
   })
 })

@@ -63,9 +63,9 @@ export function createIdentityRoutes (init: IdentityRoutesInit): IdentityRoutes 
       if (req.method !== 'POST') return fail(405, 'use POST')
       const body = req.body !== undefined ? req.body : await req.readBody?.()
       const domains = init.domains ?? (req.host != null ? [req.host] : [])
-      const { address, peerId } = await verifySignIn(body, { domain: domains, nonces, now: now() })
-      bindings.bind(address, peerId)
-      return { status: 200, body: { address, peerId } }
+      const signIn = await verifySignIn(body, { domain: domains, nonces, now: now() })
+      // peerIds: the named tabs now bound to the address (one bound to another address stays there).
+      return { status: 200, body: { ...signIn, peerIds: bindings.bindAll(signIn.address, signIn.peerIds) } }
     }
     const m = /^\/api\/identity\/([^/]*)$/.exec(req.path)
     if (m != null) {

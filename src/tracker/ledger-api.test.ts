@@ -92,7 +92,7 @@ describe('credit from receipts', () => {
     const { nonce } = (await call('/api/siwe/nonce')).json
     const message = buildSignInMessage({ address: wallet.address, peerId: p0, nonce, origin: t.url })
     const signIn = await call('/api/siwe/verify', { message, signature: await wallet.signMessage(message), peerSignature: bytesToString(await k0.sign(new TextEncoder().encode(message)), 'base64pad') })
-    expect(signIn.json).toEqual({ address: wallet.address, peerId: p0 })
+    expect(signIn.json).toEqual({ address: wallet.address, peerId: p0, peerIds: [p0] })
     expect((await call(`/api/identity/${wallet.address}`)).json.peerIds).toEqual([p0])
     own = (await call(`/api/campaigns/${campaign}/ownership`)).json
     expect(own.holders.map((h: { address: string }) => h.address).sort()).toEqual([wallet.address, p1].sort())

@@ -6,6 +6,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { getAddress } from 'ethers'
 import { discoverWallets, requestAccounts, type WalletOption } from '../../identity/wallet.ts'
 import { signInWithEthereum } from '../../identity/sign-in.ts'
+import { MAX_PEERS_PER_SIGN_IN } from '../../identity/constants.ts'
 import { kvGet, kvSet } from './tab-store.ts'
 import { displayKey, pooledKeys } from './tab-slot.ts'
 
@@ -136,26 +137,20 @@ class IdentityState {
   }
 
   /**
-   * Nonce → SIWE message naming a PeerId → wallet and PeerId signatures → tracker, once for every
-   * key in this browser's pool, so one sign-in binds all of its tabs. The tracker binds one PeerId
-   * per message (DESIGN.md), so the wallet is asked once per tab identity.
+   * Nonce → one SIWE message naming every key in this browser's pool (all of its tabs, this one
+   * first) → one wallet signature and a signature by each key → tracker. One sign-in binds all tabs.
    */
   async signIn (): Promise<void> {
     if (this.wallet == null || this.account == null || this.#key == null || this.peerId == null) return
     this.error = null
     this.busy = 'signing'
     try {
-      const { address } = await signInWithEthereum({ provider: this.wallet.provider, address: this.account, privateKey: this.#key })
-      const bound = [this.peerId]
-      this.notice = null
-      for (const { privateKey } of await pooledKeys()) {
-        if (privateKey.equals(this.#key)) continue
-        try {
-          bound.push((await signInWithEthereum({ provider: this.wallet.provider, address: this.account, privateKey })).peerId)
-        } catch (err) {
-          this.notice = `Signed in, but another tab's identity was not bound: ${(err as Error).message}`
-        }
-      }
+      const own = this.#key
+      const others = (await pooledKeys()).map(k => k.privateKey).filter(k => !k.equals(own)).slice(0, MAX_PEERS_PER_SIGN_IN - 1)
+      const { address, peerIds } = await signInWithEthereum({ provider: this.wallet.provider, address: this.account, privateKey: own, otherKeys: others })
+      const bound = peerIds ?? [this.peerId] // a tracker from before multi-tab sign-in
+      const left = others.length + 1 - bound.length
+      this.notice = left > 0 ? `Signed in. ${left} other tab identit${left === 1 ? 'y' : 'ies'} of this browser stay credited to the address they were bound to before.` : null
       const kept: StoredSignIn = { address: getAddress(address), peerId: this.peerId, peerIds: bound, at: Date.now() }
       await kvSet(SIGN_IN_KEY, kept).catch(() => {})
       this.address = kept.address

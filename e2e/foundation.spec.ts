@@ -32,6 +32,10 @@ test('two tabs find WebGPU in a worker and exchange 4 MiB over direct WebRTC', a
   await expect(a.locator(`[data-testid="peer-row"][data-peer="${idB}"]`)).toBeVisible({ timeout: 60_000 })
   await expect(b.locator(`[data-testid="peer-row"][data-peer="${idA}"]`)).toBeVisible({ timeout: 60_000 })
   await expect(a.getByTestId('peer-count')).not.toHaveText('0')
+  // And keeps seeing it while it announces itself, past the 10 s a silent peer takes to expire
+  // (libp2p reports a peer only once; a volunteer may look minutes later).
+  await a.waitForTimeout(13_000)
+  await expect(a.locator(`[data-testid="peer-row"][data-peer="${idB}"]`)).toBeVisible({ timeout: 1000 })
 
   await a.locator(`[data-testid="peer-row"][data-peer="${idB}"] button`).click()
   const sent = a.locator('[data-testid="link-check"][data-direction="sent"]')

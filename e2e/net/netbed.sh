@@ -70,12 +70,16 @@ up () {
     ns "r-$h" iptables -A INPUT -i wan -j DROP
     # A home upstream of 10 Mbit/s, the way tc models it here (no netem: no delay emulation).
     ns "r-$h" tc qdisc add dev wan root tbf rate 10mbit burst 64kb latency 50ms
-    # Name resolution: `ip netns exec` mounts /etc/netns/NAME/hosts over /etc/hosts.
+    # Name resolution: `ip netns exec` mounts /etc/netns/NAME/{hosts,resolv.conf} over /etc's.
+    # hosts serves curl and Node; Chromium's WebRTC resolves STUN/TURN names through DNS, so the
+    # homes also ask the bed's DNS server on the wan (run.sh starts dns-server.ts there).
     mkdir -p "/etc/netns/$P-h-$h"
     printf '127.0.0.1 localhost\n%s train.test\n' "$SERVER" > "/etc/netns/$P-h-$h/hosts"
+    printf 'nameserver %s\n' "$SERVER" > "/etc/netns/$P-h-$h/resolv.conf"
   done
   mkdir -p "/etc/netns/$P-wan"
   printf '127.0.0.1 localhost\n%s train.test\n' "$SERVER" > "/etc/netns/$P-wan/hosts"
+  printf 'nameserver %s\n' "$SERVER" > "/etc/netns/$P-wan/resolv.conf"
   mkdir -p "$work"
 }
 

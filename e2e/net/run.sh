@@ -19,7 +19,7 @@ cleanup () {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   bash e2e/net/netbed.sh down || true
   if [ $rc != 0 ]; then
-    for f in tracker caddy coturn; do echo "---- $f (last lines)"; tail -n 15 "$WORK/$f.log" 2>/dev/null || true; done
+    for f in tracker caddy coturn dns; do echo "---- $f (last lines)"; tail -n 15 "$WORK/$f.log" 2>/dev/null || true; done
   fi
   rm -rf "$WORK"
   exit $rc
@@ -44,7 +44,9 @@ for h in a b c; do
   certutil -d "sql:$db" -A -n 'tabgrad test CA' -t 'C,,' -i "$WORK/ca.pem"
 done
 
-# ---- the server: coturn, the tracker on loopback, Caddy terminating TLS on 443
+# ---- the server: DNS for train.test, coturn, the tracker on loopback, Caddy terminating TLS on 443
+ip netns exec tgnet-wan node --import tsx e2e/net/dns-server.ts "$SERVER" "train.test=$SERVER" > "$WORK/dns.log" 2>&1 &
+PIDS+=($!)
 SECRET=$(openssl rand -hex 24)
 # The operator's token: internet.ts signs home A's browser in with it to create the campaign.
 export TABGRAD_ADMIN_TOKEN=$(openssl rand -hex 24)

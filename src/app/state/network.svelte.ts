@@ -4,7 +4,7 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createTabNode, directConnection, isDirect, type TabLibp2p } from '../../net/tab-node.ts'
 import { receiveBlob, sendBlob, type BlobResult } from '../../net/blob-check.ts'
-import { BLOB_PROTOCOL, PEER_EXPIRY_MS } from '../../net/constants.ts'
+import { BLOB_PROTOCOL, PEER_DISCOVERY_TOPIC, PEER_EXPIRY_MS } from '../../net/constants.ts'
 import { createIceSource } from '../../net/ice.ts'
 import { LinkLog, startReachabilityReports, type LinkKind } from '../../net/ice-reachability.ts'
 import { tabSlot } from './tab-slot.ts'
@@ -73,6 +73,12 @@ class NetworkState {
       node.addEventListener('peer:discovery', evt => {
         this.#discovered.set(evt.detail.id.toString(), Date.now())
         refresh()
+      })
+      // libp2p fires peer:discovery only for a peer new to its peer store, so a peer seen once
+      // would expire here after PEER_EXPIRY_MS; every signed announcement keeps it fresh.
+      node.services.pubsub.addEventListener('message', evt => {
+        const m = evt.detail
+        if (m.topic === PEER_DISCOVERY_TOPIC && m.type === 'signed' && !m.from.equals(node.peerId)) this.#discovered.set(m.from.toString(), Date.now())
       })
       node.addEventListener('connection:open', refresh)
       node.addEventListener('connection:close', refresh)

@@ -3,7 +3,7 @@ import { Membership } from './membership.ts'
 import { systemClock } from './clock.ts'
 import type { HeartbeatReply } from '../../protocol/swarm.ts'
 
-const reply = (p: Partial<HeartbeatReply> = {}): HeartbeatReply => ({ stage: 0, step: 0, done: false, replicas: ['me'], next: ['n1'], excluded: false, ...p })
+const reply = (p: Partial<HeartbeatReply> = {}): HeartbeatReply => ({ stage: 0, step: 0, done: false, replicas: ['me'], next: ['n1'], prev: [], excluded: false, ...p })
 
 function setup (replies: Array<HeartbeatReply | Error>) {
   const events: string[] = []

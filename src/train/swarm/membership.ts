@@ -1,6 +1,8 @@
 // This tab's place in the swarm: a heartbeat to the tracker carries its counters and brings back
 // its stage's replicas and the next stage's, whether it was excluded, and the tracker's step.
-// Changes are told as events; the UI text is the composition root's business.
+// Changes are told as events; the UI text is the composition root's business. The last few
+// replies' lists also say who may send this tab tensors (peer-gate.ts): a peer listed in any of
+// them, so one reply taken right after a tracker restart does not refuse peers that are rejoining.
 import type { HeartbeatReply, TabStats } from '../../protocol/swarm.ts'
 import type { Clock } from './clock.ts'
 
@@ -25,10 +27,23 @@ export interface MembershipInit {
   isForgotten: (err: unknown) => boolean
 }
 
+/** Heartbeat replies whose lists still admit a peer. */
+export const LISTED_REPLIES = 3
+
+/** A refresh asked for by the gate waits at least this long after the last beat (an unlisted peer cannot make the tab hammer the tracker). */
+export const REFRESH_MIN_MS = 1_000
+
+type Lists = Pick<HeartbeatReply, 'prev' | 'replicas' | 'next'>
+
 export class Membership {
   replicas: string[] = []
   next: string[] = []
+  /** Replicas of the previous stage, as the tracker listed them. */
+  prev: string[] = []
   readonly #init: MembershipInit
+  readonly #recent: Lists[] = []
+  #refreshing: Promise<void> | null = null
+  #lastBeat = -Infinity
   #timer: unknown = null
   #warming = false
   #stopped = false
@@ -48,8 +63,23 @@ export class Membership {
     if (this.#timer != null) this.#init.clock.cancel(this.#timer)
   }
 
+  /** Listed by the tracker on `role` in one of the last LISTED_REPLIES replies (replicas: or by the join reply). */
+  listed (role: keyof Lists, peer: string): boolean {
+    if (role === 'replicas' && this.replicas.includes(peer)) return true
+    return this.#recent.some(r => r[role].includes(peer))
+  }
+
+  /** A heartbeat now unless one ran within REFRESH_MIN_MS (then that one's answer stands); concurrent calls share one. */
+  async refresh (): Promise<void> {
+    if (this.#refreshing != null) { await this.#refreshing; return }
+    if (this.#init.clock.now() - this.#lastBeat < REFRESH_MIN_MS) return
+    this.#refreshing = this.beat().finally(() => { this.#refreshing = null })
+    await this.#refreshing
+  }
+
   async beat (): Promise<void> {
     if (this.#stopped) return
+    this.#lastBeat = this.#init.clock.now()
     let r: HeartbeatReply
     try {
       r = await this.#init.heartbeat(this.#init.stats())
@@ -59,6 +89,9 @@ export class Membership {
     }
     const next = r.next.filter(p => !this.#init.isExcluded(p))
     const changed = !same(next, this.next) || !same(r.replicas, this.replicas)
+    this.#recent.unshift({ prev: r.prev, replicas: r.replicas, next: r.next })
+    this.#recent.length = Math.min(this.#recent.length, LISTED_REPLIES)
+    this.prev = r.prev
     this.replicas = r.replicas
     this.next = next
     if (changed) this.#warm()

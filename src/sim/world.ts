@@ -48,6 +48,8 @@ export interface SimInit {
   restartAt?: number | null
   /** Called with each peer's runtime as it starts (tests trace it). */
   onRuntime?: (p: SimPeer) => void
+  /** Called once the world exists, before any peer arrives (attack tests add their own peers). */
+  onWorld?: (w: { clock: VirtualClock, net: SimNetwork, tracker: SimTracker }) => void
   /** Called every simulated minute. */
   onProgress?: (s: { simMinutes: number, completed: number, events: number }) => void
 }
@@ -87,6 +89,7 @@ export async function simulate (init: SimInit): Promise<SimResult> {
   const tracker = new SimTracker(clock, config, { stages: S, accumulation: A, totalSteps: training.steps, stageWork: flops.map(f => f.total), stageBytes, lookahead: settings.lookahead, leaseTimeoutMs: 30 * 60_000 })
   const net = new SimNetwork(clock, tensorBytes)
   const peers: SimPeer[] = []
+  init.onWorld?.({ clock, net, tracker })
   const endMs = init.hours * 3600_000
   let nextId = 0
 

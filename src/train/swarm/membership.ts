@@ -3,7 +3,7 @@
 // Changes are told as events; the UI text is the composition root's business. The last few
 // replies' lists also say who may send this tab tensors (peer-gate.ts): a peer listed in any of
 // them, so one reply taken right after a tracker restart does not refuse peers that are rejoining.
-import type { HeartbeatReply, TabStats } from '../../protocol/swarm.ts'
+import type { HeartbeatReply, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
 import type { Clock } from './clock.ts'
 
 export interface MembershipInit {
@@ -11,6 +11,9 @@ export interface MembershipInit {
   clock: Clock
   periodMs: number
   heartbeat: (stats: TabStats) => Promise<HeartbeatReply>
+  /** This tab's stage, and the tracker's status (every joined tab by stage: who may fetch this stage's weights). */
+  stage?: number
+  status?: () => Promise<SwarmStatus>
   /** Counters to report now. */
   stats: () => TabStats
   /** Peers this tab must never route to (protocol violators). */
@@ -43,6 +46,8 @@ export class Membership {
   readonly #init: MembershipInit
   readonly #recent: Lists[] = []
   #refreshing: Promise<void> | null = null
+  /** This stage's joined tabs as the tracker's status last showed them (ready or not), and when. */
+  #members: { at: number, peers: Set<string> } | null = null
   #lastBeat = -Infinity
   #timer: unknown = null
   #warming = false
@@ -67,6 +72,23 @@ export class Membership {
   listed (role: keyof Lists, peer: string): boolean {
     if (role === 'replicas' && this.replicas.includes(peer)) return true
     return this.#recent.some(r => r[role].includes(peer))
+  }
+
+  /**
+   * A replica of this stage listed by a heartbeat, or a tab that joined it and is still fetching
+   * its first weights (not routed to yet, so only the tracker's status shows it: fetched at most
+   * every REFRESH_MIN_MS). Never this tab itself.
+   */
+  async isStageMember (peer: string): Promise<boolean> {
+    if (peer === this.#init.me) return false
+    if (this.listed('replicas', peer)) return true
+    const now = this.#init.clock.now()
+    if (this.#init.status != null && (this.#members == null || now - this.#members.at >= REFRESH_MIN_MS)) {
+      const status = await this.#init.status().catch(() => null)
+      const mine = status?.stages.find(s => s.stage === this.#init.stage)?.replicas ?? []
+      this.#members = { at: now, peers: new Set(mine.filter(r => (r as { excluded?: number }).excluded !== 1).map(r => r.peerId)) }
+    }
+    return this.#members?.peers.has(peer) ?? false
   }
 
   /** A heartbeat now unless one ran within REFRESH_MIN_MS (then that one's answer stands); concurrent calls share one. */

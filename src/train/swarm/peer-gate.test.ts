@@ -53,7 +53,7 @@ describe('peer gate checks', () => {
   it('bans a peer: nothing more is taken from it, tensors or weight requests', () => {
     const view: GateView = {
       shape: [1, 1, 2], lookahead: 0, applied: () => 0, trackerStep: () => 0,
-      listedPrev: () => true, listedReplica: () => true, listedNext: () => true, awaits: () => true
+      listedPrev: () => true, listedNext: () => true, awaits: () => true
     }
     const gate = new PeerGate(view)
     const t: InboundTensor = { microbatch: 1, kind: 'activations', optimizerStep: 0, data: new Float32Array(2), meta: {}, from: 'p', sha256: 'x' }

@@ -70,9 +70,8 @@ export interface GateView {
   applied: () => number
   /** The step the tracker last announced (replies only; peers cannot move it). */
   trackerStep: () => number
-  /** Listed by the tracker, in a recent heartbeat reply, on the previous stage / this stage. */
+  /** Listed by the tracker, in a recent heartbeat reply, on the previous stage. */
   listedPrev: (peer: string) => boolean
-  listedReplica: (peer: string) => boolean
   /** This tab sent microbatch `mb` to `peer` (or did, before a re-route) and awaits its gradients. */
   awaits: (mb: number, peer: string) => boolean
   /** `peer` is a listed replica of the next stage (a late answer to a closed route is harmless). */

@@ -18,7 +18,7 @@ import { Router } from './router.ts'
 import { ReplicaPicker } from './replica-picker.ts'
 import { LeasePump } from './lease-pump.ts'
 import { SpotChecker } from './spot-checker.ts'
-import { Membership, REFRESH_MIN_MS } from './membership.ts'
+import { Membership } from './membership.ts'
 import { StageFlow } from './stage-flow.ts'
 import { PeerGate } from './peer-gate.ts'
 import { GateError, StepAheadError, UnlistedPeerError } from './errors.ts'
@@ -103,8 +103,6 @@ export class SwarmRuntime {
   #rejoining: Promise<void> | null = null
   /** The tracker's step from its own replies (join, leases, heartbeats): peers cannot move it. */
   #trackerStep: number
-  /** Stage members the tracker's status page showed (joined, maybe not ready yet), and when. */
-  #members: { at: number, peers: Set<string> } | null = null
 
   constructor (init: SwarmRuntimeInit) {
     this.#i = init
@@ -152,6 +150,7 @@ export class SwarmRuntime {
     this.membership = new Membership({
       me: init.me, clock: init.clock, periodMs: t.heartbeatMs ?? HEARTBEAT_MS,
       heartbeat: async stats => await init.tracker.heartbeat(stats), stats: () => this.stats(),
+      stage: init.stage, status: async () => await init.tracker.status(),
       isExcluded: p => this.picker.isExcluded(p), warm: async p => { await init.transport.warm(p) },
       onChange: () => { changed(); this.pump.kick() },
       // Between microbatches only: a heartbeat must not step weights under a microbatch in flight.
@@ -189,7 +188,6 @@ export class SwarmRuntime {
       shape: init.shape, lookahead: init.settings.lookahead,
       applied: () => this.steps.applied, trackerStep: () => this.#trackerStep,
       listedPrev: p => this.membership.listed('prev', p),
-      listedReplica: p => p !== init.me && this.membership.listed('replicas', p),
       listedNext: p => this.membership.listed('next', p),
       awaits: (mb, p) => { const r = this.router.routes.get(mb); return r != null && (r.sentTo === p || r.earlier.includes(p)) }
     })
@@ -248,7 +246,7 @@ export class SwarmRuntime {
     if (!this.flow.running) return null
     try {
       try {
-        this.gate.weights(from, step, await this.#isStageMember(from))
+        this.gate.weights(from, step, await this.membership.isStageMember(from))
       } catch (err) {
         if (!(err instanceof StepAheadError)) throw err
         await this.membership.refresh() // our step may lag the tracker's
@@ -277,26 +275,10 @@ export class SwarmRuntime {
     if (this.gate.isBanned(peer)) return
     this.exclude(peer)
     void this.#i.transport.disconnect?.(peer).catch(() => {})
-    const reason = (PEER_REPORT_REASONS as readonly string[]).includes(err.name) ? err.name as PeerReportReason : 'NonFiniteError'
-    void this.#i.tracker.report({ offender: peer, reason }).catch(() => {})
+    if ((PEER_REPORT_REASONS as readonly string[]).includes(err.name)) void this.#i.tracker.report({ offender: peer, reason: err.name as PeerReportReason }).catch(() => {})
     this.#i.events?.violation?.(peer, err)
   }
 
-  /**
-   * Listed as a replica of this stage, or (a tab that joined and is fetching its first weights, so
-   * not routed to yet) shown on this stage by the tracker's status, fetched at most every REFRESH_MIN_MS.
-   */
-  async #isStageMember (peer: string): Promise<boolean> {
-    if (peer === this.#i.me) return false
-    if (this.membership.listed('replicas', peer)) return true
-    const now = this.#i.clock.now()
-    if (this.#members == null || now - this.#members.at >= REFRESH_MIN_MS) {
-      const status = await this.#i.tracker.status().catch(() => null)
-      const mine = status?.stages.find(s => s.stage === this.#i.stage)?.replicas ?? []
-      this.#members = { at: now, peers: new Set(mine.filter(r => (r as { excluded?: number }).excluded !== 1).map(r => r.peerId)) }
-    }
-    return this.#members.peers.has(peer)
-  }
 
   /** Stops starting microbatches and hands back those leased ahead; in-flight ones finish. */
   pause (): void { this.#paused = true; void this.pump.releaseGranted(); void this.membership.beat() }

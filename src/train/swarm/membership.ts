@@ -36,6 +36,9 @@ export const LISTED_REPLIES = 3
 /** A refresh asked for by the gate waits at least this long after the last beat (an unlisted peer cannot make the tab hammer the tracker). */
 export const REFRESH_MIN_MS = 1_000
 
+/** How long the tracker's status vouches for a member not in the heartbeat lists. */
+export const MEMBERS_VALID_MS = 10_000
+
 type Lists = Pick<HeartbeatReply, 'prev' | 'replicas' | 'next'>
 
 export class Membership {
@@ -46,8 +49,8 @@ export class Membership {
   readonly #init: MembershipInit
   readonly #recent: Lists[] = []
   #refreshing: Promise<void> | null = null
-  /** This stage's joined tabs as the tracker's status last showed them (ready or not), and when. */
-  #members: { at: number, peers: Set<string> } | null = null
+  /** Joined tabs by stage as the tracker's status last showed them (ready or paused too; not excluded), and when. */
+  #members: { at: number, byStage: Map<number, Set<string>> } | null = null
   #lastBeat = -Infinity
   #timer: unknown = null
   #warming = false
@@ -76,19 +79,36 @@ export class Membership {
 
   /**
    * A replica of this stage listed by a heartbeat, or a tab that joined it and is still fetching
-   * its first weights (not routed to yet, so only the tracker's status shows it: fetched at most
-   * every REFRESH_MIN_MS). Never this tab itself.
+   * its first weights (not routed to yet, so only the tracker's status shows it). Never this tab.
    */
   async isStageMember (peer: string): Promise<boolean> {
     if (peer === this.#init.me) return false
     if (this.listed('replicas', peer)) return true
+    await this.refreshMembers()
+    return this.shown(this.#init.stage ?? -1, peer)
+  }
+
+  /**
+   * Shown on `stage` by the tracker's status within the last MEMBERS_VALID_MS: joined, not
+   * excluded, maybe paused (heartbeat lists leave paused tabs out, whose microbatches in flight
+   * still arrive) or not ready yet.
+   */
+  shown (stage: number, peer: string): boolean {
+    const m = this.#members
+    return m != null && this.#init.clock.now() - m.at < MEMBERS_VALID_MS && (m.byStage.get(stage)?.has(peer) ?? false)
+  }
+
+  /** Fetches the tracker's status unless it was fetched within REFRESH_MIN_MS. */
+  async refreshMembers (): Promise<void> {
     const now = this.#init.clock.now()
-    if (this.#init.status != null && (this.#members == null || now - this.#members.at >= REFRESH_MIN_MS)) {
-      const status = await this.#init.status().catch(() => null)
-      const mine = status?.stages.find(s => s.stage === this.#init.stage)?.replicas ?? []
-      this.#members = { at: now, peers: new Set(mine.filter(r => (r as { excluded?: number }).excluded !== 1).map(r => r.peerId)) }
+    if (this.#init.status == null || (this.#members != null && now - this.#members.at < REFRESH_MIN_MS)) return
+    this.#members = { at: now, byStage: this.#members?.byStage ?? new Map() }
+    const status = await this.#init.status().catch(() => null)
+    if (status == null) return
+    this.#members = {
+      at: this.#init.clock.now(),
+      byStage: new Map(status.stages.map(s => [s.stage, new Set(s.replicas.filter(r => (r as { excluded?: number }).excluded !== 1).map(r => r.peerId))]))
     }
-    return this.#members?.peers.has(peer) ?? false
   }
 
   /** A heartbeat now unless one ran within REFRESH_MIN_MS (then that one's answer stands); concurrent calls share one. */

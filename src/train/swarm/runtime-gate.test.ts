@@ -31,7 +31,7 @@ async function middle () {
   let beats = 0
   const reply: HeartbeatReply = { stage: 1, step: STEP, done: false, replicas: ['me', 'r2'], next: ['n1'], prev: ['p1', 'p2'], excluded: false }
   const status = { step: STEP, totalSteps: 100, done: false, losses: [], microbatches: { scheduled: 0, completed: 0, retried: 0, lost: 0, in_flight: 0 },
-    stages: [{ stage: 0, replicas: [{ peerId: 'p1' }, { peerId: 'p2' }] }, { stage: 1, replicas: [{ peerId: 'me' }, { peerId: 'r2' }, { peerId: 'j1' }] }, { stage: 2, replicas: [{ peerId: 'n1' }] }] } satisfies SwarmStatus
+    stages: [{ stage: 0, replicas: [{ peerId: 'p1' }, { peerId: 'p2' }, { peerId: 'paused', paused: 1 }, { peerId: 'flagged', excluded: 1 } as { peerId: string }] }, { stage: 1, replicas: [{ peerId: 'me' }, { peerId: 'r2' }, { peerId: 'j1' }] }, { stage: 2, replicas: [{ peerId: 'n1' }] }] } satisfies SwarmStatus
   const runtime = new SwarmRuntime({
     me: 'me', campaign: 'c', stage: 1, stages: 3, isFirst: false, isLast: false,
     training: { microbatch: 1, accumulation: 4, seq_len: 2, lr: 1e-3, lr_schedule: 'constant', warmup_steps: 0, steps: 100, weight_decay: 0, grad_clip: 1, sync_every: 1000, seed: 1 },
@@ -116,6 +116,13 @@ describe('the peer gate of a runtime', () => {
     t.runtime.membership.listed = (role, peer) => peer === 'p3' ? t.beats() > before : listed(role, peer)
     expect(await accepting(t.runtime, await tensor({ from: 'p3' }))).toBeNull()
     expect(t.beats()).toBe(before + 1)
+    expect(computed(t.kernels)).toEqual(['forward@0'])
+  })
+
+  it('takes a paused previous-stage tab\'s microbatches in flight (the tracker\'s status shows it), not an excluded one\'s', async () => {
+    const t = await middle()
+    expect(await accepting(t.runtime, await tensor({ from: 'paused' }))).toBeNull()
+    expect((await accepting(t.runtime, await tensor({ from: 'flagged', mb: 4 })))?.name).toBe('UnlistedPeerError')
     expect(computed(t.kernels)).toEqual(['forward@0'])
   })
 

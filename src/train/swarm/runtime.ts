@@ -187,7 +187,8 @@ export class SwarmRuntime {
     this.gate = new PeerGate({
       shape: init.shape, lookahead: init.settings.lookahead,
       applied: () => this.steps.applied, trackerStep: () => this.#trackerStep,
-      listedPrev: p => this.membership.listed('prev', p),
+      // A paused previous-stage tab is out of the heartbeat lists, but its microbatches in flight still come.
+      listedPrev: p => this.membership.listed('prev', p) || this.membership.shown(init.stage - 1, p),
       listedNext: p => this.membership.listed('next', p),
       awaits: (mb, p) => { const r = this.router.routes.get(mb); return r != null && (r.sentTo === p || r.earlier.includes(p)) }
     })
@@ -220,7 +221,7 @@ export class SwarmRuntime {
   accept (t: InboundTensor): Promise<void> | undefined {
     if (this.#gated(t)) return undefined
     return (async () => {
-      await this.membership.refresh()
+      await Promise.all([this.membership.refresh(), this.membership.refreshMembers()])
       if (!this.#gated(t)) throw new UnlistedPeerError(`${t.from} is not listed on stage ${this.#i.stage - 1}`)
     })()
   }

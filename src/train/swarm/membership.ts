@@ -51,6 +51,8 @@ export class Membership {
   #refreshing: Promise<void> | null = null
   /** Joined tabs by stage as the tracker's status last showed them (ready or paused too; not excluded), and when. */
   #members: { at: number, byStage: Map<number, Set<string>> } | null = null
+  #membersFetch: Promise<void> | null = null
+  #membersAskedAt = -Infinity
   #lastBeat = -Infinity
   #timer: unknown = null
   #warming = false
@@ -98,17 +100,21 @@ export class Membership {
     return m != null && this.#init.clock.now() - m.at < MEMBERS_VALID_MS && (m.byStage.get(stage)?.has(peer) ?? false)
   }
 
-  /** Fetches the tracker's status unless it was fetched within REFRESH_MIN_MS. */
+  /** Fetches the tracker's status unless it was asked for within REFRESH_MIN_MS; concurrent calls share one. */
   async refreshMembers (): Promise<void> {
-    const now = this.#init.clock.now()
-    if (this.#init.status == null || (this.#members != null && now - this.#members.at < REFRESH_MIN_MS)) return
-    this.#members = { at: now, byStage: this.#members?.byStage ?? new Map() }
-    const status = await this.#init.status().catch(() => null)
-    if (status == null) return
-    this.#members = {
-      at: this.#init.clock.now(),
-      byStage: new Map(status.stages.map(s => [s.stage, new Set(s.replicas.filter(r => (r as { excluded?: number }).excluded !== 1).map(r => r.peerId))]))
-    }
+    if (this.#membersFetch != null) { await this.#membersFetch; return }
+    const status = this.#init.status
+    if (status == null || this.#init.clock.now() - this.#membersAskedAt < REFRESH_MIN_MS) return
+    this.#membersAskedAt = this.#init.clock.now()
+    this.#membersFetch = (async () => {
+      const s = await status().catch(() => null)
+      if (s == null) return // a failed fetch vouches for no one
+      this.#members = {
+        at: this.#init.clock.now(),
+        byStage: new Map(s.stages.map(st => [st.stage, new Set(st.replicas.filter(r => (r as { excluded?: number }).excluded !== 1).map(r => r.peerId))]))
+      }
+    })().finally(() => { this.#membersFetch = null })
+    await this.#membersFetch
   }
 
   /** A heartbeat now unless one ran within REFRESH_MIN_MS (then that one's answer stands); concurrent calls share one. */

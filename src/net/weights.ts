@@ -53,7 +53,10 @@ async function readJson (reader: ByteReader): Promise<unknown> {
 
 export interface WeightsServerInit {
   campaign: string
-  /** Returns the weights asked for (may wait for this replica to reach the step), or null. */
+  /**
+   * Returns the weights asked for (may wait for this replica to reach the step), or null. Throws
+   * to refuse the requester (e.g. not a replica of this stage): it is told the error, nothing more.
+   */
   provide(req: WeightsRequest, from: string): Promise<Weights | null>
 }
 
@@ -64,8 +67,17 @@ export async function serveWeights (stream: Stream, from: string, init: WeightsS
     if (req?.campaign !== init.campaign || !Number.isInteger(req.stage) || !(req.step === 'latest' || Number.isInteger(req.step))) {
       stream.send(lengthPrefixed({ ok: false, error: 'bad request' }))
     } else {
-      const w = await init.provide(req, from)
-      if (w == null) {
+      let w: Weights | null
+      let refusal: string | null = null
+      try {
+        w = await init.provide(req, from)
+      } catch (err) {
+        w = null
+        refusal = `${(err as Error).name}: ${(err as Error).message}`.slice(0, 512)
+      }
+      if (refusal != null) {
+        stream.send(lengthPrefixed({ ok: false, error: refusal }))
+      } else if (w == null) {
         stream.send(lengthPrefixed({ ok: false, error: `no weights for stage ${req.stage} at step ${req.step}` }))
       } else {
         const payload = new Uint8Array(w.params.buffer, w.params.byteOffset, w.params.byteLength)
@@ -100,7 +112,9 @@ export async function fetchWeights (connection: Connection, req: WeightsRequest,
     const bytes = await reader.read(opts.expectElements * 4)
     if (toHex(await sha256(bytes)) !== head.sha256) throw new DigestMismatchError('weights failed their digest')
     await stream.close().catch(() => {})
-    const weight = typeof head.weight === 'number' && Number.isFinite(head.weight) && head.weight >= 0 ? head.weight : 1
+    // A replica-average share that is not a finite non-negative number is refused, not guessed (the caller caps its size).
+    const weight = head.weight ?? 1
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) throw new MalformedFrameError(`weights carry the sync weight ${String(weight).slice(0, 40)}`)
     return { step: head.step ?? 0, weight, params: new Float32Array(bytes.buffer, bytes.byteOffset, opts.expectElements) }
   } catch (err) {
     stream.abort(err as Error)

@@ -11,6 +11,7 @@
 //   POST loss {peerId, microbatch, loss}           → {ok}
 //   POST leave {peerId}                            → {ok}
 //   POST spotcheck {peerId, microbatch, stage, step, weightsDigest, sample} → SpotReply
+//   POST report {peerId, offender, reason}         → {ok}    (a peer this tab disconnected: PeerReportBody)
 //   GET  swarm                                     → SwarmStatus
 
 /** Most leases one request may ask for (a stage-0 tab's window). */
@@ -27,8 +28,17 @@ export interface HeartbeatReply {
   replicas: string[]
   /** Ready replicas of the next stage, to route activations to. */
   next: string[]
+  /** Ready replicas of the previous stage: the only peers whose activations this tab takes. */
+  prev: string[]
   excluded: boolean
 }
+
+/** Why a tab disconnected a peer (the gate's violations, src/train/swarm/peer-gate.ts). */
+export const PEER_REPORT_REASONS = ['NonFiniteError', 'ShapeError', 'StepBombError'] as const
+export type PeerReportReason = typeof PEER_REPORT_REASONS[number]
+
+/** A tab tells the tracker which peer it disconnected and why (evidence for the operator; it excludes no one by itself). */
+export interface PeerReportBody { offender: string, reason: PeerReportReason }
 
 /** A microbatch id to run, with the optimizer step it belongs to (id / accumulation). */
 export interface Lease { id: number, step: number }

@@ -19,9 +19,9 @@ export interface SimEndpoint {
   alive: boolean
   /** When this peer's uplink is free again. */
   upFreeAt: number
-  /** Takes custody of a tensor (throws to refuse). */
-  accept: (t: InboundTensor) => void
-  provideWeights: (step: number | 'latest') => Promise<SyncWeights | null>
+  /** Takes custody of a tensor (throws or rejects to refuse). */
+  accept: (t: InboundTensor) => void | Promise<void>
+  provideWeights: (step: number | 'latest', from: string) => Promise<SyncWeights | null>
   /** Bytes of this peer's stage weights, for transfer times. */
   weightBytes: number
   bytesSent: number
@@ -71,7 +71,7 @@ export class SimNetwork {
         await this.#transfer(a, b, this.tensorBytes, this.#latency(a.link, b.link))
         this.tensorBytesSent += this.tensorBytes
         if (!b.alive || !a.alive) throw Object.assign(new Error('connection closed'), { name: 'TruncatedError' })
-        b.accept({ ...t, from: me, sha256: await signer.digest(t.data) }) // throws → a nack
+        await b.accept({ ...t, from: me, sha256: await signer.digest(t.data) }) // throws → a nack
         return { ms: this.#clock.now() - t0, bytes: this.tensorBytes }
       },
       connected: peer => this.#peers.get(peer)?.alive === true,
@@ -81,7 +81,7 @@ export class SimNetwork {
         const b = this.#peers.get(me)!
         if (a == null || !a.alive) throw Object.assign(new Error('peer gone'), { name: 'WeightsUnavailableError' })
         const deadline = this.#clock.now() + timeoutMs
-        const w = await a.provideWeights(step)
+        const w = await a.provideWeights(step, me).catch(() => null)
         if (w == null || !a.alive) throw Object.assign(new Error('no weights'), { name: 'WeightsUnavailableError' })
         // Weights stream beside the tensors (WebRTC interleaves streams): half the link, not its FIFO.
         a.bytesSent += a.weightBytes

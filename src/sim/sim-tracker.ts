@@ -5,6 +5,7 @@ import { Coordinator, NotStageZeroError, UnknownTabError, type CoordinatorInit }
 import { splitStages, type GPTConfig } from '../model/config.ts'
 import { TrackerError, type TrackerClient } from '../train/swarm/tracker-client.ts'
 import type { VirtualClock } from './virtual-clock.ts'
+import { PeerReports } from '../tracker/swarm/peer-reports.ts'
 
 export class SimTracker {
   coord: Coordinator
@@ -15,6 +16,8 @@ export class SimTracker {
   restarts = 0
   /** Requests served (the tracker's load). */
   requests = 0
+  /** Peers tabs disconnected for a violation. */
+  readonly reports = new PeerReports()
 
   constructor (clock: VirtualClock, config: GPTConfig, init: CoordinatorInit) {
     this.#clock = clock
@@ -59,7 +62,7 @@ export class SimTracker {
       }),
       heartbeat: async stats => await call(c => {
         const t = c.heartbeat(peerId, stats)
-        return { stage: t.stage, step: c.step, done: c.done, replicas: c.replicas(t.stage), next: t.stage + 1 < S ? c.replicas(t.stage + 1) : [], excluded: c.isExcluded(peerId) }
+        return { stage: t.stage, step: c.step, done: c.done, replicas: c.replicas(t.stage), next: t.stage + 1 < S ? c.replicas(t.stage + 1) : [], prev: t.stage > 0 ? c.replicas(t.stage - 1) : [], excluded: c.isExcluded(peerId) }
       }),
       lease: async max => await call(c => c.lease(peerId, max)),
       complete: async (mb, _receipts, window = 0, loss) => await call(c => {
@@ -70,6 +73,7 @@ export class SimTracker {
       loss: async (mb, loss) => { await call(c => { c.reportLoss(peerId, mb, loss) }) },
       leave: async () => { await call(c => { c.leave(peerId) }) },
       spotcheck: async () => await call(() => ({ verdicts: [] })),
+      report: async b => { await call(() => { this.reports.record(peerId, b.offender, b.reason) }) },
       status: async () => await call(c => c.status())
     }
   }

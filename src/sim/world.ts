@@ -48,6 +48,8 @@ export interface SimInit {
   restartAt?: number | null
   /** Called with each peer's runtime as it starts (tests trace it). */
   onRuntime?: (p: SimPeer) => void
+  /** Called once the world exists, before any peer arrives (attack tests add their own peers). */
+  onWorld?: (w: { clock: VirtualClock, net: SimNetwork, tracker: SimTracker }) => void
   /** Called every simulated minute. */
   onProgress?: (s: { simMinutes: number, completed: number, events: number }) => void
 }
@@ -87,6 +89,7 @@ export async function simulate (init: SimInit): Promise<SimResult> {
   const tracker = new SimTracker(clock, config, { stages: S, accumulation: A, totalSteps: training.steps, stageWork: flops.map(f => f.total), stageBytes, lookahead: settings.lookahead, leaseTimeoutMs: 30 * 60_000 })
   const net = new SimNetwork(clock, tensorBytes)
   const peers: SimPeer[] = []
+  init.onWorld?.({ clock, net, tracker })
   const endMs = init.hours * 3600_000
   let nextId = 0
 
@@ -127,7 +130,8 @@ export async function simulate (init: SimInit): Promise<SimResult> {
     const isLast = s === S - 1
     const runtime = new SwarmRuntime({
       me: p.id, campaign: 'sim', stage: s, stages: S, isFirst, isLast, training, settings, spotCheckRate: 0,
-      shape: [B, T, config.d_model], flops: { forward: f.forward, backward: f.backward },
+      // The tensors exchanged hold one number (the network charges their real B·T·C size): the gate checks that shape.
+      shape: [1, 1, 1], flops: { forward: f.forward, backward: f.backward },
       tracker: client, transport, signer, clock, slots: slots[s], initialStep: joined.step, initialParams: new Float32Array(4),
       kernels: timedKernels(clock, p.speed, { forward: f.forward, backward: f.backward, step: 16 * paramBytes[s] / 4 }, isLast, p.meter),
       replicas: joined.replicas, throughput: p.speed, timings: SIM_TIMINGS,
@@ -135,8 +139,8 @@ export async function simulate (init: SimInit): Promise<SimResult> {
     })
     p.runtime = runtime
     init.onRuntime?.(p)
-    p.endpoint.accept = t => { runtime.accept(t) }
-    p.endpoint.provideWeights = async step => await runtime.provideWeights(step)
+    p.endpoint.accept = t => runtime.accept(t)
+    p.endpoint.provideWeights = async (step, from) => await runtime.provideWeights(step, from)
     await runtime.start()
   }
 

@@ -4,7 +4,8 @@
 // never asks separately.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Coordinator, NotStageZeroError, UnknownTabError } from './coordinator.ts'
-import { MAX_LEASE_WINDOW, type CompleteReply } from '../../protocol/swarm.ts'
+import { MAX_LEASE_WINDOW, PEER_REPORT_REASONS, type CompleteReply, type PeerReportReason } from '../../protocol/swarm.ts'
+import { PeerReports } from './peer-reports.ts'
 import { swarmSettingsOf } from '../../campaign/swarm-settings.ts'
 import { SpotChecks } from '../../ledger/spot-checks.ts'
 import { parseHeartbeatStats } from '../heartbeat-stats.ts'
@@ -35,6 +36,8 @@ export interface SwarmRoutes {
   handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>
   coordinator(campaignId: string): Coordinator | undefined
   spotChecks(campaignId: string): SpotChecks | undefined
+  /** Peers tabs disconnected, with who reported them. */
+  peerReports(campaignId: string): PeerReports | undefined
 }
 
 const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{32,64}$/
@@ -65,6 +68,7 @@ export function stageWorkOf (m: CampaignManifest): number[] {
 export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
   const coordinators = new Map<string, Coordinator>()
   const checks = new Map<string, SpotChecks>()
+  const reports = new Map<string, PeerReports>()
 
   function coordinatorFor (id: string): { coord: Coordinator, manifest: CampaignManifest } {
     const rec = init.campaigns.get(id)
@@ -88,7 +92,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
   }
 
   async function handle (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
-    const m = /^\/api\/campaigns\/([0-9a-f]{32})\/(join|heartbeat|lease|complete|release|loss|leave|spotcheck|swarm)$/.exec(path)
+    const m = /^\/api\/campaigns\/([0-9a-f]{32})\/(join|heartbeat|lease|complete|release|loss|leave|spotcheck|report|swarm)$/.exec(path)
     if (m == null) return false
     const [, id, action] = m
     const { coord, manifest } = coordinatorFor(id)
@@ -122,7 +126,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
         }
         case 'heartbeat': {
           const tab = coord.heartbeat(peerId, parseHeartbeatStats(body.stats))
-          sendJson(res, 200, { stage: tab.stage, step: coord.step, done: coord.done, replicas: coord.replicas(tab.stage), next: tab.stage + 1 < manifest.stages ? coord.replicas(tab.stage + 1) : [], excluded: coord.isExcluded(peerId) })
+          sendJson(res, 200, { stage: tab.stage, step: coord.step, done: coord.done, replicas: coord.replicas(tab.stage), next: tab.stage + 1 < manifest.stages ? coord.replicas(tab.stage + 1) : [], prev: tab.stage > 0 ? coord.replicas(tab.stage - 1) : [], excluded: coord.isExcluded(peerId) })
           break
         }
         case 'lease':
@@ -173,6 +177,18 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           sendJson(res, 200, { verdicts })
           break
         }
+        case 'report': {
+          const offender = body.offender
+          if (typeof offender !== 'string' || !PEER_ID.test(offender)) throw new BadRequestError('offender must be a base58 libp2p PeerId')
+          if (!(PEER_REPORT_REASONS as readonly unknown[]).includes(body.reason)) throw new BadRequestError(`reason must be one of ${PEER_REPORT_REASONS.join(', ')}`)
+          if (coord.tab(peerId) == null) throw new UnknownTabError(`${peerId} has not joined this campaign`)
+          let pr = reports.get(id)
+          if (pr == null) { pr = new PeerReports(); reports.set(id, pr) }
+          const n = pr.record(peerId, offender, body.reason as PeerReportReason)
+          log.info(`report ${id.slice(0, 8)}: ${peerId.slice(-8)} disconnected ${offender.slice(-8)} (${String(body.reason)}; ${n} reporter${n === 1 ? '' : 's'})`)
+          sendJson(res, 200, { ok: true })
+          break
+        }
         case 'leave':
           coord.leave(peerId)
           sendJson(res, 200, { ok: true })
@@ -189,5 +205,5 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
     return true
   }
 
-  return { handle, coordinator: id => coordinators.get(id), spotChecks: id => checks.get(id) }
+  return { handle, coordinator: id => coordinators.get(id), spotChecks: id => checks.get(id), peerReports: id => reports.get(id) }
 }

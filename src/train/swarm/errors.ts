@@ -38,3 +38,51 @@ export class StoppedError extends SwarmError {
 export class DuplicateError extends SwarmError {
   override name = 'DuplicateError'
 }
+
+/**
+ * A peer's tensor or request was refused by the gate (peer-gate.ts) before it touched state.
+ * `violation`: no honest peer sends this (NaN, wrong shape, a step bomb), so the peer is
+ * disconnected and reported; otherwise it may be honest lag (a membership list not yet updated).
+ */
+export class GateError extends SwarmError {
+  override name = 'GateError'
+  readonly violation: boolean = false
+}
+
+/** The sender is not listed by the tracker on the adjacent stage (or not on this stage, for weights). */
+export class UnlistedPeerError extends GateError {
+  override name = 'UnlistedPeerError'
+}
+
+/** Gradients for a microbatch this tab never sent to that peer. */
+export class UnsolicitedError extends GateError {
+  override name = 'UnsolicitedError'
+}
+
+/** A peer this tab disconnected for a violation: nothing more is taken from it. */
+export class BannedPeerError extends GateError {
+  override name = 'BannedPeerError'
+}
+
+/** An optimizer step ahead of what the tracker announced, within reach of honest lag. */
+export class StepAheadError extends GateError {
+  override name = 'StepAheadError'
+}
+
+/** An optimizer step far beyond the tracker's (a step bomb). */
+export class StepBombError extends GateError {
+  override name = 'StepBombError'
+  override readonly violation = true
+}
+
+/** A tensor whose shape or length is not the stage's (B, T, C). */
+export class ShapeError extends GateError {
+  override name = 'ShapeError'
+  override readonly violation = true
+}
+
+/** NaN or ±Inf in a tensor or in weights. */
+export class NonFiniteError extends GateError {
+  override name = 'NonFiniteError'
+  override readonly violation = true
+}

@@ -23,11 +23,12 @@ export interface Libp2pTransportInit {
 
 export interface ServeInit {
   maxPayloadBytes: number
-  /** Takes custody of a tensor (throw to nack); the returned work runs after the ack. */
-  onTensor: (t: InboundTensor) => void
+  /** Takes custody of a tensor (throw or reject to nack); its work runs after the ack. */
+  onTensor: (t: InboundTensor) => void | Promise<void>
   /** A peer broke the tensor protocol: it was disconnected. */
   onViolation: (peer: string, err: Error) => void
-  provideWeights: (req: WeightsRequest) => Promise<SyncWeights | null>
+  /** Weights for `from` (throw to refuse it, e.g. not a replica of this stage). */
+  provideWeights: (req: WeightsRequest, from: string) => Promise<SyncWeights | null>
 }
 
 export interface Libp2pTransport extends TensorTransport {
@@ -59,7 +60,7 @@ export function createLibp2pTransport (init: Libp2pTransportInit): Libp2pTranspo
         onTensor: t => {
           if (!(t.data instanceof Float32Array)) throw Object.assign(new Error('expected f32 data'), { name: 'DTypeError' })
           const meta = (typeof t.meta === 'object' && t.meta != null ? t.meta : {}) as TensorMeta
-          s.onTensor({ microbatch: t.microbatch, kind: t.kind, optimizerStep: t.optimizerStep, data: t.data, meta, from: t.from, sha256: t.sha256 })
+          return s.onTensor({ microbatch: t.microbatch, kind: t.kind, optimizerStep: t.optimizerStep, data: t.data, meta, from: t.from, sha256: t.sha256, shape: t.shape })
         },
         onViolation: (peer, err) => {
           s.onViolation(peer, err)
@@ -67,8 +68,11 @@ export function createLibp2pTransport (init: Libp2pTransportInit): Libp2pTranspo
         }
       })
       await node.handle(WEIGHTS_PROTOCOL, (stream, conn) => {
-        void serveWeights(stream, conn.remotePeer.toString(), { campaign: init.campaign, provide: async req => await s.provideWeights(req) })
+        void serveWeights(stream, conn.remotePeer.toString(), { campaign: init.campaign, provide: async (req, from) => await s.provideWeights(req, from) })
       }, { runOnLimitedConnection: false })
+    },
+    async disconnect (peer) {
+      await node.hangUp(peerIdFromString(peer))
     },
     async stop () {
       await protocol?.stop().catch(() => {})

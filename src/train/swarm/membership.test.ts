@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { Membership } from './membership.ts'
+import { LISTED_REPLIES, Membership } from './membership.ts'
 import { systemClock } from './clock.ts'
 import type { HeartbeatReply } from '../../protocol/swarm.ts'
 
-const reply = (p: Partial<HeartbeatReply> = {}): HeartbeatReply => ({ stage: 0, step: 0, done: false, replicas: ['me'], next: ['n1'], excluded: false, ...p })
+const reply = (p: Partial<HeartbeatReply> = {}): HeartbeatReply => ({ stage: 0, step: 0, done: false, replicas: ['me'], next: ['n1'], prev: [], excluded: false, ...p })
 
 function setup (replies: Array<HeartbeatReply | Error>) {
   const events: string[] = []
@@ -42,5 +42,31 @@ describe('Membership', () => {
     await t.m.beat()
     await t.m.beat()
     expect(t.events).toEqual(['excluded', 'step 0', 'done', 'change', 'rejoin'])
+  })
+
+  it('admits a peer listed in one of the last few replies, then not; refreshes at most once a second', async () => {
+    const replies = [reply({ prev: ['p1'] }), ...Array.from({ length: LISTED_REPLIES }, () => reply({ prev: ['p2'] }))]
+    const t = setup(replies)
+    await t.m.beat()
+    expect(t.m.listed('prev', 'p1')).toBe(true)
+    for (let i = 1; i < LISTED_REPLIES; i++) await t.m.beat()
+    expect(t.m.listed('prev', 'p1')).toBe(true) // a reply right after a tracker restart may miss a rejoining peer
+    await t.m.beat()
+    expect(t.m.listed('prev', 'p1')).toBe(false)
+    expect(t.m.listed('prev', 'p2')).toBe(true)
+    expect(t.m.listed('next', 'p2')).toBe(false)
+    await t.m.refresh() // the last beat was just now: no new heartbeat
+    expect(replies).toHaveLength(0)
+  })
+
+  it('asks the tracker\'s status who is on a stage (joining, paused) at most once a second, and never vouches for excluded tabs', async () => {
+    let asked = 0
+    const m = new Membership({
+      me: 'me', clock: systemClock, periodMs: 60_000, stage: 1, heartbeat: async () => reply(), stats: () => ({}), isExcluded: () => false, warm: async () => {}, isForgotten: () => false,
+      status: async () => { asked++; return { step: 0, totalSteps: 1, done: false, losses: [], microbatches: { scheduled: 0, completed: 0, retried: 0, lost: 0, in_flight: 0 }, stages: [{ stage: 1, replicas: [{ peerId: 'me' }, { peerId: 'joining' }, { peerId: 'bad', excluded: 1 } as { peerId: string }] }] } }
+    })
+    const answers = await Promise.all(['joining', 'bad', 'me', 'stranger'].map(async p => await m.isStageMember(p)))
+    expect(answers).toEqual([true, false, false, false])
+    expect(asked).toBe(1)
   })
 })

@@ -13,7 +13,7 @@ function pair (outer = { lr: 1, momentum: 0 }) {
     const kernels = { ...k, exportParams: async () => p.slice(), importParams: async (x: Float32Array) => { p = x.slice() } }
     const c = new StageCompute({ kernels, slots: 1, clock: systemClock })
     const s = new ReplicaSync({
-      me, every: 2, outer, clock: systemClock, exclusive: c.exclusive.bind(c), peers: () => ['a', 'b'], timeoutMs: 50,
+      me, every: 2, outer, clock: systemClock, exclusive: c.exclusive.bind(c), peers: () => ['a', 'b'], timeoutMs: 50, maxWeight: 16,
       fetch: async (peer, step): Promise<SyncWeights> => { const w = await syncs.get(peer)!.snapshot(step); if (w == null) throw new Error('none'); return w },
       digest: async x => Array.from(x).join(',')
     })

@@ -3,11 +3,14 @@
 // weighted by the microbatches each learned from (summed in PeerId order, so every replica gets
 // the same bits), takes the DiLoCo outer step and loads the result. It runs beside the
 // microbatches (StepClock holds only the *next* optimizer step until it is done). Weights go
-// replica to replica only; the tracker never sees them.
+// replica to replica only; the tracker never sees them. A peer's snapshot counts only if every
+// number in it is finite, and its weight is capped at a whole sync period's microbatches, so one
+// replica can neither poison the average nor claim it for itself (peer-gate.ts).
 import { averageParams } from '../replica.ts'
 import { OuterOptimizer } from '../outer-step.ts'
 import type { Clock } from './clock.ts'
 import type { StageKernels } from './stage-compute.ts'
+import { checkedContribution } from './peer-gate.ts'
 
 export interface SyncWeights { step: number, params: Float32Array, weight?: number }
 
@@ -24,6 +27,10 @@ export interface ReplicaSyncInit {
   /** Fetches `peer`'s snapshot of `step`. */
   fetch: (peer: string, step: number, expectElements: number, timeoutMs: number) => Promise<SyncWeights>
   timeoutMs: number
+  /** Most microbatches one replica can have learned from in a sync period (accumulation · every): a contribution's weight is capped at it. */
+  maxWeight: number
+  /** A peer sent a snapshot with NaN/Inf (it is left out of the average). */
+  onViolation?: (peer: string, err: Error) => void
   /** Digest of the loaded weights (spot checks compare replicas holding the same digest). */
   digest: (params: Float32Array) => Promise<string>
   /** Progress for the UI. */
@@ -75,7 +82,16 @@ export class ReplicaSync {
     if (others.length > 0) {
       i.onMessage?.(`Averaging weights with ${others.length} replica${others.length === 1 ? '' : 's'} (step ${k})`)
       const settled = await Promise.allSettled(others.map(async peer => await i.fetch(peer, k, own.length, i.timeoutMs)))
-      got = others.flatMap((peer, j) => { const r = settled[j]; return r.status === 'fulfilled' && r.value.step === k ? [{ peer, w: r.value }] : [] })
+      got = others.flatMap((peer, j) => {
+        const r = settled[j]
+        if (r.status !== 'fulfilled' || r.value.step !== k) return []
+        try {
+          return [{ peer, w: checkedContribution(r.value, i.maxWeight) }]
+        } catch (err) {
+          i.onViolation?.(peer, err as Error)
+          return []
+        }
+      })
     }
     // Sum in PeerId order on every replica: float addition is not associative.
     const all = [...got, { peer: i.me, w: mine }].sort((a, b) => a.peer < b.peer ? -1 : 1)

@@ -1,7 +1,8 @@
 // The swarm runtime of one stage replica, composed from its parts (js-libp2p's createLibp2p
 // shape): stage compute, step clock, replica sync, router, lease pump, spot checks, membership,
-// and the stage flow that runs the microbatch recipe between them. It holds no logic of its own
-// beyond wiring and counters. The browser tab (swarm-tab.ts) and the simulator (src/sim) both
+// and the stage flow that runs the microbatch recipe between them, behind the peer gate that every
+// inbound tensor and weights request passes first. It holds no logic of its own beyond wiring
+// and counters. The browser tab (swarm-tab.ts) and the simulator (src/sim) both
 // build one; they differ only in the kernels, transport, tracker and clock they pass.
 import type { TrackerClient } from './tracker-client.ts'
 import { isForgotten } from './tracker-client.ts'
@@ -19,6 +20,9 @@ import { LeasePump } from './lease-pump.ts'
 import { SpotChecker } from './spot-checker.ts'
 import { Membership } from './membership.ts'
 import { StageFlow } from './stage-flow.ts'
+import { PeerGate } from './peer-gate.ts'
+import { GateError, StepAheadError, UnlistedPeerError } from './errors.ts'
+import { PEER_REPORT_REASONS, type PeerReportReason } from '../../protocol/swarm.ts'
 import type { HopSigner, InboundTensor, TensorTransport } from './transport.ts'
 import { COMPLETE_RETRIES, HEARTBEAT_MS, LEASE_RETRY_MS, ROUTE_CHECK_MS, ROUTE_TIMEOUT_MS, ROUTE_TIMEOUT_PER_STAGE_MS, SYNC_TIMEOUT_MS } from './constants.ts'
 
@@ -42,7 +46,7 @@ export interface SwarmRuntimeInit {
   /** (B, T, C). */
   shape: [number, number, number]
   flops: { forward: number, backward: number }
-  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'spotcheck' | 'join'>
+  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'spotcheck' | 'join' | 'report' | 'status'>
   transport: TensorTransport
   signer: HopSigner
   kernels: StageKernels
@@ -65,6 +69,8 @@ export interface RuntimeEvents {
   message?: (text: string) => void
   flagged?: () => void
   excluded?: () => void
+  /** A peer broke the protocol (NaN, wrong shape, step bomb): it was disconnected and reported. */
+  violation?: (peer: string, err: Error) => void
   done?: () => void
 }
 
@@ -86,6 +92,7 @@ export class SwarmRuntime {
   readonly spot: SpotChecker
   readonly membership: Membership
   readonly flow: StageFlow
+  readonly gate: PeerGate
   readonly picker = new ReplicaPicker()
   readonly counters: RuntimeCounters = { microbatches: 0, flops: 0, bytesSent: 0, bytesReceived: 0, retried: 0, lastLoss: null }
   readonly #i: SwarmRuntimeInit
@@ -94,9 +101,12 @@ export class SwarmRuntime {
   #startedAt = 0
   #routeTimer: unknown = null
   #rejoining: Promise<void> | null = null
+  /** The tracker's step from its own replies (join, leases, heartbeats): peers cannot move it. */
+  #trackerStep: number
 
   constructor (init: SwarmRuntimeInit) {
     this.#i = init
+    this.#trackerStep = init.initialStep
     const t = init.timings ?? {}
     const ev = init.events ?? {}
     const changed = (): void => { ev.changed?.() }
@@ -108,6 +118,8 @@ export class SwarmRuntime {
       clock: init.clock, exclusive, peers: () => this.membership.replicas, timeoutMs: t.syncTimeoutMs ?? SYNC_TIMEOUT_MS,
       fetch: async (peer, step, n, ms) => await init.transport.fetchWeights(peer, step, n, ms),
       digest: async p => await init.signer.digest(p),
+      maxWeight: init.training.accumulation * init.training.sync_every,
+      onViolation: (peer, err) => { this.#violation(peer, err) },
       onMessage: text => { ev.message?.(text) }
     })
     this.steps = new StepClock({ exclusive, training: init.training, initialStep: init.initialStep, onStepped: (step, n) => { changed(); return this.sync.onStepped(step, n) } })
@@ -126,7 +138,7 @@ export class SwarmRuntime {
       freeSlots: () => this.compute.freeSlots,
       canStart: () => init.isFirst && this.flow.running && !this.#paused && !this.#stopped && (init.isLast || this.membership.next.length > 0),
       start: lease => { void this.flow.start(lease.id) },
-      onStep: step => { this.#learnStep(step) },
+      onStep: step => { this.#trackerSaid(step); this.#learnStep(step) },
       onError: async err => { if (isForgotten(err)) await this.#rejoin() }
     })
     this.spot = new SpotChecker({
@@ -138,10 +150,11 @@ export class SwarmRuntime {
     this.membership = new Membership({
       me: init.me, clock: init.clock, periodMs: t.heartbeatMs ?? HEARTBEAT_MS,
       heartbeat: async stats => await init.tracker.heartbeat(stats), stats: () => this.stats(),
+      stage: init.stage, status: async () => await init.tracker.status(),
       isExcluded: p => this.picker.isExcluded(p), warm: async p => { await init.transport.warm(p) },
       onChange: () => { changed(); this.pump.kick() },
       // Between microbatches only: a heartbeat must not step weights under a microbatch in flight.
-      onStep: step => { if (this.router.routes.size === 0) this.#learnStep(step) },
+      onStep: step => { this.#trackerSaid(step); if (this.router.routes.size === 0) this.#learnStep(step) },
       onExcluded: () => { ev.excluded?.() }, onDone: () => { ev.done?.() },
       onForgotten: async () => { await this.#rejoin() }, isForgotten
     })
@@ -171,6 +184,14 @@ export class SwarmRuntime {
         retried: () => { this.counters.retried++; changed() }
       }
     })
+    this.gate = new PeerGate({
+      shape: init.shape, lookahead: init.settings.lookahead,
+      applied: () => this.steps.applied, trackerStep: () => this.#trackerStep,
+      // A paused previous-stage tab is out of the heartbeat lists, but its microbatches in flight still come.
+      listedPrev: p => this.membership.listed('prev', p) || this.membership.shown(init.stage - 1, p),
+      listedNext: p => this.membership.listed('next', p),
+      awaits: (mb, p) => { const r = this.router.routes.get(mb); return r != null && (r.sentTo === p || r.earlier.includes(p)) }
+    })
   }
 
   get paused (): boolean { return this.#paused }
@@ -192,15 +213,50 @@ export class SwarmRuntime {
     if (this.#i.isFirst) this.pump.kick()
   }
 
-  /** An inbound tensor (throws to refuse it); its work continues after. */
-  accept (t: InboundTensor): void {
-    const work = this.flow.accept(t)
-    work?.catch(() => {})
+  /**
+   * An inbound tensor, through the gate first (throws to refuse it; a violator is disconnected and
+   * reported); its work continues after. A sender not yet on the tracker's list gets one refresh
+   * of the list (a tab that just joined the previous stage), so the returned promise may settle later.
+   */
+  accept (t: InboundTensor): Promise<void> | undefined {
+    if (this.#gated(t)) return undefined
+    return (async () => {
+      await Promise.all([this.membership.refresh(), this.membership.refreshMembers()])
+      if (!this.#gated(t)) throw new UnlistedPeerError(`${t.from} is not listed on stage ${this.#i.stage - 1}`)
+    })()
   }
 
-  /** A peer of this stage asks for weights. */
-  async provideWeights (step: number | 'latest'): Promise<SyncWeights | null> {
+  /** Takes the tensor if the gate lets it in (false: its sender is not listed); throws to refuse. */
+  #gated (t: InboundTensor): boolean {
+    let g: ReturnType<PeerGate['checkTensor']>
+    try {
+      g = this.gate.checkTensor(t)
+    } catch (err) {
+      if (err instanceof GateError && err.violation) this.#violation(t.from, err)
+      throw err
+    }
+    if (g === 'unlisted') return false
+    if (g.ahead) void this.membership.refresh() // this tab's last word from the tracker is a few steps old
+    const work = this.flow.accept(g.take)
+    work?.catch(() => {})
+    return true
+  }
+
+  /** A peer of this stage asks for weights: only a replica of this stage the tracker knows (throws to refuse). */
+  async provideWeights (step: number | 'latest', from: string): Promise<SyncWeights | null> {
     if (!this.flow.running) return null
+    try {
+      try {
+        this.gate.weights(from, step, await this.membership.isStageMember(from))
+      } catch (err) {
+        if (!(err instanceof StepAheadError)) throw err
+        await this.membership.refresh() // our step may lag the tracker's
+        this.gate.weights(from, step, true)
+      }
+    } catch (err) {
+      if (err instanceof GateError && err.violation) this.#violation(from, err)
+      throw err
+    }
     if (step === 'latest') return await this.exportWeights()
     // A peer at step k means step k-1 is over everywhere: catch up (which also snapshots k).
     if (step > this.steps.applied) void this.steps.advanceTo(step)
@@ -212,8 +268,18 @@ export class SwarmRuntime {
     return { step: this.steps.applied, params: await this.compute.exclusive('E', async k => await k.exportParams()) }
   }
 
-  /** A peer broke the protocol: never route to it again. */
-  exclude (peer: string): void { this.picker.exclude(peer) }
+  /** A peer broke the protocol: never route to it again, nor take anything from it. */
+  exclude (peer: string): void { this.picker.exclude(peer); this.gate.ban(peer) }
+
+  /** A gate violation: ban, disconnect and report the peer (once). */
+  #violation (peer: string, err: Error): void {
+    if (this.gate.isBanned(peer)) return
+    this.exclude(peer)
+    void this.#i.transport.disconnect?.(peer).catch(() => {})
+    if ((PEER_REPORT_REASONS as readonly string[]).includes(err.name)) void this.#i.tracker.report({ offender: peer, reason: err.name as PeerReportReason }).catch(() => {})
+    this.#i.events?.violation?.(peer, err)
+  }
+
 
   /** Stops starting microbatches and hands back those leased ahead; in-flight ones finish. */
   pause (): void { this.#paused = true; void this.pump.releaseGranted(); void this.membership.beat() }
@@ -245,6 +311,10 @@ export class SwarmRuntime {
     this.compute.stop()
   }
 
+  #trackerSaid (step: number): void {
+    if (step > this.#trackerStep) this.#trackerStep = step
+  }
+
   #learnStep (step: number): void {
     if (step > this.steps.applied) void this.steps.advanceTo(step)
   }
@@ -253,7 +323,7 @@ export class SwarmRuntime {
   #rejoin (): Promise<void> {
     this.#rejoining ??= (async () => {
       const j = await this.#i.tracker.join({ stage: this.#i.stage, throughput: this.#i.throughput }).catch(() => null)
-      if (j != null) this.membership.replicas = j.replicas
+      if (j != null) { this.membership.replicas = j.replicas; this.#trackerSaid(j.step) }
       // A tracker that forgot this tab also stopped routing to it until its next heartbeat.
       await this.membership.beat()
     })().finally(() => { this.#rejoining = null })

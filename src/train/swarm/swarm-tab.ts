@@ -179,12 +179,12 @@ export class SwarmTab {
       this.#runtime = runtime
       await transport.serve({
         maxPayloadBytes: 4 * B * T * m.model.d_model,
-        onTensor: t => { runtime.accept(t) },
+        onTensor: t => runtime.accept(t),
         onViolation: (peer, err) => {
           log.error(`peer ${peer} broke the tensor protocol (${err.name}); disconnecting it`)
           runtime.exclude(peer)
         },
-        provideWeights: async req => req.stage === joined.stage ? await runtime.provideWeights(req.step) : null
+        provideWeights: async (req, from) => req.stage === joined.stage ? await runtime.provideWeights(req.step, from) : null
       })
       // Left while starting up (the page navigated away): take back the handlers just registered.
       if (this.#left) { await runtime.stop(); await transport.stop(); return }

@@ -1,6 +1,6 @@
 // The tab's calls to the tracker's swarm API: the wire contract of src/protocol/swarm.ts over
 // HTTP. Every call has a timeout; a non-2xx reply is a TrackerError carrying the status.
-import type { CompleteReply, HeartbeatReply, JoinReply, LeaseReply, SpotReply, SpotReportBody, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
+import type { CompleteReply, HeartbeatReply, JoinReply, LeaseReply, PeerReportBody, SpotReply, SpotReportBody, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
 export type { HeartbeatReply, JoinReply, SpotReportBody } from '../../protocol/swarm.ts'
 
 export class TrackerError extends Error {
@@ -36,6 +36,8 @@ export interface TrackerClient {
   loss(microbatch: number, loss: number): Promise<void>
   leave(): Promise<void>
   spotcheck(report: SpotReportBody): Promise<SpotReply>
+  /** Tells the tracker about a peer this tab disconnected. */
+  report(body: PeerReportBody): Promise<void>
   status(): Promise<SwarmStatus>
 }
 
@@ -62,6 +64,7 @@ export function createTrackerClient (init: TrackerClientInit): TrackerClient {
     loss: async (microbatch, loss) => { await post('loss', { microbatch, loss }) },
     leave: async () => { await post('leave') },
     spotcheck: async report => await post('spotcheck', { ...report }),
+    report: async body => { await post('report', { ...body }) },
     status: async () => {
       const res = await fetch(`${base}/swarm`, { signal: AbortSignal.timeout(timeout) })
       if (!res.ok) throw new TrackerError(res.status, `HTTP ${res.status}`)

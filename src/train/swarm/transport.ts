@@ -20,6 +20,8 @@ export interface OutboundTensor {
 
 export interface InboundTensor extends OutboundTensor {
   from: string
+  /** The shape the sender's header declared (the gate checks it against the stage's). */
+  shape?: readonly number[]
   /** sha256 of the payload, hex. */
   sha256: string
 }
@@ -33,6 +35,8 @@ export interface TensorTransport {
   warm(peer: string): Promise<void>
   /** Fetches a peer's weights of this stage (`'latest'` or a sync step). */
   fetchWeights(peer: string, step: number | 'latest', expectElements: number, timeoutMs: number): Promise<SyncWeights>
+  /** Closes every connection to a peer that broke the protocol. @default nothing to close */
+  disconnect?(peer: string): Promise<void>
 }
 
 /** Hop receipts: this tab's signature as sender, and its countersignature as receiver. */

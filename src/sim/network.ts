@@ -71,7 +71,8 @@ export class SimNetwork {
         await this.#transfer(a, b, this.tensorBytes, this.#latency(a.link, b.link))
         this.tensorBytesSent += this.tensorBytes
         if (!b.alive || !a.alive) throw Object.assign(new Error('connection closed'), { name: 'TruncatedError' })
-        b.accept({ ...t, from: me, sha256: await signer.digest(t.data) }) // throws → a nack
+        // The digest covers what crossed the wire (the codec's encoding), as on the real transport.
+        b.accept({ ...t, from: me, sha256: await signer.digest(t.wire?.payload ?? t.data) }) // throws → a nack
         return { ms: this.#clock.now() - t0, bytes: this.tensorBytes }
       },
       connected: peer => this.#peers.get(peer)?.alive === true,

@@ -27,5 +27,10 @@ describe('boundary encoder', () => {
     const again = new BoundaryEncoder({ codec: 'q8', campaignSeed: 99, stage: 2, shape }).encode('gradients', 7, Float32Array.from(x))
     expect(again.payload).toEqual(g.payload)
     expect(q8Decode(g.payload, shape)).toHaveLength(48)
+    // The same array sent again as another microbatch's gradients is encoded afresh (another seed).
+    const y = Float32Array.from(x)
+    const first = e.encode('gradients', 1, y)
+    expect(e.encode('gradients', 2, y)).not.toBe(first)
+    expect(e.encode('gradients', 2, y).codec).toEqual({ name: 'q8', rounding: 'stochastic', seed: roundingSeed(99, 2, 2, 'gradients') })
   })
 })

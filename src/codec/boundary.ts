@@ -26,7 +26,8 @@ export interface BoundaryEncoderInit {
 export class BoundaryEncoder {
   readonly codec: CodecName
   readonly #init: BoundaryEncoderInit
-  readonly #done = new WeakMap<Float32Array, WireTensor>()
+  /** The last encoding of each tensor, with what it was encoded as (a pooled array may come back as another microbatch's). */
+  readonly #done = new WeakMap<Float32Array, { kind: string, mb: number, wire: WireTensor }>()
 
   constructor (init: BoundaryEncoderInit) {
     this.codec = init.codec ?? 'fp32'
@@ -36,7 +37,7 @@ export class BoundaryEncoder {
   /** The wire form of `data`, microbatch `mb`'s activations or gradients. */
   encode (kind: 'activations' | 'gradients', mb: number, data: Float32Array): WireTensor {
     const done = this.#done.get(data)
-    if (done != null) return done
+    if (done != null && done.kind === kind && done.mb === mb) return done.wire
     let wire: WireTensor
     if (this.codec === 'fp32') {
       wire = { codec: null, payload: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) }
@@ -46,7 +47,7 @@ export class BoundaryEncoder {
         : { name: 'q8', rounding: 'nearest' }
       wire = { codec, payload: codecOf(this.codec).encode(data, this.#init.shape, codec) }
     }
-    this.#done.set(data, wire)
+    this.#done.set(data, { kind, mb, wire })
     return wire
   }
 

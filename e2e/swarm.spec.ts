@@ -5,9 +5,10 @@ import { runSwarm } from '../src/cli/swarm-runner.ts'
 
 test.describe.configure({ mode: 'serial' })
 
-test('2 stages × 1 replica: loss falls and every scheduled microbatch completes', async () => {
+test('2 stages × 1 replica with the q8 codec: loss falls, every scheduled microbatch completes, a quarter of the bytes', async () => {
   test.setTimeout(400_000)
-  const { report } = await runSwarm({ tabs: 2, stages: 2, steps: 6, manifest: m => { m.training.accumulation = 2 } })
+  // q8 here (the kill test below and the other specs run fp32): tensors cross as int8 with per-token scales.
+  const { report } = await runSwarm({ tabs: 2, stages: 2, steps: 6, manifest: m => { m.training.accumulation = 2; m.codec = { name: 'q8' } } })
   expect(report.steps).toHaveLength(6)
   const first = report.steps[0].loss
   const last = report.steps.at(-1)!.loss
@@ -17,8 +18,10 @@ test('2 stages × 1 replica: loss falls and every scheduled microbatch completes
   expect(report.tabs.map(t => t.stage).sort()).toEqual([0, 1])
   for (const t of report.tabs) {
     expect(t.microbatches).toBe(12)
-    expect(t.bytes_sent).toBeGreaterThan(0)
     expect(t.flops).toBeGreaterThan(0)
+    // 12 tensors of (4, 64, 64): q8 payloads of 4·64·(64 + 4) bytes each; fp32 would need 4·4·64·64.
+    expect(t.bytes_sent).toBeGreaterThanOrEqual(12 * 4 * 64 * 68)
+    expect(t.bytes_sent).toBeLessThan(12 * 4 * 4 * 64 * 64 / 2)
   }
 })
 

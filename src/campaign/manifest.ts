@@ -1,6 +1,7 @@
 // The campaign manifest: one schema, validated the same way in the browser form and on the
 // tracker. Errors are per field so the form can show them inline.
 import { validateSwarmSettings, type SwarmSettings } from './swarm-settings.ts'
+import { validateCodecSettings, type CodecSettings } from './codec-settings.ts'
 import { isTokenizerName, TOKENIZER_NAMES, TOKENIZER_VOCAB, type TokenizerName } from '../tokenizer/tokenizer.ts'
 import { splitStages } from '../model/config.ts'
 import { stageMemory } from '../model/memory.ts'
@@ -62,6 +63,9 @@ export interface CampaignManifest {
   // ---- swarm engine settings (src/campaign/swarm-settings.ts)
   /** Pipeline schedule and replica sync; absent = defaults. */
   swarm?: Partial<SwarmSettings>
+  // ---- boundary codec (src/campaign/codec-settings.ts)
+  /** How activations and gradients are encoded between stages; absent = fp32. */
+  codec?: CodecSettings
   // ---- fine-tuning (absent: every stage starts from the seed's deterministic init)
   /** A checkpoint uploaded to this tracker (POST /api/checkpoints), by its sha256: the seed weights. */
   init?: { sha256: string }
@@ -235,6 +239,8 @@ export function validateManifest (input: unknown): ValidationResult {
   // ---- swarm engine settings
   const swarm = validateSwarmSettings(input.swarm)
   for (const e of swarm.errors) c.fail(e.path, e.message)
+  const codec = validateCodecSettings(input.codec)
+  for (const e of codec.errors) c.fail(e.path, e.message)
 
   let init: CampaignManifest['init']
   if (input.init != null) {
@@ -244,11 +250,11 @@ export function validateManifest (input: unknown): ValidationResult {
     for (const k of Object.keys(i)) if (k !== 'sha256') c.fail(`init.${k}`, 'is not a manifest field')
   }
 
-  const known = new Set(['version', 'name', 'description', 'model', 'stages', 'dataset', 'training', 'spot_check_rate', 'swarm', 'init'])
+  const known = new Set(['version', 'name', 'description', 'model', 'stages', 'dataset', 'training', 'spot_check_rate', 'swarm', 'codec', 'init'])
   for (const k of Object.keys(input)) if (!known.has(k)) c.fail(k, 'is not a manifest field')
 
   if (c.errors.length > 0) return { ok: false, errors: c.errors }
-  return { ok: true, manifest: { version: 1, name, description, model, stages, dataset, training, spot_check_rate: spot, ...(swarm.value != null ? { swarm: swarm.value } : {}), ...(init != null ? { init } : {}) } }
+  return { ok: true, manifest: { version: 1, name, description, model, stages, dataset, training, spot_check_rate: spot, ...(swarm.value != null ? { swarm: swarm.value } : {}), ...(codec.value != null ? { codec: codec.value } : {}), ...(init != null ? { init } : {}) } }
 }
 
 /** JSON with keys sorted at every level: the bytes a campaign id is computed over. */

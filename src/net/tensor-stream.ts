@@ -32,8 +32,8 @@ import { BusyError, DigestMismatchError, MalformedFrameError, NackError, NetErro
 import { asStreamError, ByteReader, sha256, toHex } from './byte-stream.ts'
 import {
   FRAME_PREFIX_BYTES, MSG_TENSOR, PREFIX_BYTES, decodeHeader, decodeReply, encodeAck, encodeFramePrefix,
-  encodeHeader, encodeNack, frameLength, headerOf, payloadOf, recordLength, tensorData,
-  type Reply, type TensorHeader, type TensorMessage
+  decodePayload, encodeHeader, encodeNack, frameLength, headerOf, recordLength, wirePayloadOf,
+  type Reply, type TensorData, type TensorHeader, type TensorMessage
 } from './tensor-wire.ts'
 
 const log = createLogger('tabgrad:net')
@@ -75,7 +75,7 @@ export { ByteReader as TensorReader }
 
 
 /** Reads one tensor message after its type byte: header, then frames into one buffer, then the digest check. */
-async function readTensorBody (reader: ByteReader, expect: { campaign: string, maxPayloadBytes: number }, budget: ReceiveBudget): Promise<{ header: TensorHeader, payload: ArrayBuffer }> {
+async function readTensorBody (reader: ByteReader, expect: { campaign: string, maxPayloadBytes: number }, budget: ReceiveBudget): Promise<{ header: TensorHeader, data: TensorData }> {
   const prefix = await reader.read(PREFIX_BYTES - 1)
   const lengthView = new Uint8Array(PREFIX_BYTES)
   lengthView.set(prefix, 1)
@@ -99,7 +99,8 @@ async function readTensorBody (reader: ByteReader, expect: { campaign: string, m
     if (digest !== header.sha256) {
       throw new DigestMismatchError(`microbatch ${header.microbatch} hop ${header.routeStep}: payload digest ${digest}, header promised ${header.sha256}`)
     }
-    return { header, payload }
+    // An encoded payload decodes here, so a codec's refusal counts as the violation it is.
+    return { header, data: decodePayload(header, payload) }
   } catch (err) {
     budget.give(header.payloadBytes)
     throw err
@@ -108,7 +109,9 @@ async function readTensorBody (reader: ByteReader, expect: { campaign: string, m
 
 // ---- receiving
 
-export interface ReceivedTensor extends TensorMessage {
+export interface ReceivedTensor extends Omit<TensorMessage, 'encoded'> {
+  /** Payload bytes as they crossed the wire (encoded). */
+  payloadBytes: number
   /** sha256 of the payload, hex: the `inDigest` of a work receipt. */
   sha256: string
   /** PeerId of the sender. */
@@ -171,11 +174,11 @@ export async function handleTensorStream (stream: Stream, peer: string, init: Te
       // A message has begun: it must be complete in time (a stalled sender cannot pin the buffer).
       const timer = setTimeout(() => { stream.abort(new TimeoutError(`tensor from ${peer} not complete within ${receiveTimeoutMs} ms`)) }, receiveTimeoutMs)
       let header: TensorHeader
-      let payload: ArrayBuffer
+      let data: TensorData
       try {
         const type = (await reader.read(1))[0]
         if (type !== MSG_TENSOR) throw new MalformedFrameError(`expected a tensor message, got type 0x${type.toString(16)}`)
-        ;({ header, payload } = await readTensorBody(reader, expect, budget))
+        ;({ header, data } = await readTensorBody(reader, expect, budget))
       } finally {
         clearTimeout(timer)
       }
@@ -193,7 +196,8 @@ export async function handleTensorStream (stream: Stream, peer: string, init: Te
           optimizerStep: header.optimizerStep,
           ...(header.meta !== undefined ? { meta: header.meta } : {}),
           shape: header.shape,
-          data: tensorData(header.dtype, payload),
+          data,
+          payloadBytes: header.payloadBytes,
           sha256: header.sha256,
           from: peer
         })
@@ -294,7 +298,7 @@ const outbound = new WeakMap<Stream, { reader: ByteReader, tail: Promise<unknown
 export async function sendTensor (target: Connection | Stream, msg: TensorMessage, options: SendTensorOptions = {}): Promise<SendTensorResult> {
   const signal = options.signal ?? AbortSignal.timeout(TENSOR_SEND_TIMEOUT_MS)
   const start = performance.now()
-  const payload = payloadOf(msg.data)
+  const payload = wirePayloadOf(msg)
   // Hashing starts now but the queue slot below is taken synchronously: concurrent sends on one
   // stream go out in call order even when their digests finish out of order.
   const prepared = sha256(payload).then(d => headerOf(msg, toHex(d), options.maxPayloadBytes ?? DEFAULT_MAX_TENSOR_BYTES))

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { decodeHeader, decodeReply, frameLength, recordLength, MSG_ACK, MSG_NACK, BYTES_PER_ELEMENT, type TensorHeader } from './tensor-wire.ts'
 import { MAX_FRAME_BYTES, MAX_TENSOR_HEADER_BYTES, MAX_TENSOR_RANK } from './constants.ts'
+import { codecOf } from '../codec/registry.ts'
 
 const RUNS = { numRuns: 10_000 }
 const CAMPAIGN = '0123456789abcdef0123456789abcdef'
@@ -26,7 +27,9 @@ function checkHeader (h: TensorHeader): void {
   expect(h.payloadBytes).toBeLessThanOrEqual(LIMITS.maxPayloadBytes)
   expect(h.shape.length).toBeGreaterThanOrEqual(1)
   expect(h.shape.length).toBeLessThanOrEqual(MAX_TENSOR_RANK)
-  expect(h.shape.reduce((n, d) => n * d, BYTES_PER_ELEMENT[h.dtype])).toBe(h.payloadBytes)
+  // An encoded payload has the size its codec gives for the shape; a raw one, elements × bytes.
+  if (h.codec != null) expect(codecOf(h.codec.name).encodedBytes(h.shape)).toBe(h.payloadBytes)
+  else expect(h.shape.reduce((n, d) => n * d, BYTES_PER_ELEMENT[h.dtype])).toBe(h.payloadBytes)
   expect(h.campaign).toBe(CAMPAIGN)
 }
 
@@ -34,9 +37,11 @@ const valid: TensorHeader = { v: 1, campaign: CAMPAIGN, microbatch: 7, routeStep
 const hostileValue = fc.oneof(
   fc.jsonValue(),
   fc.constantFrom(2 ** 53, 2 ** 64, -1, -0, 1e308, 0.5, Number.MAX_SAFE_INTEGER, '1', '', null, [], {}, [1e9, 1e9, 1e9], 'gradients', 'u32', 'x'.repeat(70)),
+  // Codec values, valid and not: with `payloadBytes` 2048 for [4, 8, 16], q8 is the wrong size unless the shape changed too.
+  fc.constantFrom({ name: 'q8', rounding: 'nearest' }, { name: 'q8', rounding: 'stochastic', seed: 5 }, { name: 'fp32' }, { name: 'q8' }, { name: 'q8', rounding: 'stochastic', seed: 2 ** 40 }, { name: '__proto__' }, 640, [2, 4]),
   fc.array(fc.integer({ min: -2, max: 2 ** 31 }), { maxLength: 10 })
 )
-const hostileKey = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'peerId', 'meta', ...Object.keys(valid)), fc.string({ maxLength: 12 }))
+const hostileKey = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'peerId', 'meta', 'codec', ...Object.keys(valid)), fc.string({ maxLength: 12 }))
 
 describe('tensor wire fuzz', () => {
   it('random bytes as header JSON: decoded headers are consistent, everything else is refused by name', () => {

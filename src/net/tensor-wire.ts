@@ -12,6 +12,12 @@
 // Explicit frame lengths let a receiver refuse an oversized frame before it buffers it and catch a
 // sender that lost its place. The payload is the tensor's elements, little-endian, row-major.
 //
+// A boundary codec (src/codec/, the campaign's `codec`) adds one optional key, e.g.
+//   "codec":{"name":"q8","rounding":"stochastic","seed":123456}
+// Then `dtype` is what the receiver decodes to (f32), `payloadBytes` is the encoded length the codec
+// gives for `shape`, and `sha256` (hence every receipt) covers the encoded bytes. A header without
+// `codec` is raw elements, as before codecs, so older senders' tensors still decode.
+//
 // The answer, receiver → sender, once per message:
 //
 //   u8 0x41 'A' (ack) or 0x4E 'N' (nack) | u32 BE length | UTF-8 JSON (≤ MAX_TENSOR_HEADER_BYTES)
@@ -22,6 +28,8 @@
 // Everything a header declares is checked before anything is allocated for the payload.
 import { MAX_FRAME_BYTES, MAX_TENSOR_HEADER_BYTES, MAX_TENSOR_RANK } from './constants.ts'
 import { MalformedFrameError, OversizedError, WrongCampaignError } from './errors.ts'
+import type { WireCodec } from '../codec/codec.ts'
+import { codecOf, parseWireCodec } from '../codec/registry.ts'
 
 export const TENSOR_VERSION = 1
 export const MSG_TENSOR = 0x54
@@ -57,6 +65,8 @@ export interface TensorHeader {
   optimizerStep: number
   /** Optional JSON riding with the tensor (the route's work receipts); counts against the header limit. */
   meta?: unknown
+  /** The payload's encoding; absent: raw `dtype` elements. */
+  codec?: WireCodec
 }
 
 /** What a sender hands over; the dtype follows from `data`. */
@@ -70,6 +80,8 @@ export interface TensorMessage {
   data: TensorData
   /** Optional JSON for the receiver (work receipts). */
   meta?: unknown
+  /** `data` (float32) as a codec encoded it: the payload sent instead of the raw elements. */
+  encoded?: { codec: WireCodec, payload: Uint8Array }
 }
 
 export interface Ack { v: number, microbatch: number, routeStep: number, kind: TensorKind, sha256: string }
@@ -105,10 +117,15 @@ export function dtypeOf (data: TensorData): TensorDType {
 }
 
 /** The payload bytes of a tensor, as a view (no copy). */
-export function payloadOf (data: TensorData): Uint8Array {
+export function payloadOf (data: TensorData | Uint8Array): Uint8Array {
   // The wire is little-endian; every browser we target is too. A big-endian host would have to swap.
   if (!LITTLE_ENDIAN) throw new Error('tensor wire format needs a little-endian host')
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+}
+
+/** The bytes that go on the wire for `msg`: its encoding, else its raw elements (a view, no copy). */
+export function wirePayloadOf (msg: TensorMessage): Uint8Array {
+  return msg.encoded?.payload ?? payloadOf(msg.data)
 }
 
 /** The header of `msg` whose payload has digest `sha256` (hex); validated as a receiver would. */
@@ -121,10 +138,11 @@ export function headerOf (msg: TensorMessage, sha256: string, maxPayloadBytes = 
     kind: msg.kind,
     dtype: dtypeOf(msg.data),
     shape: [...msg.shape],
-    payloadBytes: msg.data.byteLength,
+    payloadBytes: msg.encoded?.payload.byteLength ?? msg.data.byteLength,
     sha256,
     optimizerStep: msg.optimizerStep,
-    ...(msg.meta !== undefined ? { meta: msg.meta } : {})
+    ...(msg.meta !== undefined ? { meta: msg.meta } : {}),
+    ...(msg.encoded != null ? { codec: msg.encoded.codec } : {})
   }
   validateHeader(header, { campaign: msg.campaign, maxPayloadBytes })
   const headerBytes = new TextEncoder().encode(JSON.stringify(header)).length
@@ -221,7 +239,7 @@ export function validateHeader (value: unknown, limits: HeaderLimits): asserts v
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MalformedFrameError('header is not an object')
   const h = value as Record<string, unknown>
   const keys = Object.keys(h)
-  const unknown = keys.filter(k => !(HEADER_KEYS as readonly string[]).includes(k) && k !== 'meta')
+  const unknown = keys.filter(k => !(HEADER_KEYS as readonly string[]).includes(k) && k !== 'meta' && k !== 'codec')
   if (unknown.length > 0) throw new MalformedFrameError(`unknown header field ${JSON.stringify(unknown[0]).slice(0, 80)}`)
   for (const k of HEADER_KEYS) if (!(k in h)) throw new MalformedFrameError(`header lacks ${k}`)
   if (h.v !== TENSOR_VERSION) throw new MalformedFrameError(`header version ${String(h.v).slice(0, 20)} is not ${TENSOR_VERSION}`)
@@ -237,13 +255,24 @@ export function validateHeader (value: unknown, limits: HeaderLimits): asserts v
   if (payloadBytes > limits.maxPayloadBytes) throw new OversizedError(`payload of ${payloadBytes} bytes exceeds the campaign's ${limits.maxPayloadBytes}`)
   const shape = h.shape
   if (!Array.isArray(shape) || shape.length < 1 || shape.length > MAX_TENSOR_RANK) throw new MalformedFrameError(`shape must have 1..${MAX_TENSOR_RANK} dimensions`)
-  // Multiply step by step and stop once past the declared length, so nothing overflows.
-  let bytes = BYTES_PER_ELEMENT[h.dtype as TensorDType]
+  let codec: WireCodec | undefined
+  if ('codec' in h) {
+    try {
+      codec = parseWireCodec(h.codec)
+    } catch (err) {
+      throw new MalformedFrameError((err as Error).message)
+    }
+    if (h.dtype !== 'f32') throw new MalformedFrameError(`codec ${codec.name} decodes to f32, header says ${h.dtype}`)
+  }
+  // Multiply step by step and stop once past the declared length, so nothing overflows. Every
+  // codec so far spends at least one byte per element, so the bound holds for encoded payloads too.
+  let bytes = codec != null ? 1 : BYTES_PER_ELEMENT[h.dtype as TensorDType]
   for (const d of shape) {
     if (!Number.isSafeInteger(d) || (d as number) < 1) throw new MalformedFrameError('shape dimensions must be positive integers')
     bytes *= d as number
     if (bytes > payloadBytes) throw new MalformedFrameError(`shape ${JSON.stringify(shape).slice(0, 80)} needs more than the declared ${payloadBytes} bytes`)
   }
+  if (codec != null) bytes = codecOf(codec.name).encodedBytes(shape as number[])
   if (bytes !== payloadBytes) throw new MalformedFrameError(`shape ${JSON.stringify(shape)} needs ${bytes} bytes, header declares ${payloadBytes}`)
 }
 
@@ -266,4 +295,18 @@ export function decodeReply (type: number, json: Uint8Array): Reply {
 /** A typed view over a received payload buffer (freshly allocated, so always aligned). */
 export function tensorData (dtype: TensorDType, buffer: ArrayBuffer): TensorData {
   return dtype === 'f32' ? new Float32Array(buffer) : new Uint32Array(buffer)
+}
+
+/**
+ * The tensor a received payload (whose digest checked out) carries: a view for raw payloads, the
+ * decoded float32 elements for encoded ones. A payload its codec refuses (a NaN scale, say) is a
+ * MalformedFrameError: the sender broke the protocol.
+ */
+export function decodePayload (header: TensorHeader, buffer: ArrayBuffer): TensorData {
+  if (header.codec == null || header.codec.name === 'fp32') return tensorData(header.dtype, buffer)
+  try {
+    return codecOf(header.codec.name).decode(new Uint8Array(buffer), header.shape)
+  } catch (err) {
+    throw new MalformedFrameError(`microbatch ${header.microbatch} hop ${header.routeStep}: ${(err as Error).message}`)
+  }
 }

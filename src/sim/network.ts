@@ -2,6 +2,7 @@
 // internet's core; a transfer waits for the sender's uplink (one tensor at a time), takes
 // bytes / min(both bandwidths), and arrives a one-way latency later. Tensors carry a tiny payload
 // but are charged their real size (B·T·C floats).
+import { codecOf } from '../codec/registry.ts'
 import type { HopSigner, InboundTensor, OutboundTensor, TensorTransport } from '../train/swarm/transport.ts'
 import type { SyncWeights } from '../train/swarm/replica-sync.ts'
 import type { VirtualClock } from './virtual-clock.ts'
@@ -71,7 +72,9 @@ export class SimNetwork {
         await this.#transfer(a, b, this.tensorBytes, this.#latency(a.link, b.link))
         this.tensorBytesSent += this.tensorBytes
         if (!b.alive || !a.alive) throw Object.assign(new Error('connection closed'), { name: 'TruncatedError' })
-        await b.accept({ ...t, from: me, sha256: await signer.digest(t.data) }) // throws → a nack
+        // The digest covers what crossed the wire (the codec's encoding), as on the real transport.
+        const data = t.wire?.codec != null ? codecOf(t.wire.codec.name).decode(t.wire.payload, [t.data.length]) : t.data
+        await b.accept({ ...t, data, from: me, sha256: await signer.digest(t.wire?.payload ?? t.data) }) // throws → a nack
         return { ms: this.#clock.now() - t0, bytes: this.tensorBytes }
       },
       connected: peer => this.#peers.get(peer)?.alive === true,

@@ -3,6 +3,8 @@
 // lease pump, membership). Simulated: GPU time (log-normal speeds), links (10–200 Mbit/s,
 // 20–150 ms RTT), the clock, churn (crashes and clean leaves, replaced by joins) and one tracker
 // restart halfway through.
+import type { CodecName } from '../codec/codec.ts'
+import { codecOf } from '../codec/registry.ts'
 import { splitStages, stageFlops, stageParamCount, type GPTConfig } from '../model/config.ts'
 import { stageMemory } from '../model/memory.ts'
 import { SwarmRuntime } from '../train/swarm/runtime.ts'
@@ -44,6 +46,8 @@ export interface SimInit {
   activationBudget: number
   /** Bytes per element of activations on the wire. @default 4 (fp32) */
   wireBytes?: number
+  /** The campaign's boundary codec: tensors are encoded, signed and decoded as on the real wire, and links carry its size. @default 'fp32' */
+  codec?: CodecName
   /** A tracker restart at this fraction of the run (null: none). @default 0.5 */
   restartAt?: number | null
   /** Called with each peer's runtime as it starts (tests trace it). */
@@ -84,7 +88,7 @@ export async function simulate (init: SimInit): Promise<SimResult> {
   const flops = ranges.map(r => stageFlops(config, r, B, T))
   const paramBytes = ranges.map(r => 4 * stageParamCount(config, r).total)
   const slots = ranges.map(r => slotsFor(stageMemory(config, r, B, T).activations, init.activationBudget, settings.max_slots))
-  const tensorBytes = B * T * config.d_model * (init.wireBytes ?? 4)
+  const tensorBytes = init.codec != null ? codecOf(init.codec).encodedBytes([B, T, config.d_model]) : B * T * config.d_model * (init.wireBytes ?? 4)
   const stageBytes = ranges.map((_, s) => (s + 1 < S ? tensorBytes : 0) + (s > 0 ? tensorBytes : 0))
   const tracker = new SimTracker(clock, config, { stages: S, accumulation: A, totalSteps: training.steps, stageWork: flops.map(f => f.total), stageBytes, lookahead: settings.lookahead, leaseTimeoutMs: 30 * 60_000 })
   const net = new SimNetwork(clock, tensorBytes)
@@ -130,8 +134,9 @@ export async function simulate (init: SimInit): Promise<SimResult> {
     const isLast = s === S - 1
     const runtime = new SwarmRuntime({
       me: p.id, campaign: 'sim', stage: s, stages: S, isFirst, isLast, training, settings, spotCheckRate: 0,
-      // The tensors exchanged hold one number (the network charges their real B·T·C size): the gate checks that shape.
-      shape: [1, 1, 1], flops: { forward: f.forward, backward: f.backward },
+      // The tensors exchanged hold one number (the network charges their real B·T·C size): the gate
+      // checks that shape, and a codec encodes them as such.
+      shape: [1, 1, 1], ...(init.codec != null ? { codec: init.codec } : {}), flops: { forward: f.forward, backward: f.backward },
       tracker: client, transport, signer, clock, slots: slots[s], initialStep: joined.step, initialParams: new Float32Array(4),
       kernels: timedKernels(clock, p.speed, { forward: f.forward, backward: f.backward, step: 16 * paramBytes[s] / 4 }, isLast, p.meter),
       replicas: joined.replicas, throughput: p.speed, timings: SIM_TIMINGS,

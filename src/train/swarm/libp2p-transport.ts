@@ -44,7 +44,8 @@ export function createLibp2pTransport (init: Libp2pTransportInit): Libp2pTranspo
     async send (to, t) {
       const res = await sendTensor(await connect(to), {
         campaign: init.campaign, microbatch: t.microbatch, routeStep: init.stage, kind: t.kind,
-        optimizerStep: t.optimizerStep, shape: init.shape, data: t.data, meta: t.meta
+        optimizerStep: t.optimizerStep, shape: init.shape, meta: t.meta,
+        data: t.data, ...(t.wire?.codec != null ? { encoded: { codec: t.wire.codec, payload: t.wire.payload } } : {})
       })
       return { ms: res.ms, bytes: res.bytes }
     },
@@ -60,7 +61,7 @@ export function createLibp2pTransport (init: Libp2pTransportInit): Libp2pTranspo
         onTensor: t => {
           if (!(t.data instanceof Float32Array)) throw Object.assign(new Error('expected f32 data'), { name: 'DTypeError' })
           const meta = (typeof t.meta === 'object' && t.meta != null ? t.meta : {}) as TensorMeta
-          return s.onTensor({ microbatch: t.microbatch, kind: t.kind, optimizerStep: t.optimizerStep, data: t.data, meta, from: t.from, sha256: t.sha256, shape: t.shape })
+          return s.onTensor({ microbatch: t.microbatch, kind: t.kind, optimizerStep: t.optimizerStep, data: t.data, meta, from: t.from, sha256: t.sha256, shape: t.shape, payloadBytes: t.payloadBytes })
         },
         onViolation: (peer, err) => {
           s.onViolation(peer, err)

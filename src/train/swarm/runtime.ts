@@ -9,6 +9,8 @@ import { isForgotten } from './tracker-client.ts'
 import type { TabStats } from '../../protocol/swarm.ts'
 import type { TrainingSection } from '../../campaign/manifest.ts'
 import type { SwarmSettings } from '../../campaign/swarm-settings.ts'
+import type { CodecName } from '../../codec/codec.ts'
+import { BoundaryEncoder } from '../../codec/boundary.ts'
 import type { Microbatch } from '../data.ts'
 import type { Clock } from './clock.ts'
 import { StageCompute, type StageKernels } from './stage-compute.ts'
@@ -45,6 +47,8 @@ export interface SwarmRuntimeInit {
   spotCheckRate: number
   /** (B, T, C). */
   shape: [number, number, number]
+  /** The campaign's boundary codec (manifest `codec`). @default 'fp32' */
+  codec?: CodecName
   flops: { forward: number, backward: number }
   tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'spotcheck' | 'join' | 'report' | 'status'>
   transport: TensorTransport
@@ -163,6 +167,7 @@ export class SwarmRuntime {
       me: init.me, stage: init.stage, isFirst: init.isFirst, isLast: init.isLast, flops: init.flops, lookahead: init.settings.lookahead,
       shape: init.shape, compute: this.compute, clock: this.steps, router: this.router, spot: this.spot, signer: init.signer,
       transport: init.transport, data: init.data,
+      encoder: new BoundaryEncoder({ codec: init.codec ?? 'fp32', campaignSeed: init.training.seed, stage: init.stage, shape: init.shape }),
       complete: async (mb, receipts, w, loss) => await init.tracker.complete(mb, receipts, w, loss),
       retryCompletion: async (err, attempt) => {
         if (attempt >= COMPLETE_RETRIES || this.#stopped) return false

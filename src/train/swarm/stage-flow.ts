@@ -11,6 +11,7 @@ import type { StepClock } from './step-clock.ts'
 import type { Router, Route } from './router.ts'
 import type { SpotChecker } from './spot-checker.ts'
 import type { HopSigner, InboundTensor, TensorMeta, TensorTransport } from './transport.ts'
+import type { BoundaryEncoder } from '../../codec/boundary.ts'
 import { DTypeError, DuplicateError, NotReadyError, ReceiptMismatchError, StaleError } from './errors.ts'
 import { createLogger } from '../../log.ts'
 
@@ -33,6 +34,8 @@ export interface StageFlowInit {
   spot: SpotChecker
   signer: HopSigner
   transport: TensorTransport
+  /** The campaign's boundary codec: what is sent, and signed, is its encoding. */
+  encoder: BoundaryEncoder
   /** Tokens and targets of a microbatch id (stage 0 and the last stage). */
   data: ((mb: number) => Microbatch) | null
   /** Stage 0: the tracker's completion (with the last stage's loss, when it came back) and release calls. */
@@ -107,12 +110,12 @@ export class StageFlow {
     return {
       sendActivations: async (mb, x) => {
         route.activations = x
-        route.outDigest = await this.#i.signer.digest(x)
+        route.outDigest = await this.#i.signer.digest(this.#i.encoder.encode('activations', mb, x).payload)
         await this.#i.router.forward(mb, route)
       },
       sendGradients: async (mb, dx) => {
         const to = route.from!
-        const outDigest = await this.#i.signer.digest(dx)
+        const outDigest = await this.#i.signer.digest(this.#i.encoder.encode('gradients', mb, dx).payload)
         const receipt = await this.#sign(mb, 'bwd', this.#i.isLast ? this.#i.flops.forward + this.#i.flops.backward : this.#i.flops.backward, route.inDigest, outDigest, to)
         // The loss rides back to stage 0, whose completion reports it: the tracker counts it before the step can close.
         await this.#send(to, mb, 'gradients', dx, { receipts: [...route.receipts, receipt], ...(route.loss != null ? { loss: route.loss } : {}) })
@@ -134,7 +137,8 @@ export class StageFlow {
   }
 
   async #send (to: string, mb: number, kind: 'activations' | 'gradients', data: Float32Array, meta: TensorMeta): Promise<number> {
-    const r = await this.#i.transport.send(to, { microbatch: mb, kind, optimizerStep: this.#i.clock.applied, data, meta })
+    const wire = this.#i.encoder.encode(kind, mb, data)
+    const r = await this.#i.transport.send(to, { microbatch: mb, kind, optimizerStep: this.#i.clock.applied, data, meta, wire })
     this.#i.events.bytesSent(r.bytes)
     return r.ms
   }
@@ -207,7 +211,7 @@ export class StageFlow {
     const held = t.kind === 'activations' && t.meta.spot !== 'shadow' ? this.#i.router.routes.get(t.microbatch) : undefined
     if (held != null && held.from === t.from) return null
     if (held != null) throw new DuplicateError(`microbatch ${t.microbatch} is already here from another sender`)
-    this.#i.events.bytesReceived(t.data.byteLength)
+    this.#i.events.bytesReceived(t.payloadBytes ?? t.data.byteLength)
     return t.kind === 'activations' ? this.#onActivations(t) : this.#onGradients(t)
   }
 

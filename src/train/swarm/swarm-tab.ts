@@ -7,6 +7,7 @@ import { proxy, type Remote } from 'comlink'
 import type { PrivateKey } from '@libp2p/interface'
 import type { CampaignManifest } from '../../campaign/manifest.ts'
 import { swarmSettingsOf } from '../../campaign/swarm-settings.ts'
+import { codecSettingsOf } from '../../campaign/codec-settings.ts'
 import { TokenLoader } from '../data.ts'
 import type { ComputeApi, Progress } from '../../worker/protocol.ts'
 import type { StageRange } from '../../model/config.ts'
@@ -159,7 +160,7 @@ export class SwarmTab {
       const f = stageFlops(m.model, range, B, T)
       const runtime = new SwarmRuntime({
         me: this.#me, campaign: this.#init.campaignId, stage: joined.stage, stages: joined.stages, isFirst, isLast,
-        training: m.training, settings, spotCheckRate: m.spot_check_rate, shape, flops: { forward: f.forward, backward: f.backward },
+        training: m.training, settings, spotCheckRate: m.spot_check_rate, shape, codec: codecSettingsOf(m).name, flops: { forward: f.forward, backward: f.backward },
         tracker: this.#tracker, transport, signer: createKeySigner(this.#init.campaignId, this.#me, this.#init.privateKey),
         kernels: workerKernels(this.#init.compute), clock: this.#init.sleep != null ? clockWithSleep(this.#init.sleep) : systemClock, slots, initialStep: step,
         initialParams: await this.#init.compute.exportParams(), replicas: joined.replicas, throughput: flopsPerSecond,

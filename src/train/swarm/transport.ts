@@ -2,6 +2,7 @@
 // is libp2p-transport.ts; the simulator and the unit tests pass in-memory ones.
 import type { SenderSignedReceipt, SignedReceipt } from '../../ledger/receipt.ts'
 import type { SyncWeights } from './replica-sync.ts'
+import type { WireTensor } from '../../codec/boundary.ts'
 
 export type TensorKind = 'activations' | 'gradients'
 
@@ -16,6 +17,8 @@ export interface OutboundTensor {
   optimizerStep: number
   data: Float32Array
   meta: TensorMeta
+  /** `data` as the campaign's codec encoded it (what crosses the wire and what digests cover); absent: raw float32. */
+  wire?: WireTensor
 }
 
 export interface InboundTensor extends OutboundTensor {
@@ -24,6 +27,8 @@ export interface InboundTensor extends OutboundTensor {
   shape?: readonly number[]
   /** sha256 of the payload, hex. */
   sha256: string
+  /** Payload bytes as they crossed the wire (encoded). @default data.byteLength */
+  payloadBytes?: number
 }
 
 /** Stage-to-stage tensors. `send` resolves once the receiver took custody (acked). */
@@ -44,5 +49,5 @@ export interface HopSigner {
   sign(hop: { microbatch: number, stage: number, direction: 'fwd' | 'bwd', flops: number, inDigest: string, outDigest: string, to: string }): Promise<SenderSignedReceipt>
   countersign(r: SenderSignedReceipt): Promise<SignedReceipt>
   /** sha256 hex of a tensor's bytes. */
-  digest(data: Float32Array | Uint32Array): Promise<string>
+  digest(data: Float32Array | Uint32Array | Uint8Array): Promise<string>
 }

@@ -5,6 +5,8 @@ import { PRESETS, presetTokenizer, splitStages, stageParamCount, type GPTConfig,
 import { flopsPerToken, stageMemory, suggestStages, type StageMemory } from '../../../model/memory.ts'
 import type { TokenizerName } from '../../../tokenizer/tokenizer.ts'
 import { api, ApiError } from '../../api.ts'
+import { boundaryBytes, type BoundaryBytes } from '../../../codec/summary.ts'
+import { CODEC_NAMES, type CodecName } from '../../../codec/codec.ts'
 import { ALL_FIELDS, initialValues, parseNumber, type FieldPath } from './fields.ts'
 import { MAX_UPLOAD_BYTES, sha256Hex, uploadDataset, waitForJob, type DatasetJobView, type UploadedDataset } from './upload.ts'
 
@@ -79,7 +81,8 @@ export class NewCampaignForm {
         sync_every: n('training.sync_every'),
         seed: n('training.seed')
       },
-      spot_check_rate: n('spot_check_rate')
+      spot_check_rate: n('spot_check_rate'),
+      codec: { name: v['codec.name'] }
     }
   })
 
@@ -116,6 +119,14 @@ export class NewCampaignForm {
       params: stageParamCount(c, range),
       memory: batchOk ? stageMemory(c, range, B!, T!) : null
     }))
+  })
+
+  /** Bytes each stage boundary carries per token with the chosen codec (null while the sizes are invalid). */
+  wire = $derived.by((): BoundaryBytes | null => {
+    const codec = this.values['codec.name']
+    const [B, T, C] = [this.input.training.microbatch, this.input.training.seq_len, this.input.model.d_model]
+    if (!(CODEC_NAMES as readonly string[]).includes(codec) || [B, T, C].some(x => x == null || !Number.isInteger(x) || x < 1)) return null
+    return boundaryBytes(codec as CodecName, B!, T!, C!)
   })
 
   totalParams = $derived(this.stages?.reduce((sum, s) => sum + s.params.total, 0) ?? null)

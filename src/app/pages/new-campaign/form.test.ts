@@ -113,6 +113,19 @@ describe('NewCampaignForm', () => {
     expect(stored.name).toBe('Form unit test')
     expect(stored.training.lr_schedule).toBe('cosine')
     expect(stored.dataset.url).toBe('/datasets/sotu-excerpt.txt')
+    expect('codec' in stored).toBe(false) // fp32, the default, stays out of the manifest
+  })
+
+  it('offers the q8 codec with the bytes it puts on the wire, and the tracker stores it', async () => {
+    const form = await loaded()
+    form.set('name', 'Form q8 test')
+    expect(form.wire).toMatchObject({ codec: 'fp32', ratio: 1 })
+    form.set('codec.name', 'q8')
+    const d = Number(form.values['model.d_model'])
+    expect(form.wire).toMatchObject({ codec: 'q8', perToken: 2 * (d + 4), fp32PerToken: 8 * d })
+    await form.submit()
+    expect(form.submitError).toBeNull()
+    expect(tracker.campaigns.get(form.created!.id)!.manifest.codec).toEqual({ name: 'q8' })
   })
 
   it('shows the tracker\'s 400 field errors inline until that field is edited', async () => {

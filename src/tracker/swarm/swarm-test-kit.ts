@@ -13,6 +13,9 @@ import type { Tracker } from '../tracker.ts'
 
 export interface TestTab { key: PrivateKey, id: string }
 
+/** A tracker as these helpers reach it: in process, or a child process they only know the URL of. */
+export type TrackerAt = Pick<Tracker, 'url' | 'adminToken'>
+
 export async function newTab (): Promise<TestTab> {
   const key = await generateKeyPair('Ed25519')
   return { key, id: peerIdFromPrivateKey(key).toString() }
@@ -28,7 +31,7 @@ export function twoStageManifest (name: string): CampaignManifest {
   return m
 }
 
-export async function createCampaign (t: Tracker, m: CampaignManifest): Promise<string> {
+export async function createCampaign (t: TrackerAt, m: CampaignManifest): Promise<string> {
   const res = await fetch(`${t.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.adminToken}` }, body: JSON.stringify(m) })
   if (res.status !== 201) throw new Error(`campaign refused: ${await res.text()}`)
   return (await res.json() as { id: string }).id
@@ -37,12 +40,12 @@ export async function createCampaign (t: Tracker, m: CampaignManifest): Promise<
 export interface Reply { status: number, json: any }
 
 /** A swarm call by `tab`, signed with `signer` (default: its own key) and naming `tab` in the body. */
-export async function call (t: Tracker, campaign: string, tab: TestTab, action: string, body: Record<string, unknown> = {}, opts: SignedPostOptions & { signer?: PrivateKey } = {}): Promise<Reply> {
+export async function call (t: TrackerAt, campaign: string, tab: TestTab, action: string, body: Record<string, unknown> = {}, opts: SignedPostOptions & { signer?: PrivateKey } = {}): Promise<Reply> {
   const res = await signedPost(`${t.url}/api/campaigns/${campaign}/${action}`, opts.signer ?? tab.key, { peerId: tab.id, ...body }, opts)
   return { status: res.status, json: await res.json() }
 }
 
-export async function get (t: Tracker, path: string): Promise<any> {
+export async function get (t: TrackerAt, path: string): Promise<any> {
   return await (await fetch(t.url + path)).json()
 }
 

@@ -90,6 +90,8 @@ export class Coordinator {
   #mbs = new Map<number, MbState>()
   /** Every peer an open microbatch was leased to (backups and expired leases included): who may complete it. */
   #holders = new Map<number, Set<string>>()
+  /** Until then a restarted tracker credits microbatches it never leased: leases it forgot, still in flight. */
+  #orphansUntil = -Infinity
   readonly #lossSums = new Map<number, { sum: number, n: number }>()
   readonly #losses: StepLoss[] = []
   readonly #lossSeen = new Set<string>()
@@ -148,7 +150,9 @@ export class Coordinator {
    * step moves past every step whose microbatches are all credited, and credited ids of the
    * open steps count as done. A tracker that restarted credits nothing twice and loses no step.
    */
-  restoreDone (isCredited: (id: number) => boolean): void {
+  restoreDone (credited: (id: number) => boolean): void {
+    let any = false
+    const isCredited = (id: number): boolean => { const c = credited(id); any ||= c; return c }
     const A = this.#init.accumulation
     let step = this.#step
     while (step < this.#init.totalSteps && Array.from({ length: A }, (_, i) => (step * A + i)).every(isCredited)) step++
@@ -157,6 +161,8 @@ export class Coordinator {
       this.#openStep(step)
     }
     for (const [id, m] of this.#mbs) if (m.state !== 'done' && isCredited(id)) this.#mbs.set(id, { state: 'done', attempts: m.attempts, creditedTo: '' })
+    // A campaign with credit had a past life whose leases may still be in flight; a new one had none.
+    if (any) this.#orphansUntil = this.#init.now() + this.#init.leaseTimeoutMs
   }
 
   #holdersOf (id: number): Set<string> {
@@ -319,7 +325,10 @@ export class Coordinator {
     this.#tab(peerId)
     const mb = this.#mbs.get(id)
     if (mb == null || mb.state === 'done' || this.#excluded.has(peerId)) return 'duplicate'
-    if (this.#holders.get(id)?.has(peerId) !== true) throw new NotLeaseHolderError(`microbatch ${id} is not leased to ${peerId}`)
+    const holders = this.#holders.get(id)
+    // Not leased since a restart: the work of a lease the old process granted (the route check still applies).
+    const orphan = holders == null && mb.state === 'pending' && mb.attempts === 0 && this.#init.now() < this.#orphansUntil
+    if (holders?.has(peerId) !== true && !orphan) throw new NotLeaseHolderError(`microbatch ${id} is not leased to ${peerId}`)
     return 'credit'
   }
 

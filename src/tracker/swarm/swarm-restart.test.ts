@@ -66,14 +66,16 @@ it('keeps the step, the done set and the flagged peers across a restart: no doub
     await call(t, id, tab, 'join', { stage })
     await call(t, id, tab, 'heartbeat', { stats: {} })
   }
-  // Completing what the ledger already holds credits nothing; only microbatch 3 is left to lease.
+  // Completing what the ledger already holds credits nothing.
   for (const mb of [0, 2]) expect((await call(t, id, a, 'complete', { microbatch: mb, receipts: await routeReceipts(m, id, mb, a, b) })).json.credited).toBe(false)
-  expect((await call(t, id, a, 'lease', { max: 4 })).json.leases).toEqual([{ id: 3, step: 1 }])
   // z is still out: excluded in its heartbeat, not routed to, and a route through it earns nothing.
   expect((await call(t, id, z, 'heartbeat', { stats: {} })).json.excluded).toBe(true)
   expect((await call(t, id, a, 'heartbeat', { stats: {} })).json.next).toEqual([b.id])
   expect((await call(t, id, a, 'complete', { microbatch: 3, receipts: await routeReceipts(m, id, 3, a, z) })).status).toBe(403)
   expect((await get(t, `/api/campaigns/${id}/ledger`)).length).toBe(ledgerBefore)
+  // Microbatch 3, leased before the restart and still in flight, is credited when it comes back.
   expect((await call(t, id, a, 'complete', { microbatch: 3, receipts: await routeReceipts(m, id, 3, a, b) })).json).toMatchObject({ credited: true, step: 2 })
+  // Nothing credited is leased again: the next leases are step 2's.
+  expect((await call(t, id, a, 'lease', { max: 4 })).json.leases).toEqual([{ id: 4, step: 2 }, { id: 5, step: 2 }])
   expect(await shareOf(t, z.id)).toBe(0)
 })

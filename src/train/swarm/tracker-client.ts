@@ -26,6 +26,8 @@ export interface TrackerClientInit {
   privateKey: PrivateKey
   /** @default 30000 */
   timeoutMs?: number
+  /** This tab's clock; the tracker's may differ (the Date header of its replies corrects it). @default Date.now */
+  now?: () => number
 }
 
 /** The tracker as the swarm runtime sees it; the simulator implements it in memory. */
@@ -61,26 +63,27 @@ const PRESIGNED_LEAVE_MS = 30_000
 export function createTrackerClient (init: TrackerClientInit): HttpTrackerClient {
   const base = `${init.origin.replace(/\/$/, '')}/api/campaigns/${init.campaign}`
   const timeout = init.timeoutMs ?? 30_000
+  const now = init.now ?? Date.now
   /** Tracker clock − ours, in ms, from the last reply's Date header (1 s resolution). */
   let offsetMs = 0
   async function send (action: string, text: string): Promise<Response> {
     const url = `${base}/${action}`
-    const headers = await signCall(init.privateKey, { method: 'POST', path: new URL(url, 'http://x').pathname, peerId: init.peerId, time: Date.now() + offsetMs, body: JSON.parse(text) })
+    const headers = await signCall(init.privateKey, { method: 'POST', path: new URL(url, 'http://x').pathname, peerId: init.peerId, time: now() + offsetMs, body: JSON.parse(text) })
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: text, signal: AbortSignal.timeout(timeout) })
     const date = Date.parse(res.headers.get('date') ?? '')
     // +500: the header's time was truncated to the second.
-    if (Number.isFinite(date)) offsetMs = date + 500 - Date.now()
+    if (Number.isFinite(date)) offsetMs = date + 500 - now()
     if (res.ok && action !== 'leave') void presignLeave()
     return res
   }
   let leaveReady: { at: number, headers: Record<string, string>, text: string } | null = null
   let presigning = false
   async function presignLeave (): Promise<void> {
-    if (presigning || (leaveReady != null && Date.now() - leaveReady.at < PRESIGNED_LEAVE_MS)) return
+    if (presigning || (leaveReady != null && now() - leaveReady.at < PRESIGNED_LEAVE_MS)) return
     presigning = true
     try {
       const text = JSON.stringify({ peerId: init.peerId })
-      const at = Date.now()
+      const at = now()
       const headers = await signCall(init.privateKey, { method: 'POST', path: new URL(`${base}/leave`, 'http://x').pathname, peerId: init.peerId, time: at + offsetMs, body: JSON.parse(text) })
       leaveReady = { at, headers, text }
     } catch {} finally { presigning = false }

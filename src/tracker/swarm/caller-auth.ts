@@ -9,14 +9,15 @@ import { TooManyRequestsError, UnauthorizedError } from '../errors.ts'
 /**
  * How far a call's time may be from the tracker's clock. Tabs correct their clock from the
  * reply's Date header (1 s resolution), so this only has to absorb a request's flight time
- * and that rounding; two minutes is lenient and keeps the replay cache small.
+ * and that rounding; a minute is lenient and keeps the replay cache small.
  */
-export const CALL_SKEW_MS = 120_000
+export const CALL_SKEW_MS = 60_000
 
 /**
- * Nonces remembered at most: 2 × CALL_SKEW_MS of calls. A tab makes about one call a second
- * (heartbeat every 2 s, a completion per microbatch), so this covers ~800 busy tabs; past it new
- * calls get a 429 rather than the cache forgetting nonces that could then be replayed.
+ * Nonces remembered at most (~200 bytes each, 40 MB): a nonce is kept until its call's time is
+ * CALL_SKEW_MS old. A tab makes about one call a second (heartbeat every 2 s, a completion per
+ * microbatch), so this covers ~3,000 busy tabs; past it new calls get a 429 rather than the cache
+ * forgetting nonces that could then be replayed.
  */
 export const MAX_REMEMBERED_NONCES = 200_000
 
@@ -43,7 +44,7 @@ export function createCallerAuth (init: CallerAuthInit = {}): CallerAuth {
   const now = init.now ?? Date.now
   const skew = init.skewMs ?? CALL_SKEW_MS
   const max = init.maxNonces ?? MAX_REMEMBERED_NONCES
-  /** `peer/nonce` → when it may be forgotten (insertion order ≈ expiry order). */
+  /** `peer/nonce` → when it may be forgotten: its call is stale from then on (insertion order ≈ expiry order; a late one lingers, never leaves early). */
   const seen = new Map<string, number>()
 
   function prune (t: number): void {
@@ -82,7 +83,7 @@ export function createCallerAuth (init: CallerAuthInit = {}): CallerAuth {
       }
       // Checked again after the await: of two concurrent copies only one gets through.
       if (seen.has(key)) throw new UnauthorizedError('replayed call: this nonce was already used')
-      seen.set(key, t + 2 * skew)
+      seen.set(key, at + skew)
       return peerId
     }
   }

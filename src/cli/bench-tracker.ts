@@ -18,6 +18,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { demoManifest, DEMO_DATASET_PATH } from '../campaign/demo.ts'
 import { creditTable } from '../tracker/campaign-ledgers.ts'
 import { countersign, signAsSender } from '../ledger/receipt.ts'
+import { signCall } from '../identity/swarm-call-signature.ts'
 
 const USAGE = 'usage: npm run bench -- tracker [--tabs 100,300,1000] [--seconds 60] [--warmup 10] [--out FILE]'
 const TICK_MS = 2000 // the app's heartbeat and status poll interval (swarm-tab.ts, swarm.svelte.ts)
@@ -62,7 +63,9 @@ class Client {
   readonly #base: URL
   constructor (url: string) { this.#base = new URL(url) }
 
-  async call (kind: Kind, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, json: any, etag?: string }> {
+  /** `signer`: the tab whose key signs this swarm call, as the app signs its calls. */
+  async call (kind: Kind, path: string, body?: unknown, headers: Record<string, string> = {}, signer?: PrivateKey): Promise<{ status: number, json: any, etag?: string }> {
+    if (signer != null) headers = { ...headers, ...await signCall(signer, { method: 'POST', path, peerId: peerIdFromPrivateKey(signer).toString(), time: Date.now(), body }) }
     try {
       return await this.#once(kind, path, body, headers)
     } catch (err) {
@@ -123,14 +126,14 @@ async function runTab (tab: Tab, c: Client, campaign: string, downstream: Tab[],
 /** One 2-second round of a tab: heartbeat, status poll, and on stage 0 a lease and its completion. */
 async function tick (tab: Tab, c: Client, campaign: string, downstream: Tab[], flops: ReturnType<typeof creditTable>): Promise<void> {
   const base = `/api/campaigns/${campaign}`
-  const hb = await c.call('heartbeat', `${base}/heartbeat`, { peerId: tab.id, stats: { throughput: 1, busy: 0.5 } })
+  const hb = await c.call('heartbeat', `${base}/heartbeat`, { peerId: tab.id, stats: { throughput: 1, busy: 0.5 } }, {}, tab.key)
   // A tab the tracker timed out joins again, as the app does (swarm-tab.ts).
-  if (hb.status === 409) tab.stage = (await c.call('join', `${base}/join`, { peerId: tab.id, throughput: 1, stage: tab.stage })).json.stage
+  if (hb.status === 409) tab.stage = (await c.call('join', `${base}/join`, { peerId: tab.id, throughput: 1, stage: tab.stage }, {}, tab.key)).json.stage
   // Like a browser: gzip accepted, the cached body revalidated with its ETag.
   const st = await c.call('status', `${base}/swarm`, undefined, { 'accept-encoding': 'gzip', ...(tab.etag != null ? { 'if-none-match': tab.etag } : {}) })
   if (st.etag != null) tab.etag = st.etag
   if (tab.stage !== 0) return
-  const { json } = await c.call('lease', `${base}/lease`, { peerId: tab.id, max: 1 })
+  const { json } = await c.call('lease', `${base}/lease`, { peerId: tab.id, max: 1 }, {}, tab.key)
   for (const l of (json?.leases ?? []) as Array<{ id: number }>) {
     const next = downstream[Math.floor(Math.random() * downstream.length)]
     if (next == null) break
@@ -139,8 +142,8 @@ async function tick (tab: Tab, c: Client, campaign: string, downstream: Tab[], f
       await countersign(await signAsSender({ campaign, microbatch: mb, stage: 0, direction: 'fwd', flops: flops[0].forward, inDigest: 'in', outDigest: 'act', from: tab.id, to: next.id }, tab.key), next.key),
       await countersign(await signAsSender({ campaign, microbatch: mb, stage: 1, direction: 'bwd', flops: flops[1].backward + flops[1].forward, inDigest: 'act', outDigest: 'grad', from: next.id, to: tab.id }, next.key), tab.key)
     ]
-    await c.call('loss', `${base}/loss`, { peerId: next.id, microbatch: mb, loss: 3 + Math.random() })
-    await c.call('complete', `${base}/complete`, { peerId: tab.id, microbatch: mb, receipts })
+    await c.call('loss', `${base}/loss`, { peerId: next.id, microbatch: mb, loss: 3 + Math.random() }, {}, next.key)
+    await c.call('complete', `${base}/complete`, { peerId: tab.id, microbatch: mb, receipts }, {}, tab.key)
   }
 }
 
@@ -165,7 +168,7 @@ async function runAt (n: number, seconds: number, warmup: number): Promise<Recor
       return { key, id: peerIdFromPrivateKey(key).toString(), stage: -1 }
     }))
     c.recording = true
-    for (const t of tabs) t.stage = (await c.call('join', `/api/campaigns/${campaign}/join`, { peerId: t.id, throughput: 1 })).json.stage
+    for (const t of tabs) t.stage = (await c.call('join', `/api/campaigns/${campaign}/join`, { peerId: t.id, throughput: 1 }, {}, t.key)).json.stage
     let stopped = false
     const downstream = tabs.filter(t => t.stage === 1)
     const loops = tabs.map(async t => { await runTab(t, c, campaign, downstream, flops, () => stopped) })

@@ -1,6 +1,8 @@
 // The swarm's wire contract between a tab and the tracker: the JSON bodies of the HTTP routes
 // under /api/campaigns/:id/… . Both sides import these types from here; this module imports
-// nothing, so a browser bundle never pulls in server code.
+// nothing, so a browser bundle never pulls in server code. Every POST is signed by the tab's
+// libp2p key (x-tabgrad-peer/-time/-nonce/-signature headers, identity/swarm-call-signature.ts)
+// and its `peerId` must be the signer's.
 //
 //   POST join {peerId, throughput?, bandwidth?, stage?} → JoinReply   (FLOP/s, uplink bytes/s)
 //   POST heartbeat {peerId, stats}                 → HeartbeatReply

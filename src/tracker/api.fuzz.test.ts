@@ -4,7 +4,8 @@
 // Every answer must be a 2xx–4xx with a one-line JSON error, never a 5xx; nobody anonymous
 // creates or uploads anything; and afterwards nothing was half-written: the data directory
 // reopens (every ledger verifies), no prototype was polluted, and the campaign page's status
-// names each tab by its own PeerId.
+// names each tab by its own PeerId. Half the requests are signed by a joined tab's key (as the
+// app signs its swarm calls), so hostile bodies also reach the validators behind the signature.
 //
 // 2,500 cases of real HTTP round trips (5–10 s on a 2-core machine), fewer than the 10,000 the
 // validators behind them get without HTTP (manifest, tensor wire, SIWE fuzz tests).
@@ -15,19 +16,23 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTracker, type Tracker } from './tracker.ts'
 import { demoManifest } from '../campaign/demo.ts'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { signCall } from '../identity/swarm-call-signature.ts'
+import { signedPost } from '../identity/signed-post.ts'
 
 let t: Tracker
 let dir: string
 let id: string
-const tabs = ['12D3KooWGzh3Ltb6XKBJXmYhwMtHyp4iBUgsCTr7Adt4Lxvq3ZbS', '12D3KooWA1b2c3d4e5f6g7h8i9j1k2m3n4o5p6q7r8s9t1u2v3w4']
+const keys = await Promise.all([generateKeyPair('Ed25519'), generateKeyPair('Ed25519')])
+const tabs = keys.map(k => peerIdFromPrivateKey(k).toString())
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tabgrad-api-fuzz-'))
   t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
   id = t.demoCampaignId
   for (const peerId of tabs) {
-    const res = await fetch(`${t.url}/api/campaigns/${id}/join`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ peerId }) })
-    expect(res.status).toBe(200)
+    expect((await post(`/api/campaigns/${id}/join`, { peerId })).status).toBe(200)
   }
 })
 afterAll(async () => { await t.close(); await rm(dir, { recursive: true, force: true }) })
@@ -50,12 +55,21 @@ const body = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.constant(JSON.stringify({ ...demoManifest('a'.repeat(64), 100_000), name: 'anonymous' }))
 )
-const request = fc.record({ method: fc.constantFrom('GET', 'POST', 'POST', 'POST', 'PUT', 'DELETE'), path, body, type: fc.constantFrom('application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded') })
+const request = fc.record({ method: fc.constantFrom('GET', 'POST', 'POST', 'POST', 'PUT', 'DELETE'), path, body, type: fc.constantFrom('application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded'), signer: fc.constantFrom(null, 0, 1) })
 /** A joined tab's heartbeat whose stats try to rename it, move it, un-exclude it or reach a prototype. */
 const statsAttack = fc.record({ tab: fc.constantFrom(...tabs), stats: fc.dictionary(fc.constantFrom('peerId', 'stage', 'excluded', '__proto__', 'constructor', 'ready', 'throughput', 'paused', 'busy_fraction', 'flops', 'Queue'), number, { minKeys: 1, maxKeys: 4 }) })
 
-async function post (p: string, b: unknown): Promise<Response> {
-  return await fetch(t.url + p, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) })
+/** A swarm call signed by the key of the tab the body names. */
+async function post (p: string, b: { peerId: string, stats?: unknown }): Promise<Response> {
+  return await signedPost(t.url + p, keys[tabs.indexOf(b.peerId)], b)
+}
+
+/** Signature headers for a fuzzed request, when it has a signer and a JSON body to sign. */
+async function signatureOf (r: { method: string, body: string, signer: number | null }, url: string): Promise<Record<string, string>> {
+  if (r.signer == null) return {}
+  let body: unknown
+  try { body = JSON.parse(r.body) } catch { return {} }
+  return await signCall(keys[r.signer], { method: r.method, path: new URL(url).pathname, peerId: tabs[r.signer], time: Date.now(), body })
 }
 
 /** The campaign page's view: each replica entry names its own tab, with finite numbers only. */
@@ -83,7 +97,7 @@ describe('tracker API fuzz', () => {
         return
       }
       const url = t.url + r.path()
-      const res = await fetch(url, r.method === 'GET' ? {} : { method: r.method, headers: { 'content-type': r.type }, body: r.body })
+      const res = await fetch(url, r.method === 'GET' ? {} : { method: r.method, headers: { 'content-type': r.type, ...await signatureOf(r, url) }, body: r.body })
       seen.set(res.status, (seen.get(res.status) ?? 0) + 1)
       const text = await res.text()
       expect(res.status, `${r.method} ${url} ${r.body.slice(0, 200)} → ${text}`).toBeLessThan(500)

@@ -6,6 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTracker, type Tracker } from './tracker.ts'
 import { parseHeartbeatStats } from './heartbeat-stats.ts'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { signedPost } from '../identity/signed-post.ts'
 
 let t: Tracker
 let dir: string
@@ -27,8 +30,9 @@ it('the schema keeps honest stats and refuses reserved keys, wrong types and abs
 
 it('a joined tab cannot rename itself through its stats: 400, and the status still names it', async () => {
   const id = t.demoCampaignId
-  const me = '12D3KooWGzh3Ltb6XKBJXmYhwMtHyp4iBUgsCTr7Adt4Lxvq3ZbS'
-  const post = async (a: string, b: unknown): Promise<Response> => await fetch(`${t.url}/api/campaigns/${id}/${a}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) })
+  const key = await generateKeyPair('Ed25519')
+  const me = peerIdFromPrivateKey(key).toString()
+  const post = async (a: string, b: unknown): Promise<Response> => await signedPost(`${t.url}/api/campaigns/${id}/${a}`, key, b)
   expect((await post('join', { peerId: me })).status).toBe(200)
   const res = await post('heartbeat', { peerId: me, stats: { peerId: 'someone-else', flops: 5 } })
   expect(res.status).toBe(400)

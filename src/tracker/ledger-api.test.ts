@@ -15,6 +15,7 @@ import { creditTable } from './campaign-ledgers.ts'
 import { countersign, signAsSender, type Receipt } from '../ledger/receipt.ts'
 import { verifyEpochRoot, verifyInclusion } from '../ledger/merkle.ts'
 import { buildSignInMessage } from '../identity/siwe-message.ts'
+import { signedPost } from '../identity/signed-post.ts'
 
 let t: Tracker
 let dir: string
@@ -23,8 +24,14 @@ const manifest = demoManifest('c'.repeat(64), 100_000)
 manifest.name = 'Ledger test'
 manifest.training.accumulation = 2
 
+/** Tabs' keys by PeerId: a swarm call for one of them is signed with its key, as the app does. */
+const keys = new Map<string, PrivateKey>()
+
 async function call (path: string, body?: unknown): Promise<{ status: number, json: any }> {
-  const res = await fetch(t.url + path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const key = keys.get((body as { peerId?: string } | undefined)?.peerId ?? '')
+  const res = key != null
+    ? await signedPost(t.url + path, key, body)
+    : await fetch(t.url + path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
   return { status: res.status, json: await res.json() }
 }
 
@@ -46,6 +53,7 @@ describe('credit from receipts', () => {
   it('credits a two-stage route once, proves it, and follows the PeerId to its address', async () => {
     const k0 = await generateKeyPair('Ed25519'); const k1 = await generateKeyPair('Ed25519')
     const p0 = peerIdFromPrivateKey(k0).toString(); const p1 = peerIdFromPrivateKey(k1).toString()
+    keys.set(p0, k0).set(p1, k1)
     expect((await call(`/api/campaigns/${campaign}/join`, { peerId: p0 })).json.stage).toBe(0)
     expect((await call(`/api/campaigns/${campaign}/join`, { peerId: p1 })).json.stage).toBe(1)
     const { leases } = (await call(`/api/campaigns/${campaign}/lease`, { peerId: p0, max: 2 })).json

@@ -2,21 +2,15 @@
 import type { SwarmTab } from '../../train/swarm/swarm-tab.ts'
 
 /**
- * On `pagehide` (close, reload, navigation to another site), hands the tab's leased microbatches
- * back and says it left, with keepalive requests that outlive the page, so the tracker re-pools
- * them at once instead of waiting out their leases. Returns the unhook.
+ * On `pagehide` (close, reload, navigation to another site), says the tab left with a signed
+ * keepalive request that outlives the page, so the tracker re-pools its leased microbatches at
+ * once instead of waiting out their leases. Returns the unhook.
  */
-export function handBackOnClose (tab: () => SwarmTab | null, campaignId: string, peerId: string): () => void {
+export function handBackOnClose (tab: () => SwarmTab | null, _campaignId: string, peerId: string): () => void {
   const onHide = (): void => {
     const t = tab()
     if (t == null || peerId === '') return
-    const post = (action: string, body: Record<string, unknown>): void => {
-      void fetch(`/api/campaigns/${campaignId}/${action}`, {
-        method: 'POST', keepalive: true, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ peerId, ...body })
-      }).catch(() => {})
-    }
-    for (const microbatch of t.leased) post('release', { microbatch })
-    post('leave', {})
+    t.leaveOnUnload()
   }
   addEventListener('pagehide', onHide)
   return () => { removeEventListener('pagehide', onHide) }

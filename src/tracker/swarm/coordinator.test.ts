@@ -118,3 +118,36 @@ describe('microbatch leases', () => {
     expect(c.status()).toMatchObject({ step: 1, done: true, microbatches: { scheduled: 2, completed: 2, lost: 0 } })
   })
 })
+
+describe('lease holders and restarts', () => {
+  it('only a peer the microbatch was leased to completes it; a backup holder may too', () => {
+    const { c } = make()
+    c.join('a'); c.join('b'); c.join('thief', { stage: 0 })
+    expect(c.lease('a', 1).leases).toEqual([{ id: 0, step: 0 }])
+    expect(() => c.complete('thief', 0)).toThrow(expect.objectContaining({ name: 'NotLeaseHolderError' }))
+    expect(() => c.complete('thief', 1)).toThrow(expect.objectContaining({ name: 'NotLeaseHolderError' })) // never leased at all
+    expect(c.complete('a', 0)).toBe(true)
+    expect(c.complete('a', 0)).toBe(false)
+    expect(c.status().microbatches.completed).toBe(1)
+  })
+
+  it('rebuilds the step and done set from the credited ids, and credits forgotten leases only for one lease period', () => {
+    const credited = new Set([0, 1, 2, 3, 5])
+    const { c } = make()
+    c.restoreDone(id => credited.has(id))
+    expect(c.step).toBe(1)
+    c.join('a')
+    expect(c.lease('a', 4).leases.map(l => l.id)).toEqual([4, 6, 7])
+    expect(c.complete('a', 5)).toBe(false) // already credited
+    const { c: d, clock } = make()
+    d.restoreDone(id => credited.has(id))
+    d.join('a')
+    expect(d.complete('a', 4)).toBe(true) // leased by the old process, still in flight
+    clock.t += 60_001
+    expect(() => d.complete('a', 6)).toThrow(expect.objectContaining({ name: 'NotLeaseHolderError' }))
+    const { c: fresh } = make()
+    fresh.restoreDone(() => false)
+    fresh.join('a')
+    expect(() => fresh.complete('a', 0)).toThrow(expect.objectContaining({ name: 'NotLeaseHolderError' }))
+  })
+})

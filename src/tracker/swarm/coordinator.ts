@@ -59,6 +59,10 @@ export interface CoordinatorCheckpoint {
   /** Open steps' microbatches: id, attempts so far, and 'done', 'pending' or the PeerId holding its lease. */
   microbatches: Array<[number, number, string]>
   counters: { scheduled: number, completed: number, retried: number }
+  /** Peers that failed verification: they stay out after a restart. @default none */
+  excluded?: string[]
+  /** Open microbatches' lease holders, past and present (who may complete them). @default the leased peer */
+  holders?: Array<[number, string[]]>
 }
 
 export class UnknownTabError extends Error {
@@ -72,6 +76,11 @@ export class NotStageZeroError extends Error {
   override name = 'NotStageZeroError'
 }
 
+/** A completion by a peer that never held the microbatch's lease (a stolen lease). */
+export class NotLeaseHolderError extends Error {
+  override name = 'NotLeaseHolderError'
+}
+
 export class Coordinator {
   readonly #init: Required<Omit<CoordinatorInit, 'stageBytes'>> & Pick<CoordinatorInit, 'stageBytes'>
   readonly #tabs = new Map<string, TabRecord>()
@@ -79,6 +88,10 @@ export class Coordinator {
   readonly #pastStage = new Map<string, number>()
   #step = 0
   #mbs = new Map<number, MbState>()
+  /** Every peer an open microbatch was leased to (backups and expired leases included): who may complete it. */
+  #holders = new Map<number, Set<string>>()
+  /** Until then a restarted tracker credits microbatches it never leased: leases it forgot, still in flight. */
+  #orphansUntil = -Infinity
   readonly #lossSums = new Map<number, { sum: number, n: number }>()
   readonly #losses: StepLoss[] = []
   readonly #lossSeen = new Set<string>()
@@ -107,7 +120,9 @@ export class Coordinator {
     return {
       step: this.#step,
       microbatches: [...this.#mbs].map(([id, m]) => [id, m.attempts, m.state === 'leased' ? m.peerId : m.state]),
-      counters: { scheduled: this.#scheduled, completed: this.#completed, retried: this.#retried }
+      counters: { scheduled: this.#scheduled, completed: this.#completed, retried: this.#retried },
+      excluded: [...this.#excluded],
+      holders: [...this.#holders].map(([id, h]) => [id, [...h]])
     }
   }
 
@@ -125,6 +140,35 @@ export class Coordinator {
     this.#scheduled = cp.counters.scheduled
     this.#completed = cp.counters.completed
     this.#retried = cp.counters.retried
+    this.#holders = new Map((cp.holders ?? []).map(([id, h]) => [id, new Set(h)]))
+    for (const [id, m] of this.#mbs) if (m.state === 'leased') this.#holdersOf(id).add(m.peerId)
+    for (const p of cp.excluded ?? []) this.exclude(p)
+  }
+
+  /**
+   * Rebuilds the done set from the ledger (the durable record of every credited microbatch): the
+   * step moves past every step whose microbatches are all credited, and credited ids of the
+   * open steps count as done. A tracker that restarted credits nothing twice and loses no step.
+   */
+  restoreDone (credited: (id: number) => boolean): void {
+    let any = false
+    const isCredited = (id: number): boolean => { const c = credited(id); any ||= c; return c }
+    const A = this.#init.accumulation
+    let step = this.#step
+    while (step < this.#init.totalSteps && Array.from({ length: A }, (_, i) => (step * A + i)).every(isCredited)) step++
+    if (step !== this.#step) {
+      for (const id of [...this.#mbs.keys()]) if (Math.floor(id / A) < step) { this.#mbs.delete(id); this.#holders.delete(id) }
+      this.#openStep(step)
+    }
+    for (const [id, m] of this.#mbs) if (m.state !== 'done' && isCredited(id)) this.#mbs.set(id, { state: 'done', attempts: m.attempts, creditedTo: '' })
+    // A campaign with credit had a past life whose leases may still be in flight; a new one had none.
+    if (any) this.#orphansUntil = this.#init.now() + this.#init.leaseTimeoutMs
+  }
+
+  #holdersOf (id: number): Set<string> {
+    let h = this.#holders.get(id)
+    if (h == null) { h = new Set(); this.#holders.set(id, h) }
+    return h
   }
   get done (): boolean { return this.#step >= this.#init.totalSteps }
 
@@ -215,6 +259,7 @@ export class Coordinator {
       if (mb.attempts > 0) this.#retried++
       else this.#scheduled++
       this.#mbs.set(id, { state: 'leased', peerId, deadline: this.#init.now() + this.#init.leaseTimeoutMs, attempts: mb.attempts + 1, leasedAt: this.#init.now() })
+      this.#holdersOf(id).add(peerId)
       leases.push({ id, step: Math.floor(id / A) })
     }
     if (leases.length < max) this.#backups(peerId, max - leases.length, leases)
@@ -237,6 +282,7 @@ export class Coordinator {
       if (mb?.state !== 'leased' || mb.backup === true || mb.peerId === peerId) continue
       if (now - (mb.leasedAt ?? now) < BACKUP_AFTER * this.#roundTripMs) continue
       mb.backup = true
+      this.#holdersOf(id).add(peerId)
       this.#retried++
       leases.push({ id, step: this.#step })
       room--
@@ -249,9 +295,8 @@ export class Coordinator {
    * the step can close, so a step's loss always averages all of its microbatches.
    */
   complete (peerId: string, id: number, loss?: number): boolean {
-    this.#tab(peerId)
-    const mb = this.#mbs.get(id)
-    if (mb == null || mb.state === 'done') return false
+    if (this.mayComplete(peerId, id) !== 'credit') return false
+    const mb = this.#mbs.get(id)!
     if (loss != null) this.#countLoss(id, loss)
     if (mb.state === 'leased' && mb.leasedAt != null && mb.backup !== true) {
       const ms = this.#init.now() - mb.leasedAt
@@ -265,10 +310,31 @@ export class Coordinator {
       const l = this.#lossSums.get(this.#step)
       if (l != null) this.#losses.push({ step: this.#step, loss: l.sum / l.n, microbatches: l.n })
       this.#lossSums.delete(this.#step)
-      for (let i = 0; i < A; i++) this.#mbs.delete(this.#step * A + i)
+      for (let i = 0; i < A; i++) { this.#mbs.delete(this.#step * A + i); this.#holders.delete(this.#step * A + i) }
       this.#openStep(this.#step + 1)
     }
     return true
+  }
+
+  /**
+   * Whether a completion by `peerId` would be credited, without changing anything (the tracker
+   * asks before it writes the ledger entry, and completes only once that entry is durable).
+   * Throws NotLeaseHolderError for a peer that never held this microbatch's lease.
+   */
+  mayComplete (peerId: string, id: number): 'credit' | 'duplicate' {
+    this.#tab(peerId)
+    const mb = this.#mbs.get(id)
+    if (mb == null || mb.state === 'done' || this.#excluded.has(peerId)) return 'duplicate'
+    const holders = this.#holders.get(id)
+    // Not leased since a restart: the work of a lease the old process granted (the route check still applies).
+    const orphan = holders == null && mb.state === 'pending' && mb.attempts === 0 && this.#init.now() < this.#orphansUntil
+    if (holders?.has(peerId) !== true && !orphan) throw new NotLeaseHolderError(`microbatch ${id} is not leased to ${peerId}`)
+    return 'credit'
+  }
+
+  /** The stage `peerId` trains, or last trained if it has left: what its receipts may claim. */
+  joinedStage (peerId: string): number | undefined {
+    return this.#tabs.get(peerId)?.stage ?? this.#pastStage.get(peerId)
   }
 
   /** A stage-0 tab gives a microbatch back (it could not route it, or is leaving). */
@@ -279,7 +345,8 @@ export class Coordinator {
 
   /** Loss of a microbatch, reported by the last stage. Counted once per microbatch of the open step. */
   reportLoss (peerId: string, id: number, loss: number): void {
-    this.#tab(peerId)
+    // Only the last stage computes a loss: anyone else's would only poison the curve.
+    if (this.#tab(peerId).stage !== this.#init.stages - 1 || this.#excluded.has(peerId)) return
     this.#countLoss(id, loss)
   }
 
@@ -353,6 +420,9 @@ export class Coordinator {
   }
 
   isExcluded (peerId: string): boolean { return this.#excluded.has(peerId) }
+
+  /** Every peer taken out so far (what the tracker persists). */
+  excludedPeers (): string[] { return [...this.#excluded] }
 
   tab (peerId: string): TabRecord | undefined {
     return this.#tabs.get(peerId)

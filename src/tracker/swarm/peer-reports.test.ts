@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MAX_REPORTED_PEERS, PeerReports } from './peer-reports.ts'
 import { startTracker, type Tracker } from '../tracker.ts'
+import { call, newTab, type TestTab } from './swarm-test-kit.ts'
 
 describe('PeerReports', () => {
   it('counts distinct reporters per offender, ignores self-reports, and forgets the oldest offender past its bound', () => {
@@ -24,25 +25,30 @@ describe('PeerReports', () => {
 describe('the report route', () => {
   let t: Tracker
   let dir: string
-  const [a, b] = ['12D3KooWGzh3Ltb6XKBJXmYhwMtHyp4iBUgsCTr7Adt4Lxvq3ZbS', '12D3KooWA1b2c3d4e5f6g7h8i9j1k2m3n4o5p6q7r8s9t1u2v3w4']
-  const post = async (action: string, body: unknown): Promise<Response> => await fetch(`${t.url}/api/campaigns/${t.demoCampaignId}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  let a: TestTab
+  let b: TestTab
+  const post = async (tab: TestTab, action: string, body: Record<string, unknown>): Promise<number> => (await call(t, t.demoCampaignId, tab, action, body)).status
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tabgrad-reports-'))
     t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
+    ;[a, b] = [await newTab(), await newTab()]
   })
   afterAll(async () => { await t.close(); await rm(dir, { recursive: true, force: true }) })
 
-  it('records a joined tab\'s report; refuses bad offenders, unknown reasons and unknown reporters; heartbeats list the previous stage', async () => {
-    expect((await post('join', { peerId: a, stage: 0 })).status).toBe(200)
-    expect((await post('join', { peerId: b, stage: 1 })).status).toBe(200)
-    await post('heartbeat', { peerId: a, stats: {} })
-    const beat = await (await post('heartbeat', { peerId: b, stats: {} })).json() as { stage: number, prev: string[] }
-    expect(beat).toMatchObject({ stage: 1, prev: [a] }) // the demo campaign has two stages
-    expect((await post('report', { peerId: b, offender: a, reason: 'StepBombError' })).status).toBe(200)
-    expect((await post('report', { peerId: b, offender: 'not-a-peer', reason: 'StepBombError' })).status).toBe(400)
-    expect((await post('report', { peerId: b, offender: a, reason: 'Whatever' })).status).toBe(400)
-    expect((await post('report', { peerId: '12D3KooWNotJoinedNotJoinedNotJoinedNotJoined1234', offender: a, reason: 'ShapeError' })).status).toBe(409)
-    expect([...t.swarm.peerReports(t.demoCampaignId)!.get(a)!.reporters]).toEqual([b])
+  it('records a joined tab\'s report; refuses bad offenders, unknown reasons, unknown and unsigned reporters; heartbeats list the previous stage', async () => {
+    expect(await post(a, 'join', { stage: 0 })).toBe(200)
+    expect(await post(b, 'join', { stage: 1 })).toBe(200)
+    await post(a, 'heartbeat', { stats: {} })
+    const beat = await call(t, t.demoCampaignId, b, 'heartbeat', { stats: {} })
+    expect(beat.json).toMatchObject({ stage: 1, prev: [a.id] }) // the demo campaign has two stages
+    expect(await post(b, 'report', { offender: a.id, reason: 'StepBombError' })).toBe(200)
+    expect(await post(b, 'report', { offender: 'not-a-peer', reason: 'StepBombError' })).toBe(400)
+    expect(await post(b, 'report', { offender: a.id, reason: 'Whatever' })).toBe(400)
+    expect(await post(await newTab(), 'report', { offender: a.id, reason: 'ShapeError' })).toBe(409)
+    // A report is a mutating call: unsigned, it is refused like any other.
+    const unsigned = await fetch(`${t.url}/api/campaigns/${t.demoCampaignId}/report`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ peerId: b.id, offender: a.id, reason: 'ShapeError' }) })
+    expect(unsigned.status).toBe(401)
+    expect([...t.swarm.peerReports(t.demoCampaignId)!.get(a.id)!.reporters]).toEqual([b.id])
   })
 })

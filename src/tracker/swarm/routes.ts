@@ -1,9 +1,14 @@
 // HTTP routes of a campaign's swarm, under /api/campaigns/:id/… . The bodies are the wire
-// contract in src/protocol/swarm.ts. A completion's receipts (every hop) are checked before
-// anything changes; its reply carries the tab's next leases (`window`), so a busy stage-0 tab
-// never asks separately.
+// contract in src/protocol/swarm.ts. Every POST is signed by the calling tab's libp2p key
+// (caller-auth.ts) and may only speak for that tab. A completion must come from the lease holder,
+// and its receipts (every hop, its members and digest chain) are checked before anything changes;
+// the microbatch is done only once its ledger entry is durable. The reply carries the tab's next
+// leases (`window`), so a busy stage-0 tab never asks separately.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Coordinator, NotStageZeroError, UnknownTabError } from './coordinator.ts'
+import { Coordinator, NotLeaseHolderError, NotStageZeroError, UnknownTabError } from './coordinator.ts'
+import { createCallerAuth, type CallerAuth } from './caller-auth.ts'
+import { checkRoute } from './route-check.ts'
+import { openSwarmStateStore } from './swarm-state.ts'
 import { MAX_LEASE_WINDOW, PEER_REPORT_REASONS, type CompleteReply, type PeerReportReason } from '../../protocol/swarm.ts'
 import { PeerReports } from './peer-reports.ts'
 import { swarmSettingsOf } from '../../campaign/swarm-settings.ts'
@@ -13,7 +18,7 @@ import { createLogger } from '../../log.ts'
 
 const log = createLogger('tabgrad:tracker:swarm')
 import { readJsonBody, sendJson, sendJsonCached, type JsonSnapshots } from '../http-util.ts'
-import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError } from '../errors.ts'
+import { BadRequestError, ForbiddenError, HttpError, MethodNotAllowedError, NotFoundError } from '../errors.ts'
 import type { CampaignStore } from '../campaign-store.ts'
 import { splitStages, stageFlops } from '../../model/config.ts'
 import type { CampaignManifest } from '../../campaign/manifest.ts'
@@ -29,6 +34,10 @@ export interface SwarmRoutesInit {
   ledgers?: CampaignLedgers
   /** Encoded status snapshots shared with the campaign routes (keys start with the campaign id). @default none */
   snapshots?: JsonSnapshots
+  /** Where flagged peers are persisted (`swarm/<campaign>.json`). @default memory only */
+  dataDir?: string
+  /** Checks who signed each call. @default createCallerAuth() */
+  auth?: CallerAuth
 }
 
 export interface SwarmRoutes {
@@ -69,6 +78,10 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
   const coordinators = new Map<string, Coordinator>()
   const checks = new Map<string, SpotChecks>()
   const reports = new Map<string, PeerReports>()
+  const auth = init.auth ?? createCallerAuth()
+  const state = openSwarmStateStore(init.dataDir)
+  // Flagged peers' shares stay withheld from the first ownership request after a restart.
+  for (const rec of init.campaigns.list()) for (const p of state.load(rec.id).excluded) init.ledgers?.withhold(rec.id, p)
 
   function coordinatorFor (id: string): { coord: Coordinator, manifest: CampaignManifest } {
     const rec = init.campaigns.get(id)
@@ -86,6 +99,10 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
         ...(init.tabTimeoutMs != null ? { tabTimeoutMs: init.tabTimeoutMs } : {}),
         ...(init.leaseTimeoutMs != null ? { leaseTimeoutMs: init.leaseTimeoutMs } : {})
       })
+      // A restarted tracker: the ledger says what is done (so the step), the state file who is flagged.
+      const ledgers = init.ledgers
+      if (ledgers != null) coord.restoreDone(mb => ledgers.has(id, mb))
+      for (const p of state.load(id).excluded) coord.exclude(p)
       coordinators.set(id, coord)
     }
     return { coord, manifest: rec.manifest }
@@ -113,7 +130,9 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
     const raw = await readJsonBody(req)
     if (typeof raw !== 'object' || raw == null || Array.isArray(raw)) throw new BadRequestError('body must be a JSON object')
     const body = raw as Record<string, unknown>
+    const caller = await auth.authenticate(req, path, body)
     const peerId = peerIdOf(body)
+    if (peerId !== caller) throw new ForbiddenError('the call is signed by another peer than the body\'s peerId')
     try {
       switch (action) {
         case 'join': {
@@ -138,11 +157,17 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           const rawLoss = body.loss
           if (rawLoss != null && (typeof rawLoss !== 'number' || !Number.isFinite(rawLoss))) throw new BadRequestError('loss must be a finite number')
           const loss = typeof rawLoss === 'number' ? rawLoss : undefined
-          // Receipts are checked before anything changes: a bad one completes nothing.
+          // Only a lease holder may complete (403), and receipts are checked before anything
+          // changes: a bad one completes nothing.
+          coord.mayComplete(peerId, mb)
           const checked = init.ledgers != null ? await init.ledgers.check(id, mb, peerId, body.receipts) : undefined
+          if (checked != null && coord.mayComplete(peerId, mb) === 'credit') {
+            checkRoute(coord, manifest.stages, checked.credits, checked.receipts)
+            // Done only once the ledger entry is durable (appends are batched with one fsync): a
+            // failed append leaves the microbatch leased, to be completed or re-run.
+            await init.ledgers!.append(id, mb, checked)
+          }
           const credited = coord.complete(peerId, mb, loss)
-          // Credited only once the ledger entry is durable (appends are batched with one fsync).
-          if (credited && checked != null) await init.ledgers!.append(id, mb, checked)
           const window = Math.min(MAX_LEASE_WINDOW, intOf(body, 'window', true) ?? 0)
           const next = window > 0 ? coord.lease(peerId, window) : { step: coord.step, leases: [] }
           const reply: CompleteReply = { credited, ...next }
@@ -169,11 +194,15 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           if (sc == null) { sc = new SpotChecks(); checks.set(id, sc) }
           log(`spotcheck ${id.slice(0, 8)} mb ${String(body.microbatch)} stage ${String(body.stage)} step ${String(body.step)} from ${peerId.slice(-8)} weights ${body.weightsDigest.slice(0, 8)}`)
           const verdicts = sc.report({ peerId, microbatch: intOf(body, 'microbatch')!, stage: intOf(body, 'stage')!, step: intOf(body, 'step')!, weightsDigest: body.weightsDigest, sample: sample as number[] })
+          let flagged = false
           for (const v of verdicts) {
             if (v.verdict !== 'flagged') continue
             coord.exclude(v.peerId)
             init.ledgers?.withhold(id, v.peerId)
+            flagged = true
           }
+          // Durable before the reply: a restart must not hand a flagged peer its share back.
+          if (flagged) await state.save(id, { version: 1, excluded: coord.excludedPeers() })
           sendJson(res, 200, { verdicts })
           break
         }
@@ -197,6 +226,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
     } catch (err) {
       if (err instanceof UnknownTabError) throw new HttpError(409, err.message)
       if (err instanceof NotStageZeroError) throw new HttpError(409, err.message)
+      if (err instanceof NotLeaseHolderError) throw new ForbiddenError(err.message)
       throw err
     } finally {
       // Readers see a change at once; heartbeat stats and in-flight counts may lag a second.
@@ -205,5 +235,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
     return true
   }
 
-  return { handle, coordinator: id => coordinators.get(id), spotChecks: id => checks.get(id), peerReports: id => reports.get(id) }
+  // The campaign page asks too: after a restart it shows the rebuilt step, not 0.
+  const coordinator = (id: string): Coordinator | undefined => coordinators.get(id) ?? (init.campaigns.get(id) != null ? coordinatorFor(id).coord : undefined)
+  return { handle, coordinator, spotChecks: id => checks.get(id), peerReports: id => reports.get(id) }
 }

@@ -16,7 +16,7 @@ import { stageLayout } from '../../model/params.ts'
 import { stageMemory } from '../../model/memory.ts'
 import type { TabLibp2p } from '../../net/tab-node.ts'
 import type { Weights } from '../../net/weights.ts'
-import { createTrackerClient, type TrackerClient } from './tracker-client.ts'
+import { createTrackerClient, type HttpTrackerClient } from './tracker-client.ts'
 import { createKeySigner, createLibp2pTransport, type Libp2pTransport } from './libp2p-transport.ts'
 import { SwarmRuntime, type RuntimeTimings } from './runtime.ts'
 import { slotsFor, type StageKernels } from './stage-compute.ts'
@@ -92,7 +92,7 @@ function workerKernels (api: Remote<ComputeApi>): StageKernels {
 
 export class SwarmTab {
   readonly #init: SwarmTabInit
-  readonly #tracker: TrackerClient
+  readonly #tracker: HttpTrackerClient
   readonly #me: string
   #state: SwarmSnapshot
   #runtime: SwarmRuntime | null = null
@@ -103,7 +103,7 @@ export class SwarmTab {
   constructor (init: SwarmTabInit) {
     this.#init = init
     this.#me = init.node.peerId.toString()
-    this.#tracker = createTrackerClient({ origin: init.origin, campaign: init.campaignId, peerId: this.#me })
+    this.#tracker = createTrackerClient({ origin: init.origin, campaign: init.campaignId, peerId: this.#me, privateKey: init.privateKey })
     this.#state = {
       phase: 'joining', message: 'Joining the campaign', progress: 0, stage: null, range: null, stages: init.manifest.stages,
       appliedStep: 0, resumed: false, replicas: [], next: [], microbatches: 0, flops: 0, bytesSent: 0, bytesReceived: 0,
@@ -115,6 +115,11 @@ export class SwarmTab {
 
   /** Stage 0: the leased microbatches it holds, so a closing page can hand them back. */
   get leased (): number[] { return this.#runtime?.leased ?? [] }
+
+  /** A closing page: tells the tracker this tab left (its leases go back to the pool) without waiting. */
+  leaveOnUnload (): void {
+    if (!this.#left) this.#tracker.leaveOnUnload()
+  }
 
   #update (patch: Partial<SwarmSnapshot>): void {
     this.#state = { ...this.#state, ...patch }

@@ -1,5 +1,9 @@
 // The tab's calls to the tracker's swarm API: the wire contract of src/protocol/swarm.ts over
-// HTTP. Every call has a timeout; a non-2xx reply is a TrackerError carrying the status.
+// HTTP. Every call has a timeout; a non-2xx reply is a TrackerError carrying the status. Every
+// POST is signed with the tab's libp2p key (identity/swarm-call-signature.ts), timed on the
+// tracker's clock as the replies' Date headers tell it, so a tab with a wrong clock still works.
+import type { PrivateKey } from '@libp2p/interface'
+import { signCall } from '../../identity/swarm-call-signature.ts'
 import type { CompleteReply, HeartbeatReply, JoinReply, LeaseReply, PeerReportBody, SpotReply, SpotReportBody, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
 export type { HeartbeatReply, JoinReply, SpotReportBody } from '../../protocol/swarm.ts'
 
@@ -18,8 +22,12 @@ export interface TrackerClientInit {
   origin: string
   campaign: string
   peerId: string
+  /** The tab's libp2p key (of `peerId`): it signs every call. */
+  privateKey: PrivateKey
   /** @default 30000 */
   timeoutMs?: number
+  /** This tab's clock; the tracker's may differ (the Date header of its replies corrects it). @default Date.now */
+  now?: () => number
 }
 
 /** The tracker as the swarm runtime sees it; the simulator implements it in memory. */
@@ -41,16 +49,55 @@ export interface TrackerClient {
   status(): Promise<SwarmStatus>
 }
 
-export function createTrackerClient (init: TrackerClientInit): TrackerClient {
+/** The HTTP client: also says goodbye from a closing page, where nothing async finishes. */
+export interface HttpTrackerClient extends TrackerClient {
+  /**
+   * Sends `leave` now with a keepalive request that outlives the page (the tracker re-pools this
+   * tab's leases). Synchronous: it uses a leave call signed ahead of time, kept fresh by the other
+   * calls, since a page being closed cannot wait for a signature.
+   */
+  leaveOnUnload(): void
+}
+
+/** A signed-ahead leave is renewed when older than this (calls go every 2 s): well inside the tracker's ±1 min window. */
+const PRESIGNED_LEAVE_MS = 20_000
+
+export function createTrackerClient (init: TrackerClientInit): HttpTrackerClient {
   const base = `${init.origin.replace(/\/$/, '')}/api/campaigns/${init.campaign}`
   const timeout = init.timeoutMs ?? 30_000
+  const now = init.now ?? Date.now
+  /** Tracker clock − ours, in ms, from the last reply's Date header (1 s resolution). */
+  let offsetMs = 0
+  async function send (action: string, text: string): Promise<Response> {
+    const url = `${base}/${action}`
+    const headers = await signCall(init.privateKey, { method: 'POST', path: new URL(url, 'http://x').pathname, peerId: init.peerId, time: now() + offsetMs, body: JSON.parse(text) })
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: text, signal: AbortSignal.timeout(timeout) })
+    const date = Date.parse(res.headers.get('date') ?? '')
+    // +500: the header's time was truncated to the second.
+    if (Number.isFinite(date)) offsetMs = date + 500 - now()
+    if (res.ok && action !== 'leave') void presignLeave()
+    return res
+  }
+  let leaveReady: { at: number, headers: Record<string, string>, text: string } | null = null
+  let presigning = false
+  async function presignLeave (): Promise<void> {
+    if (presigning || (leaveReady != null && now() - leaveReady.at < PRESIGNED_LEAVE_MS)) return
+    presigning = true
+    try {
+      const text = JSON.stringify({ peerId: init.peerId })
+      const at = now()
+      const headers = await signCall(init.privateKey, { method: 'POST', path: new URL(`${base}/leave`, 'http://x').pathname, peerId: init.peerId, time: at + offsetMs, body: JSON.parse(text) })
+      leaveReady = { at, headers, text }
+    } catch {} finally { presigning = false }
+  }
   async function post<T> (action: string, body: Record<string, unknown> = {}): Promise<T> {
-    const res = await fetch(`${base}/${action}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ peerId: init.peerId, ...body }),
-      signal: AbortSignal.timeout(timeout)
-    })
+    const text = JSON.stringify({ peerId: init.peerId, ...body })
+    let res = await send(action, text)
+    // Refused as unsigned or stale: our clock was off (now corrected from the reply); once more.
+    if (res.status === 401) {
+      await res.body?.cancel()
+      res = await send(action, text)
+    }
     const json = await res.json().catch(() => ({})) as { error?: string }
     if (!res.ok) throw new TrackerError(res.status, json.error ?? `HTTP ${res.status}`)
     return json as T
@@ -63,6 +110,12 @@ export function createTrackerClient (init: TrackerClientInit): TrackerClient {
     release: async microbatch => { await post('release', { microbatch }) },
     loss: async (microbatch, loss) => { await post('loss', { microbatch, loss }) },
     leave: async () => { await post('leave') },
+    leaveOnUnload: () => {
+      const ready = leaveReady
+      if (ready == null) return
+      leaveReady = null
+      void fetch(`${base}/leave`, { method: 'POST', keepalive: true, headers: { 'content-type': 'application/json', ...ready.headers }, body: ready.text }).catch(() => {})
+    },
     spotcheck: async report => await post('spotcheck', { ...report }),
     report: async body => { await post('report', { ...body }) },
     status: async () => {

@@ -13,6 +13,7 @@ import { creditTable } from '../../../tracker/campaign-ledgers.ts'
 import { demoManifest } from '../../../campaign/demo.ts'
 import { countersign, signAsSender, type Receipt } from '../../../ledger/receipt.ts'
 import { CampaignCredit } from './campaign-credit.svelte.ts'
+import { signedPost } from '../../../identity/signed-post.ts'
 
 let tracker: Tracker
 let dir: string
@@ -23,8 +24,14 @@ let p1: string
 let tamper: ((path: string, body: any) => any) | undefined
 const manifest = demoManifest('d'.repeat(64), 100_000)
 
+/** Tabs' keys by PeerId: their swarm calls are signed, as the app's are. */
+const keys = new Map<string, PrivateKey>()
+
 async function call (path: string, body?: unknown): Promise<any> {
-  const res = await fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const key = keys.get((body as { peerId?: string } | undefined)?.peerId ?? '')
+  const res = key != null
+    ? await signedPost(path, key, body)
+    : await fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
   return await res.json()
 }
 
@@ -44,6 +51,7 @@ beforeAll(async () => {
   const k1 = await generateKeyPair('Ed25519')
   p0 = peerIdFromPrivateKey(k0).toString()
   p1 = peerIdFromPrivateKey(k1).toString()
+  keys.set(p0, k0).set(p1, k1)
   await call(`/api/campaigns/${campaign}/join`, { peerId: p0 })
   await call(`/api/campaigns/${campaign}/join`, { peerId: p1 })
   await call(`/api/campaigns/${campaign}/lease`, { peerId: p0, max: 2 })

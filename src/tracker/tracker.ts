@@ -70,8 +70,8 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   // Every ledger is verified now, not on first use: a tampered one stops the start with its line.
   try { ledgers.openAll() } catch (err) { ledgers.close(); bindings.close(); await relay.stop(); throw err }
   const snapshots = new JsonSnapshots()
-  const swarm = createSwarmRoutes({ campaigns, ledgers, snapshots, dataDir: config.dataDir })
   const reachability = createReachability()
+  const swarm = createSwarmRoutes({ campaigns, ledgers, snapshots, dataDir: config.dataDir, reachability })
 
   const status = (rec: CampaignRecord): Record<string, unknown> => {
     const coord = swarm.coordinator(rec.id)

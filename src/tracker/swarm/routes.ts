@@ -11,6 +11,7 @@ import { checkRoute } from './route-check.ts'
 import { openSwarmStateStore } from './swarm-state.ts'
 import { MAX_LEASE_WINDOW, PEER_REPORT_REASONS, type CompleteReply, type PeerReportReason } from '../../protocol/swarm.ts'
 import { PeerReports } from './peer-reports.ts'
+import type { Reachability } from '../reachability.ts'
 import { swarmSettingsOf } from '../../campaign/swarm-settings.ts'
 import { SpotChecks } from '../../ledger/spot-checks.ts'
 import { parseHeartbeatStats } from '../heartbeat-stats.ts'
@@ -38,6 +39,8 @@ export interface SwarmRoutesInit {
   dataDir?: string
   /** Checks who signed each call. @default createCallerAuth() */
   auth?: CallerAuth
+  /** Which tab pairs cannot talk, as tabs report it: a tab is not told to route to those. @default none known */
+  reachability?: Pick<Reachability, 'kind'>
 }
 
 export interface SwarmRoutes {
@@ -50,6 +53,18 @@ export interface SwarmRoutes {
 }
 
 const PEER_ID = /^[1-9A-HJ-NP-Za-km-z]{32,64}$/
+
+/**
+ * The replicas `from` can route to: those not reported unreachable from it (either side's
+ * report). If that leaves none, all of them: a stale report must not strand a stage.
+ */
+function reachableFilter (reachability: Pick<Reachability, 'kind'> | undefined): (from: string, peers: string[]) => string[] {
+  return (from, peers) => {
+    if (reachability == null) return peers
+    const ok = peers.filter(p => reachability.kind(from, p) !== 'unreachable')
+    return ok.length > 0 ? ok : peers
+  }
+}
 
 function peerIdOf (body: Record<string, unknown>): string {
   const p = body.peerId
@@ -78,6 +93,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
   const coordinators = new Map<string, Coordinator>()
   const checks = new Map<string, SpotChecks>()
   const reports = new Map<string, PeerReports>()
+  const reachableFrom = reachableFilter(init.reachability)
   const auth = init.auth ?? createCallerAuth()
   const state = openSwarmStateStore(init.dataDir)
   // Flagged peers' shares stay withheld from the first ownership request after a restart.
@@ -145,7 +161,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
         }
         case 'heartbeat': {
           const tab = coord.heartbeat(peerId, parseHeartbeatStats(body.stats))
-          sendJson(res, 200, { stage: tab.stage, step: coord.step, done: coord.done, replicas: coord.replicas(tab.stage), next: tab.stage + 1 < manifest.stages ? coord.replicas(tab.stage + 1) : [], prev: tab.stage > 0 ? coord.replicas(tab.stage - 1) : [], excluded: coord.isExcluded(peerId) })
+          sendJson(res, 200, { stage: tab.stage, step: coord.step, done: coord.done, replicas: coord.replicas(tab.stage), next: tab.stage + 1 < manifest.stages ? reachableFrom(peerId, coord.replicas(tab.stage + 1)) : [], prev: tab.stage > 0 ? coord.replicas(tab.stage - 1) : [], excluded: coord.isExcluded(peerId) })
           break
         }
         case 'lease':

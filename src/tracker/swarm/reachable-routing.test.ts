@@ -1,0 +1,49 @@
+// The tracker's routing avoids pairs that cannot talk: a tab is not told to send its activations
+// to a next-stage replica that either side reported unreachable (`POST /api/reachability`),
+// unless no other is left.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { signReachabilityReport, type LinkReport } from '../../net/ice-reachability.ts'
+import { startTracker, type Tracker } from '../tracker.ts'
+import { call, createCampaign, newTab, twoStageManifest, type TestTab } from './swarm-test-kit.ts'
+
+describe('reachability-aware routing', () => {
+  let t: Tracker
+  let dir: string
+  let campaign: string
+  let a: TestTab
+  let b: TestTab
+  let c: TestTab
+
+  const report = async (from: TestTab, links: LinkReport[]): Promise<number> => (await fetch(`${t.url}/api/reachability`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(await signReachabilityReport(from.key, from.id, links))
+  })).status
+  const next = async (tab: TestTab): Promise<string[]> => ((await call(t, campaign, tab, 'heartbeat', { stats: {} })).json as { next: string[] }).next.slice().sort()
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tabgrad-reach-'))
+    t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
+    campaign = await createCampaign(t, twoStageManifest('reachability'))
+    ;[a, b, c] = [await newTab(), await newTab(), await newTab()]
+    expect((await call(t, campaign, a, 'join', { stage: 0 })).status).toBe(200)
+    expect((await call(t, campaign, b, 'join', { stage: 1 })).status).toBe(200)
+    expect((await call(t, campaign, c, 'join', { stage: 1 })).status).toBe(200)
+    for (const tab of [b, c]) await call(t, campaign, tab, 'heartbeat', { stats: {} })
+  })
+  afterAll(async () => { await t.close(); await rm(dir, { recursive: true, force: true }) })
+
+  it('leaves a replica reported unreachable out of a tab\'s next stage, from either side, but never strands the stage', async () => {
+    expect(await next(a)).toEqual([b.id, c.id].sort())
+    // C (behind a symmetric NAT, no TURN) says it cannot reach A: A is no longer sent to C.
+    expect(await report(c, [{ peer: a.id, kind: 'unreachable' }])).toBe(200)
+    expect(await next(a)).toEqual([b.id])
+    // If A can reach neither, it gets both back (a stale report must not stall the stage).
+    expect(await report(a, [{ peer: b.id, kind: 'unreachable' }])).toBe(200)
+    expect(await next(a)).toEqual([b.id, c.id].sort())
+    // A newer success wins over the old failure.
+    expect(await report(a, [{ peer: b.id, kind: 'direct' }])).toBe(200)
+    expect(await next(a)).toEqual([b.id])
+  })
+})

@@ -13,7 +13,7 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.ts'
 import type { KernelBenchInit } from '../bench/run-kernels.ts'
 import type { Benches } from '../bench/bench-page.ts'
 
-const USAGE = 'usage: npm run bench -- kernels [--iterations N] [--ops a,b] [--max-dim D] [--no-tune] [--no-ort] [--gpu] [--out FILE] | npm run bench -- <train|swarm> [flags]'
+const USAGE = 'usage: npm run bench -- kernels [--iterations N] [--ops a,b] [--max-dim D] [--no-tune] [--no-ort] [--gpu] [--out FILE] | npm run bench -- <train|swarm|tracker|codec> [flags]'
 
 async function main (): Promise<void> {
   // Other benchmarks live in src/cli/bench-<name>.ts and export bench<Name>Main(argv) → exit code.

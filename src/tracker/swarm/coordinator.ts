@@ -186,8 +186,11 @@ export class Coordinator {
     }
   }
 
-  /** Assigns a stage: the returning tab's old one, else the stage with least throughput per unit of work. */
-  join (peerId: string, opts: { throughput?: number, bandwidth?: number, stage?: number } = {}): TabRecord {
+  /**
+   * Assigns a stage: the returning tab's old one, else the stage with least throughput per unit of
+   * work, leaving out the `avoid` stages (ones whose neighbours the tab cannot reach) unless all are.
+   */
+  join (peerId: string, opts: { throughput?: number, bandwidth?: number, stage?: number, avoid?: readonly number[] } = {}): TabRecord {
     this.#expireSoon()
     const existing = this.#tabs.get(peerId)
     if (existing != null) {
@@ -197,7 +200,7 @@ export class Coordinator {
       return existing
     }
     const resume = opts.stage ?? this.#pastStage.get(peerId)
-    const stage = resume != null && Number.isInteger(resume) && resume >= 0 && resume < this.#init.stages ? resume : this.#neediestStage()
+    const stage = resume != null && Number.isInteger(resume) && resume >= 0 && resume < this.#init.stages ? resume : this.#neediestStage(opts.avoid)
     const rec: TabRecord = { peerId, stage, ready: false, joinedAt: this.#init.now(), lastSeen: this.#init.now(), stats: opts.throughput != null ? { throughput: opts.throughput } : {}, ...(opts.bandwidth != null ? { bandwidth: opts.bandwidth } : {}) }
     this.#tabs.set(peerId, rec)
     this.#pastStage.delete(peerId)
@@ -212,7 +215,7 @@ export class Coordinator {
    * The stage with the fewest microbatches per second, counting each replica as the slower of its
    * GPU (throughput / the stage's FLOPs) and its uplink (bandwidth / the stage's bytes), when known.
    */
-  #neediestStage (): number {
+  #neediestStage (avoid: readonly number[] = []): number {
     const rate = new Array<number>(this.#init.stages).fill(0)
     for (const t of this.#tabs.values()) {
       // An unmeasured tab counts as 1 FLOP/s: present, but barely.
@@ -220,8 +223,10 @@ export class Coordinator {
       const bytes = this.#init.stageBytes?.[t.stage]
       rate[t.stage] += t.bandwidth != null && bytes != null && bytes > 0 ? Math.min(compute, t.bandwidth / bytes) : compute
     }
-    let best = 0
-    for (let s = 1; s < rate.length; s++) if (rate[s] < rate[best]) best = s
+    const allowed = rate.map((_, s) => s).filter(s => !avoid.includes(s))
+    const candidates = allowed.length > 0 ? allowed : rate.map((_, s) => s)
+    let best = candidates[0]
+    for (const s of candidates) if (rate[s] < rate[best]) best = s
     return best
   }
 

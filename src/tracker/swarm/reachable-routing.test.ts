@@ -46,4 +46,19 @@ describe('reachability-aware routing', () => {
     expect(await report(a, [{ peer: b.id, kind: 'direct' }])).toBe(200)
     expect(await next(a)).toEqual([b.id])
   })
+
+  it('does not assign a joining tab to a stage whose neighbours it is reported unable to reach', async () => {
+    const other = await createCampaign(t, twoStageManifest('reachability: assignment'))
+    const [fast0, slow1, y, x] = [await newTab(), await newTab(), await newTab(), await newTab()]
+    const join = async (tab: TestTab, body: Record<string, unknown>): Promise<number> => (await call(t, other, tab, 'join', body)).json.stage
+    // Stage 0 is well served, stage 1 barely: a new tab goes to stage 1.
+    expect(await join(fast0, { stage: 0, throughput: 1e15 })).toBe(0)
+    expect(await join(slow1, { stage: 1, throughput: 1 })).toBe(1)
+    for (const tab of [fast0, slow1]) await call(t, other, tab, 'heartbeat', { stats: {} })
+    expect(await join(y, {})).toBe(1)
+    // X cannot reach stage 0's only replica (as reported from another campaign's work): on stage 1
+    // it could send nothing back, so it is put on stage 0, whose neighbour it can reach.
+    expect(await report(x, [{ peer: fast0.id, kind: 'unreachable' }])).toBe(200)
+    expect(await join(x, {})).toBe(0)
+  })
 })

@@ -66,6 +66,21 @@ function reachableFilter (reachability: Pick<Reachability, 'kind'> | undefined):
   }
 }
 
+/**
+ * Stages a joining tab would be cut off on: an adjacent stage has replicas and the tab is reported
+ * unable to reach any of them. Empty when nothing is known (a tab new to this tracker).
+ */
+function cutOffFilter (reachability: Pick<Reachability, 'kind'> | undefined): (peer: string, stages: number, replicas: (stage: number) => string[]) => number[] {
+  return (peer, stages, replicas) => {
+    if (reachability == null) return []
+    const unreachable = (stage: number): boolean => {
+      const list = stage >= 0 && stage < stages ? replicas(stage) : []
+      return list.length > 0 && list.every(p => reachability.kind(peer, p) === 'unreachable')
+    }
+    return Array.from({ length: stages }, (_, s) => s).filter(s => unreachable(s - 1) || unreachable(s + 1))
+  }
+}
+
 function peerIdOf (body: Record<string, unknown>): string {
   const p = body.peerId
   if (typeof p !== 'string' || !PEER_ID.test(p)) throw new BadRequestError('peerId must be a base58 libp2p PeerId')
@@ -94,6 +109,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
   const checks = new Map<string, SpotChecks>()
   const reports = new Map<string, PeerReports>()
   const reachableFrom = reachableFilter(init.reachability)
+  const cutOffStages = cutOffFilter(init.reachability)
   const auth = init.auth ?? createCallerAuth()
   const state = openSwarmStateStore(init.dataDir)
   // Flagged peers' shares stay withheld from the first ownership request after a restart.
@@ -154,7 +170,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
         case 'join': {
           const throughput = typeof body.throughput === 'number' && Number.isFinite(body.throughput) && body.throughput > 0 ? body.throughput : undefined
           const bandwidth = typeof body.bandwidth === 'number' && Number.isFinite(body.bandwidth) && body.bandwidth > 0 ? body.bandwidth : undefined
-          const tab = coord.join(peerId, { throughput, bandwidth, stage: intOf(body, 'stage', true) })
+          const tab = coord.join(peerId, { throughput, bandwidth, stage: intOf(body, 'stage', true), avoid: cutOffStages(peerId, manifest.stages, s => coord.replicas(s)) })
           const ranges = splitStages(manifest.model, manifest.stages)
           sendJson(res, 200, { stage: tab.stage, range: ranges[tab.stage], stages: manifest.stages, step: coord.step, replicas: coord.replicas(tab.stage) })
           break

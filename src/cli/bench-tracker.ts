@@ -19,6 +19,7 @@ import { demoManifest, DEMO_DATASET_PATH } from '../campaign/demo.ts'
 import { creditTable } from '../tracker/campaign-ledgers.ts'
 import { countersign, signAsSender } from '../ledger/receipt.ts'
 import { signCall } from '../identity/swarm-call-signature.ts'
+import { serverTimingMs } from '../tracker/server-timing.ts'
 
 const USAGE = 'usage: npm run bench -- tracker [--tabs 100,300,1000] [--seconds 60] [--warmup 10] [--out FILE]'
 const TICK_MS = 2000 // the app's heartbeat and status poll interval (swarm-tab.ts, swarm.svelte.ts)
@@ -57,6 +58,8 @@ async function usage (pid: number): Promise<{ cpuS: number, rssMiB: number }> {
 // ---- HTTP with per-kind latency
 class Client {
   readonly lat = new Map<Kind, number[]>(KINDS.map(k => [k, []]))
+  /** The tracker's own time per request (its Server-Timing header): latency without the client's queueing. */
+  readonly server = new Map<Kind, number[]>(KINDS.map(k => [k, []]))
   readonly errors = new Map<string, number>()
   recording = false
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 2048 })
@@ -87,7 +90,11 @@ class Client {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
         res.on('end', () => {
-          if (this.recording) this.lat.get(kind)!.push(performance.now() - t0)
+          if (this.recording) {
+            this.lat.get(kind)!.push(performance.now() - t0)
+            const own = serverTimingMs(res.headers['server-timing'])
+            if (own != null) this.server.get(kind)!.push(own)
+          }
           const status = res.statusCode ?? 0
           if (status >= 400 && this.recording) this.errors.set(`${kind} ${status}`, (this.errors.get(`${kind} ${status}`) ?? 0) + 1)
           // Status bodies (gzipped, ~100 KiB at 1,000 tabs) are not needed here: only their ETag.
@@ -193,7 +200,8 @@ async function runAt (n: number, seconds: number, warmup: number): Promise<Recor
     stopped = true
     await Promise.all(loops)
     const all = KINDS.flatMap(k => c.lat.get(k)!)
-    const byKind = Object.fromEntries(KINDS.map(k => [k, { count: c.lat.get(k)!.length, p50_ms: pct(c.lat.get(k)!, 0.5), p99_ms: pct(c.lat.get(k)!, 0.99) }]))
+    const byKind = Object.fromEntries(KINDS.map(k => [k, { count: c.lat.get(k)!.length, p50_ms: pct(c.lat.get(k)!, 0.5), p99_ms: pct(c.lat.get(k)!, 0.99), tracker_p99_ms: pct(c.server.get(k)!, 0.99) }]))
+    const own = KINDS.flatMap(k => c.server.get(k)!)
     rss.push(u1.rssMiB)
     return {
       tabs: n,
@@ -201,6 +209,8 @@ async function runAt (n: number, seconds: number, warmup: number): Promise<Recor
       requests: all.length,
       requests_per_s: Math.round(all.length / elapsed),
       latency_ms: { p50: pct(all, 0.5), p99: pct(all, 0.99), max: pct(all, 1) },
+      // Arrival to response headers inside the tracker (Server-Timing), without client-side queueing.
+      tracker_latency_ms: { p50: pct(own, 0.5), p99: pct(own, 0.99), max: pct(own, 1) },
       by_kind: byKind,
       steps_completed: end.step - step0,
       microbatches_completed: end.microbatches?.completed,

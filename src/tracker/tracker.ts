@@ -25,6 +25,7 @@ import { openBindingsFile, type BindingsFile } from '../identity/bindings-file.t
 import { iceResponse } from './ice-route.ts'
 import { relayAddrFor, requestOrigin } from './public-origin.ts'
 import { forwardUpgradesToRelay } from './relay-upgrade.ts'
+import { addServerTiming } from './server-timing.ts'
 import { createReachability, readReachabilityReport, type Reachability } from './reachability.ts'
 import { openDoors } from './auth/open-doors.ts'
 import { applySecurityHeaders } from './security-headers.ts'
@@ -163,6 +164,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   }
 
   const server: Server = createServer((req, res) => {
+    addServerTiming(res)
     applySecurityHeaders(res)
     let path: string
     try {

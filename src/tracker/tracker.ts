@@ -70,7 +70,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   // Every ledger is verified now, not on first use: a tampered one stops the start with its line.
   try { ledgers.openAll() } catch (err) { ledgers.close(); bindings.close(); await relay.stop(); throw err }
   const snapshots = new JsonSnapshots()
-  const swarm = createSwarmRoutes({ campaigns, ledgers, snapshots, dataDir: config.dataDir })
+  const swarm = createSwarmRoutes({ campaigns, ledgers, snapshots, dataDir: config.dataDir, bindings })
   const reachability = createReachability()
 
   const status = (rec: CampaignRecord): Record<string, unknown> => {

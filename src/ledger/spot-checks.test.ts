@@ -38,6 +38,19 @@ describe('SpotChecks', () => {
     expect(t.isFlagged('a')).toBe(false)
   })
 
+  it('counts one vote per address, and only bound votes once anyone reporting is bound', () => {
+    const s = new SpotChecks()
+    s.report(r('x1', [9, 9, 9, 9], { address: '0xA' }))
+    s.report(r('x2', [9, 9, 9, 9], { address: '0xa' })) // the same address in another case
+    s.report(r('u1', [9, 9, 9, 9])); s.report(r('u2', [9, 9, 9, 9])) // unbound: no votes here
+    // One address against one: h is neither flagged nor verified, whatever the unbound say.
+    expect(s.report(r('h', honest, { address: '0xB' })).filter(x => x.peerId === 'h' || x.verdict === 'flagged')).toEqual([])
+    expect(s.flagged).toEqual([])
+    const v = s.report(r('h2', honest, { address: '0xC' }))
+    expect(v.filter(x => x.verdict === 'flagged').map(x => x.peerId).sort()).toEqual(['x1', 'x2'])
+    expect(s.isVerified('h') && s.isVerified('h2')).toBe(true)
+  })
+
   it('rejects NaN and length mismatches as disagreement', () => {
     const s = new SpotChecks()
     expect(s.agree([1, NaN], [1, NaN])).toBe(false)

@@ -3,6 +3,13 @@
 // weights it used. Reports are compared only among replicas whose weight digests match (they
 // synced with each other, so their outputs may differ by float rounding only); a replica that
 // disagrees with an agreeing majority is flagged. One against one is undecided: nobody is flagged.
+//
+// Votes are counted per identity, not per PeerId (PeerIds cost nothing to make): a tab bound to an
+// Ethereum address votes as that address, once however many of its tabs report; an unbound tab
+// votes as its PeerId. Once any reporter of a comparison is bound, only bound identities vote
+// there, so unbound tabs cannot outvote a signed-in one; with no one signed in, distinct PeerIds
+// vote as before (an all-anonymous campaign still catches a lone cheater). Everyone who reported
+// still gets a verdict, judged by the votes of the identities other than its own.
 
 export interface SpotReport {
   peerId: string
@@ -14,6 +21,8 @@ export interface SpotReport {
   weightsDigest: string
   /** Output elements at the indices `spotCheckIndices` names. */
   sample: number[]
+  /** The Ethereum address the reporter's PeerId is bound to, if it signed in. */
+  address?: string
 }
 
 export type Verdict = { peerId: string, verdict: 'verified' | 'flagged' }
@@ -66,17 +75,19 @@ export class SpotChecks {
     const list = (this.#reports.get(key) ?? []).filter(x => x.peerId !== r.peerId)
     list.push(r)
     this.#reports.set(key, list)
-    if (list.length < 2) return []
+    const voters = votersOf(list)
+    if (voters.length < 2) return []
     const verdicts: Verdict[] = []
     for (const x of list) {
-      const agreeing = list.filter(y => y !== x && this.agree(x.sample, y.sample)).length
-      const disagreeing = list.length - 1 - agreeing
+      // x is judged by every identity but its own (its other tabs do not vouch for it).
+      const judges = voters.filter(v => v.identity !== identityOf(x))
+      const agreeing = judges.filter(v => this.agree(x.sample, v.sample)).length
+      const disagreeing = judges.length - agreeing
       if (agreeing > 0 && agreeing >= disagreeing) {
         verdicts.push({ peerId: x.peerId, verdict: 'verified' })
       } else if (agreeing === 0 && disagreeing >= 2) {
         // Everyone else agrees among themselves and not with x.
-        const others = list.filter(y => y !== x)
-        const othersAgree = others.every(a => others.every(b => a === b || this.agree(a.sample, b.sample)))
+        const othersAgree = judges.every(a => judges.every(b => a === b || this.agree(a.sample, b.sample)))
         if (othersAgree) verdicts.push({ peerId: x.peerId, verdict: 'flagged' })
       }
     }
@@ -90,4 +101,23 @@ export class SpotChecks {
   isFlagged (peerId: string): boolean { return this.#flagged.has(peerId) }
   isVerified (peerId: string): boolean { return this.#verified.has(peerId) }
   get flagged (): string[] { return [...this.#flagged] }
+}
+
+interface Vote { identity: string, sample: number[] }
+
+const identityOf = (r: SpotReport): string => r.address != null ? `address:${r.address.toLowerCase()}` : `peer:${r.peerId}`
+
+/**
+ * One vote per identity, its first report: bound identities only if any reporter is bound, else
+ * every (unbound) PeerId.
+ */
+function votersOf (list: readonly SpotReport[]): Vote[] {
+  const bound = list.some(r => r.address != null)
+  const votes = new Map<string, Vote>()
+  for (const r of list) {
+    if (bound && r.address == null) continue
+    const identity = identityOf(r)
+    if (!votes.has(identity)) votes.set(identity, { identity, sample: r.sample })
+  }
+  return [...votes.values()]
 }

@@ -72,7 +72,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   try { ledgers.openAll() } catch (err) { ledgers.close(); bindings.close(); await relay.stop(); throw err }
   const snapshots = new JsonSnapshots()
   const reachability = createReachability()
-  const swarm = createSwarmRoutes({ campaigns, ledgers, snapshots, dataDir: config.dataDir, reachability })
+  const swarm = createSwarmRoutes({ campaigns, ledgers, snapshots, dataDir: config.dataDir, reachability, bindings })
 
   const status = (rec: CampaignRecord): Record<string, unknown> => {
     const coord = swarm.coordinator(rec.id)

@@ -14,6 +14,7 @@ import { PeerReports } from './peer-reports.ts'
 import type { Reachability } from '../reachability.ts'
 import { swarmSettingsOf } from '../../campaign/swarm-settings.ts'
 import { SpotChecks } from '../../ledger/spot-checks.ts'
+import type { Bindings } from '../../identity/bindings.ts'
 import { parseHeartbeatStats } from '../heartbeat-stats.ts'
 import { createLogger } from '../../log.ts'
 
@@ -41,6 +42,8 @@ export interface SwarmRoutesInit {
   auth?: CallerAuth
   /** Which tab pairs cannot talk, as tabs report it: a tab is not told to route to those. @default none known */
   reachability?: Pick<Reachability, 'kind'>
+  /** Which address each PeerId signed in as: spot-check votes count per address. @default no one is bound */
+  bindings?: Pick<Bindings, 'addressOf'>
 }
 
 export interface SwarmRoutes {
@@ -221,11 +224,17 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           const sample = body.sample
           if (!Array.isArray(sample) || sample.length === 0 || sample.length > 256 || !sample.every(x => typeof x === 'number')) throw new BadRequestError('sample must be 1..256 numbers')
           if (typeof body.weightsDigest !== 'string' || !/^[0-9a-f]{64}$/.test(body.weightsDigest)) throw new BadRequestError('weightsDigest must be a sha256 hex digest')
+          const stage = intOf(body, 'stage')!
+          // Only a replica of the checked stage votes on it.
+          const tab = coord.tab(peerId)
+          if (tab == null) throw new UnknownTabError(`${peerId} has not joined this campaign`)
+          if (tab.stage !== stage) throw new ForbiddenError(`${peerId} trains stage ${tab.stage}, not ${stage}: only replicas of the checked stage vote on it`)
           coord.heartbeat(peerId)
+          const address = init.bindings?.addressOf(peerId)
           let sc = checks.get(id)
           if (sc == null) { sc = new SpotChecks(); checks.set(id, sc) }
           log(`spotcheck ${id.slice(0, 8)} mb ${String(body.microbatch)} stage ${String(body.stage)} step ${String(body.step)} from ${peerId.slice(-8)} weights ${body.weightsDigest.slice(0, 8)}`)
-          const verdicts = sc.report({ peerId, microbatch: intOf(body, 'microbatch')!, stage: intOf(body, 'stage')!, step: intOf(body, 'step')!, weightsDigest: body.weightsDigest, sample: sample as number[] })
+          const verdicts = sc.report({ peerId, microbatch: intOf(body, 'microbatch')!, stage, step: intOf(body, 'step')!, weightsDigest: body.weightsDigest, sample: sample as number[], ...(address != null ? { address } : {}) })
           let flagged = false
           for (const v of verdicts) {
             if (v.verdict !== 'flagged') continue

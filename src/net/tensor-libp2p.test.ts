@@ -2,10 +2,8 @@
 // the registered handler, multistream negotiation, yamux windows and real backpressure. Browsers
 // use WebRTC instead of WebSockets; the protocol above the stream is the same.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { webSockets } from '@libp2p/websockets'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
+import type { Libp2p } from 'libp2p'
+import { testNode as node } from './test-node.ts'
 import type { Connection } from '@libp2p/interface'
 import { TENSOR_PROTOCOL } from './constants.ts'
 import { sendAll } from './byte-stream.ts'
@@ -15,22 +13,6 @@ import { encodeJsonRecord, MSG_TENSOR, type TensorMessage } from './tensor-wire.
 const CAMPAIGN = '0123456789abcdef0123456789abcdef'
 const SINK_PROTOCOL = '/tabgrad-test/sink/1.0.0'
 
-// Node 20 has no global WebSocket (browsers and Node 22 do); libp2p's own `ws` dependency stands in.
-if (typeof globalThis.WebSocket === 'undefined') {
-  const wsModule = 'ws'
-  const ws = await import(/* @vite-ignore */ wsModule) as { WebSocket: typeof WebSocket }
-  Object.assign(globalThis, { WebSocket: ws.WebSocket })
-}
-
-async function node (listen: boolean): Promise<Libp2p> {
-  return await createLibp2p({
-    addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0/ws'] : [] },
-    transports: [webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: () => false }
-  })
-}
 
 function tensor (shape: number[], microbatch: number): TensorMessage {
   const n = shape.reduce((a, b) => a * b, 1)

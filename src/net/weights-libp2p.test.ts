@@ -2,30 +2,12 @@
 // server learns who asks from the noise-authenticated connection, not from the request, so a
 // peer cannot pose as a replica of the stage; an outsider is refused and gets no weights.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLibp2p, type Libp2p } from 'libp2p'
-import { webSockets } from '@libp2p/websockets'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
+import type { Libp2p } from 'libp2p'
+import { testNode as node } from './test-node.ts'
 import { fetchWeights, serveWeights, WEIGHTS_PROTOCOL } from './weights.ts'
 
 const CAMPAIGN = '0123456789abcdef0123456789abcdef'
 
-// Node 20 has no global WebSocket (browsers and Node 22 do); libp2p's own `ws` dependency stands in.
-if (typeof globalThis.WebSocket === 'undefined') {
-  const wsModule = 'ws'
-  const ws = await import(/* @vite-ignore */ wsModule) as { WebSocket: typeof WebSocket }
-  Object.assign(globalThis, { WebSocket: ws.WebSocket })
-}
-
-async function node (listen: boolean): Promise<Libp2p> {
-  return await createLibp2p({
-    addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0/ws'] : [] },
-    transports: [webSockets()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionGater: { denyDialMultiaddr: () => false }
-  })
-}
 
 describe('weights protocol between libp2p nodes', () => {
   let server: Libp2p

@@ -153,10 +153,11 @@ export class StageFlow {
   async start (mb: number): Promise<void> {
     if (!this.#i.isLast) this.#i.compute.reserve(mb) // its slot, before anything async: the pump counts it
     const { inputs } = this.#i.data!(mb)
-    // Flush-synchronous campaigns: the step this lease's reply announced applies first.
-    if (this.#i.lookahead === 0) await this.#i.clock.settled()
-    const route = this.#i.router.open(mb, { input: inputs, inDigest: await this.#i.signer.digest(inputs), from: null, receipts: [] })
     try {
+      // Flush-synchronous campaigns: the step this lease's reply announced applies first (a stop
+      // while waiting lands in the catch below, like any other failure to start).
+      if (this.#i.lookahead === 0) await this.#i.clock.settled()
+      const route = this.#i.router.open(mb, { input: inputs, inDigest: await this.#i.signer.digest(inputs), from: null, receipts: [] })
       const f = await forwardMicrobatch(this.#ops(route), this.#io(route), mb, inputs, this.#i.isLast ? this.#i.data!(mb).targets : undefined)
       if (f.finished) { // a one-stage campaign: this tab is both ends
         this.#i.router.close(mb)
@@ -228,8 +229,10 @@ export class StageFlow {
 
   async #learnStep (senderStep: number): Promise<void> {
     const stepping = this.#i.clock.advanceTo(senderStep)
-    // Flush-synchronous campaigns keep exact maths: no forward on weights a step behind.
+    // Flush-synchronous campaigns keep exact maths: no forward on weights a step behind. Otherwise
+    // the catch-up runs on its own; a failure (a stop) reaches whoever waits for the step.
     if (this.#i.lookahead === 0) await stepping
+    else stepping.catch(() => {})
   }
 
   async #onActivations (t: InboundTensor): Promise<void> {

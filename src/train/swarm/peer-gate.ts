@@ -3,8 +3,7 @@
 // may fetch weights (this stage's replicas), and what a tensor or a sync contribution may hold
 // (the stage's shape, finite numbers, a step the tracker could be at, a bounded weight). The checks
 // are pure functions; PeerGate applies them to one replica's view and remembers banned peers.
-import type { InboundTensor } from './transport.ts'
-import type { SyncWeights } from './replica-sync.ts'
+import type { InboundTensor, SyncWeights } from './transport.ts'
 import { BannedPeerError, NonFiniteError, ShapeError, StaleError, StepAheadError, StepBombError, UnlistedPeerError, UnsolicitedError } from './errors.ts'
 
 /**

@@ -11,8 +11,10 @@ import { OuterOptimizer } from '../outer-step.ts'
 import type { Clock } from './clock.ts'
 import type { StageKernels } from './stage-compute.ts'
 import { checkedContribution } from './peer-gate.ts'
+import type { SyncWeights } from './transport.ts'
 
-export interface SyncWeights { step: number, params: Float32Array, weight?: number }
+// Where it travels is the transport's business, so the type lives there; re-exported for callers.
+export type { SyncWeights }
 
 export interface ReplicaSyncInit {
   me: string

@@ -1,8 +1,10 @@
 // What the swarm runtime needs from the network, as small interfaces. The libp2p implementation
 // is libp2p-transport.ts; the simulator and the unit tests pass in-memory ones.
 import type { SenderSignedReceipt, SignedReceipt } from '../../ledger/receipt.ts'
-import type { SyncWeights } from './replica-sync.ts'
 import type { WireTensor } from '../../codec/boundary.ts'
+
+/** A replica's weights as they travel between replicas: the step they belong to and, in a sync, the contribution's weight. */
+export interface SyncWeights { step: number, params: Float32Array, weight?: number }
 
 export type TensorKind = 'activations' | 'gradients'
 

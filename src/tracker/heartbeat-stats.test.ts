@@ -1,22 +1,20 @@
 // Stats injection: a heartbeat whose stats name another peer, another stage, clear an exclusion
 // or reach a prototype is refused (400) and changes nothing on the campaign page.
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startTracker, type Tracker } from './tracker.ts'
+import type { Tracker } from './tracker.ts'
+import { testTrackers } from './test-trackers.ts'
 import { parseHeartbeatStats } from './heartbeat-stats.ts'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { signedPost } from '../identity/signed-post.ts'
 
+const trackers = testTrackers('tabgrad-stats-')
 let t: Tracker
-let dir: string
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tabgrad-stats-'))
-  t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
+  t = await trackers.start()
 })
-afterAll(async () => { await t.close(); await rm(dir, { recursive: true, force: true }) })
+afterAll(async () => { await trackers.cleanup() })
 
 it('the schema keeps honest stats and refuses reserved keys, wrong types and absurd values', () => {
   const honest = { busy_fraction: 0.5, idle_wait_fraction: 0.1, bytes_sent: 1e6, flops: 1e12, paused: 0, throughput: 2e9, wall_ms: 1000 }

@@ -2,28 +2,16 @@
 // credited again (also after a restart: nothing is written), and a ledger that does not verify stops the
 // tracker at start with its file and line, instead of on the first request that touches it.
 import { afterEach, expect, it } from 'vitest'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startTracker, type Tracker } from './tracker.ts'
+import { readFile, writeFile } from 'node:fs/promises'
+import { testTrackers } from './test-trackers.ts'
 import { ledgerPath } from './ledger-store.ts'
 
-const dirs: string[] = []
-const open: Tracker[] = []
-afterEach(async () => {
-  await Promise.all(open.splice(0).map(async t => await t.close()))
-  await Promise.all(dirs.splice(0).map(async d => await rm(d, { recursive: true, force: true })))
-})
-async function start (dataDir: string): Promise<Tracker> {
-  const t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir, staticDir: 'public' })
-  open.push(t)
-  return t
-}
+const trackers = testTrackers('tabgrad-ledger-start-')
+afterEach(async () => { await trackers.cleanup() })
 
 it('refuses double credit across a restart and refuses to start on a tampered ledger', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'tabgrad-ledger-start-'))
-  dirs.push(dir)
-  let t = await start(dir)
+  const dir = await trackers.dataDir()
+  let t = await trackers.start(dir)
   const id = t.demoCampaignId
   const credit = { credits: [{ peerId: 'tabA', flops: 10 }], receipts: [] }
   await t.ledgers.append(id, 0, credit)
@@ -33,30 +21,28 @@ it('refuses double credit across a restart and refuses to start on a tampered le
   const [a, b] = await Promise.all([t.ledgers.append(id, 2, credit), t.ledgers.append(id, 2, { ...credit, credits: [{ peerId: 'thief', flops: 10 }] })])
   expect(b).toEqual(a)
   expect(a.entry.credits).toEqual(credit.credits)
-  await t.close()
-  open.length = 0
+  await trackers.close(t)
 
   // After a restart (the coordinator forgot its done set) the ledger still credits microbatch 1 once.
-  t = await start(dir)
+  t = await trackers.start(dir)
   expect(t.ledgers.has(id, 1)).toBe(true)
   expect((await t.ledgers.append(id, 1, { ...credit, credits: [{ peerId: 'thief', flops: 10 }] })).entry.credits).toEqual(credit.credits)
   const own = await (await fetch(`${t.url}/api/campaigns/${id}/ownership`)).json() as { total_flops: number }
   expect(own.total_flops).toBe(30)
-  await t.close()
-  open.length = 0
+  await trackers.close(t)
 
   // Edit a committed line: the next start fails at once and names the campaign, file and line.
   const path = ledgerPath(dir, id)
   const lines = (await readFile(path, 'utf8')).split('\n')
   lines[1] = lines[1].replace('"flops":10', '"flops":10000')
   await writeFile(path, lines.join('\n'))
-  const err = await start(dir).then(() => null, (e: Error) => e)
+  const err = await trackers.start(dir).then(() => null, (e: Error) => e)
   expect(err?.name).toBe('LedgerStartError')
   expect(err?.message).toContain(`${path}:2: hash does not match`)
   expect(err?.message).toContain(id)
   // It closed what it had opened: a fixed ledger starts on the same data dir.
   lines[1] = lines[1].replace('"flops":10000', '"flops":10')
   await writeFile(path, lines.join('\n'))
-  t = await start(dir)
+  t = await trackers.start(dir)
   expect(t.ledgers.has(id, 0)).toBe(true)
 })

@@ -1,27 +1,28 @@
 // The tracker's doors, on the real tracker in-process: who may create campaigns and upload
 // datasets, the session a SIWE sign-in starts, CSRF, rate limits, quotas and security headers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Wallet } from 'ethers'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { startTracker, type Tracker } from '../tracker.ts'
+import type { Tracker } from '../tracker.ts'
+import { testTrackers } from '../test-trackers.ts'
 import { demoManifest } from '../../campaign/demo.ts'
 import { buildSignInMessage } from '../../identity/siwe-message.ts'
 import { signWithPeerKey } from '../../identity/sign-in.ts'
 import { createDoors } from './doors.ts'
 import { CONTENT_SECURITY_POLICY } from '../security-headers.ts'
 
+const trackers = testTrackers('tabgrad-doors-')
 let t: Tracker
 let dir: string
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tabgrad-doors-'))
-  t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
+  dir = await trackers.dataDir()
+  t = await trackers.start(dir)
 })
-afterAll(async () => { await t.close(); await rm(dir, { recursive: true, force: true }) })
+afterAll(async () => { await trackers.cleanup() })
 
 const manifest = (name: string): unknown => ({ ...demoManifest('c'.repeat(64), 100_000), name })
 const json = { 'content-type': 'application/json' }

@@ -1,11 +1,10 @@
 // Tabs report peers they disconnected (NaN tensors, wrong shapes, step bombs): the tracker keeps
 // who reported whom, bounded, and excludes no one on one tab's word.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MAX_REPORTED_PEERS, PeerReports } from './peer-reports.ts'
-import { startTracker, type Tracker } from '../tracker.ts'
+import type { Tracker } from '../tracker.ts'
+import { testTrackers } from '../test-trackers.ts'
 import { call, newTab, type TestTab } from './swarm-test-kit.ts'
 
 describe('PeerReports', () => {
@@ -23,18 +22,17 @@ describe('PeerReports', () => {
 })
 
 describe('the report route', () => {
+  const trackers = testTrackers('tabgrad-reports-')
   let t: Tracker
-  let dir: string
   let a: TestTab
   let b: TestTab
   const post = async (tab: TestTab, action: string, body: Record<string, unknown>): Promise<number> => (await call(t, t.demoCampaignId, tab, action, body)).status
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tabgrad-reports-'))
-    t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
+    t = await trackers.start()
     ;[a, b] = [await newTab(), await newTab()]
   })
-  afterAll(async () => { await t.close(); await rm(dir, { recursive: true, force: true }) })
+  afterAll(async () => { await trackers.cleanup() })
 
   it('records a joined tab\'s report; refuses bad offenders, unknown reasons, unknown and unsigned reporters; heartbeats list the previous stage', async () => {
     expect(await post(a, 'join', { stage: 0 })).toBe(200)

@@ -2,16 +2,15 @@
 // to a next-stage replica that either side reported unreachable (`POST /api/reachability`),
 // unless no other is left.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { signReachabilityReport, type LinkReport } from '../../net/ice-reachability.ts'
-import { startTracker, type Tracker } from '../tracker.ts'
+import type { Tracker } from '../tracker.ts'
+import { testTrackers } from '../test-trackers.ts'
 import { call, createCampaign, newTab, twoStageManifest, type TestTab } from './swarm-test-kit.ts'
 
 describe('reachability-aware routing', () => {
+  const trackers = testTrackers('tabgrad-reach-')
   let t: Tracker
-  let dir: string
   let campaign: string
   let a: TestTab
   let b: TestTab
@@ -23,8 +22,7 @@ describe('reachability-aware routing', () => {
   const next = async (tab: TestTab): Promise<string[]> => ((await call(t, campaign, tab, 'heartbeat', { stats: {} })).json as { next: string[] }).next.slice().sort()
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tabgrad-reach-'))
-    t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
+    t = await trackers.start()
     campaign = await createCampaign(t, twoStageManifest('reachability'))
     ;[a, b, c] = [await newTab(), await newTab(), await newTab()]
     expect((await call(t, campaign, a, 'join', { stage: 0 })).status).toBe(200)
@@ -32,7 +30,7 @@ describe('reachability-aware routing', () => {
     expect((await call(t, campaign, c, 'join', { stage: 1 })).status).toBe(200)
     for (const tab of [b, c]) await call(t, campaign, tab, 'heartbeat', { stats: {} })
   })
-  afterAll(async () => { await t.close(); await rm(dir, { recursive: true, force: true }) })
+  afterAll(async () => { await trackers.cleanup() })
 
   it('leaves a replica reported unreachable out of a tab\'s next stage, from either side, but never strands the stage', async () => {
     expect(await next(a)).toEqual([b.id, c.id].sort())

@@ -2,21 +2,19 @@
 // identity, not per PeerId. Unbound colluders cannot outvote a bound honest replica, two tabs of
 // one address vote once, and a tab votes only on the stage it trains.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Wallet } from 'ethers'
-import { startTracker, type Tracker } from '../tracker.ts'
+import type { Tracker } from '../tracker.ts'
+import { testTrackers } from '../test-trackers.ts'
 import { call, createCampaign, newTab, twoStageManifest, type TestTab } from './swarm-test-kit.ts'
 
+const trackers = testTrackers('tabgrad-spot-votes-')
 let t: Tracker
-let dir: string
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tabgrad-spot-votes-'))
-  t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
+  t = await trackers.start()
 })
-afterAll(async () => { await t.close(); await rm(dir, { recursive: true, force: true }) })
+afterAll(async () => { await trackers.cleanup() })
 
 const honest = [0.5, -1.25, 3.0, 1e-6]
 const fake = [9, 9, 9, 9]

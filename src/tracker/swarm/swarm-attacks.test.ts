@@ -3,15 +3,14 @@
 // tab (403), a stolen lease (403), and fake routes: peers that never joined, a hop on the wrong
 // stage, digests that do not chain. An honest route still earns its credit at the end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startTracker, type Tracker } from '../tracker.ts'
+import type { Tracker } from '../tracker.ts'
+import { testTrackers } from '../test-trackers.ts'
 import { signCall } from '../../identity/swarm-call-signature.ts'
 import { call, createCampaign, get, newTab, routeReceipts, twoStageManifest, type TestTab } from './swarm-test-kit.ts'
 
+const trackers = testTrackers('tabgrad-swarm-attacks-')
 let t: Tracker
-let dir: string
 let campaign: string
 const m = twoStageManifest('Attack test')
 let a: TestTab // stage 0, the honest lease holder
@@ -19,8 +18,7 @@ let b: TestTab // stage 1
 let thief: TestTab // stage 0 too, holds no lease
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tabgrad-swarm-attacks-'))
-  t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
+  t = await trackers.start()
   campaign = await createCampaign(t, m)
   ;[a, b, thief] = await Promise.all([newTab(), newTab(), newTab()])
   expect((await call(t, campaign, a, 'join', { stage: 0 })).json.stage).toBe(0)
@@ -28,7 +26,7 @@ beforeAll(async () => {
   expect((await call(t, campaign, thief, 'join', { stage: 0 })).json.stage).toBe(0)
   for (const tab of [a, b, thief]) expect((await call(t, campaign, tab, 'heartbeat', { stats: {} })).status).toBe(200)
 })
-afterAll(async () => { await t.close(); await rm(dir, { recursive: true, force: true }) })
+afterAll(async () => { await trackers.cleanup() })
 
 const url = (action: string): string => `${t.url}/api/campaigns/${campaign}/${action}`
 const ledgerLength = async (): Promise<number> => (await get(t, `/api/campaigns/${campaign}/ledger`)).length

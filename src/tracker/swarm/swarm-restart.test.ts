@@ -3,29 +3,17 @@
 // stays out of routing with its share at 0. The real tracker is closed and started again on the
 // same data directory.
 import { afterEach, expect, it } from 'vitest'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startTracker, type Tracker } from '../tracker.ts'
+import type { Tracker } from '../tracker.ts'
+import { testTrackers } from '../test-trackers.ts'
 import { call, createCampaign, get, newTab, routeReceipts, twoStageManifest } from './swarm-test-kit.ts'
 
-const open: Tracker[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  await Promise.all(open.splice(0).map(async t => await t.close()))
-  await Promise.all(dirs.splice(0).map(async d => await rm(d, { recursive: true, force: true })))
-})
-async function start (dataDir: string): Promise<Tracker> {
-  const t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir, staticDir: 'public' })
-  open.push(t)
-  return t
-}
+const trackers = testTrackers('tabgrad-swarm-restart-')
+afterEach(async () => { await trackers.cleanup() })
 
 it('keeps the step, the done set and the flagged peers across a restart: no double credit, a flagged share stays 0', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'tabgrad-swarm-restart-'))
-  dirs.push(dir)
+  const dir = await trackers.dataDir()
   const m = twoStageManifest('Restart test')
-  let t = await start(dir)
+  let t = await trackers.start(dir)
   const id = await createCampaign(t, m)
   const [a, b, x, y, z] = await Promise.all([newTab(), newTab(), newTab(), newTab(), newTab()])
   await call(t, id, a, 'join', { stage: 0 })
@@ -50,9 +38,8 @@ it('keeps the step, the done set and the flagged peers across a restart: no doub
   const ledgerBefore = (await get(t, `/api/campaigns/${id}/ledger`)).length
   expect(ledgerBefore).toBe(3)
 
-  await t.close()
-  open.length = 0
-  t = await start(dir)
+  await trackers.close(t)
+  t = await trackers.start(dir)
 
   // Before any tab is back, the campaign page shows the step it was at and the flagged share is 0.
   expect((await get(t, `/api/campaigns/${id}/swarm`)).step).toBe(1)

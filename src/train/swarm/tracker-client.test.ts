@@ -2,20 +2,18 @@
 // whose clock is 10 minutes off still gets in (the reply's Date header corrects it), and the
 // signed-ahead leave a closing page sends takes the tab out of the swarm.
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startTracker, type Tracker } from '../../tracker/tracker.ts'
+import type { Tracker } from '../../tracker/tracker.ts'
+import { testTrackers } from '../../tracker/test-trackers.ts'
 import { newTab } from '../../tracker/swarm/swarm-test-kit.ts'
 import { createTrackerClient } from './tracker-client.ts'
 
+const trackers = testTrackers('tabgrad-tracker-client-')
 let t: Tracker
-let dir: string
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tabgrad-tracker-client-'))
-  t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir, staticDir: 'public' })
+  t = await trackers.start()
 })
-afterAll(async () => { await t.close(); await rm(dir, { recursive: true, force: true }) })
+afterAll(async () => { await trackers.cleanup() })
 
 const peersOf = (): string[] => t.swarm.coordinator(t.demoCampaignId)!.status().stages.flatMap(s => s.replicas.map(r => r.peerId))
 

@@ -23,13 +23,10 @@ import { SpotChecker } from './spot-checker.ts'
 import { Membership } from './membership.ts'
 import { StageFlow } from './stage-flow.ts'
 import { PeerGate } from './peer-gate.ts'
-import { GateError, StepAheadError, StoppedError, UnlistedPeerError } from './errors.ts'
-import { createLogger } from '../../log.ts'
+import { GateError, StepAheadError, UnlistedPeerError } from './errors.ts'
 import { PEER_REPORT_REASONS, type PeerReportReason } from '../../protocol/swarm.ts'
 import type { HopSigner, InboundTensor, TensorTransport } from './transport.ts'
 import { COMPLETE_RETRIES, HEARTBEAT_MS, LEASE_RETRY_MS, ROUTE_CHECK_MS, ROUTE_TIMEOUT_MS, ROUTE_TIMEOUT_PER_STAGE_MS, SYNC_TIMEOUT_MS } from './constants.ts'
-
-const log = createLogger('tabgrad:swarm')
 
 export interface RuntimeTimings {
   /** @default HEARTBEAT_MS */ heartbeatMs?: number
@@ -324,9 +321,7 @@ export class SwarmRuntime {
   }
 
   #learnStep (step: number): void {
-    // Nobody awaits this catch-up; whoever waits for the step (settled()) sees a real failure. A
-    // stop while it is queued is not one, and must not surface as an unhandled rejection.
-    if (step > this.steps.applied) this.steps.advanceTo(step).catch(err => { if (!(err instanceof StoppedError)) log.error('catching up to step', step, 'failed:', (err as Error).message) })
+    if (step > this.steps.applied) void this.steps.advanceTo(step)
   }
 
   /** Joins again (one request however many parts noticed at once). */

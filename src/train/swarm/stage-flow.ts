@@ -229,10 +229,8 @@ export class StageFlow {
 
   async #learnStep (senderStep: number): Promise<void> {
     const stepping = this.#i.clock.advanceTo(senderStep)
-    // Flush-synchronous campaigns keep exact maths: no forward on weights a step behind. Otherwise
-    // the catch-up runs on its own; a failure (a stop) reaches whoever waits for the step.
+    // Flush-synchronous campaigns keep exact maths: no forward on weights a step behind.
     if (this.#i.lookahead === 0) await stepping
-    else stepping.catch(() => {})
   }
 
   async #onActivations (t: InboundTensor): Promise<void> {

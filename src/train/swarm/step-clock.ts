@@ -7,6 +7,10 @@ import type { TrainingSection } from '../../campaign/manifest.ts'
 import type { StepOptions } from '../../model/stage.ts'
 import { learningRate } from '../schedule.ts'
 import type { StageKernels } from './stage-compute.ts'
+import { StoppedError } from './errors.ts'
+import { createLogger } from '../../log.ts'
+
+const log = createLogger('tabgrad:swarm')
 
 export type StepClockTraining = Pick<TrainingSection, 'lr' | 'lr_schedule' | 'warmup_steps' | 'steps' | 'weight_decay' | 'grad_clip'>
 
@@ -75,6 +79,9 @@ export class StepClock {
         this.#barrier = Promise.resolve(sync).catch(() => {})
       }
     })
+    // Catch-ups are often fired and forgotten (a peer's step seen in passing); whoever awaits the
+    // step still gets the failure. A stop while one is queued is no failure at all.
+    this.#chain.catch(err => { if (!(err instanceof StoppedError)) log.error('applying step', this.#applied, 'failed:', (err as Error).message) })
     return this.#chain
   }
 

@@ -1,7 +1,15 @@
 // The swarm with real tabs: a real tracker, real Chromium contexts that open the campaign link and
 // press "Start contributing", real WebRTC between them, SwiftShader WebGPU in each worker.
 import { expect, test } from '@playwright/test'
+import { readFile } from 'node:fs/promises'
 import { runSwarm } from '../src/cli/swarm-runner.ts'
+import { demoManifest } from '../src/campaign/demo.ts'
+import { fullRange } from '../src/model/config.ts'
+import { stageLayout } from '../src/model/params.ts'
+import { initStageParams } from '../src/model/init.ts'
+import { exportRange } from '../src/model/hf-checkpoint.ts'
+import { stageForward } from '../src/model/cpu/gpt.ts'
+import { TokenLoader } from '../src/train/data.ts'
 
 test.describe.configure({ mode: 'serial' })
 
@@ -37,4 +45,28 @@ test('a replica killed mid-run: training continues, its microbatches are retried
   // The survivor carried on after the kill: it did more microbatches than the killed one.
   expect(report.tabs[1].microbatches).toBeGreaterThan(report.tabs[2].microbatches)
   expect(report.steps.at(-1)!.loss).toBeLessThan(report.steps[0].loss)
+})
+
+test('a fine-tuning campaign: each stage starts from its shard of the researcher\'s checkpoint, and step 0\'s loss is the float64 reference\'s on those weights', async () => {
+  test.setTimeout(400_000)
+  // A checkpoint unlike any seed init: a 30× LM head makes the first loss far from ln 256.
+  const corpus = new Uint8Array(await readFile('public/datasets/sotu-excerpt.txt'))
+  const manifest = demoManifest('0'.repeat(64), corpus.length)
+  const layout = stageLayout(manifest.model, fullRange(manifest.model))
+  const params = initStageParams(layout, 7)
+  const head = layout.byName.get('lm_head.weight')!
+  for (let i = head.offset; i < head.offset + head.shape.reduce((a, b) => a * b, 1); i++) params[i] *= 30
+  const { report } = await runSwarm({ tabs: 2, stages: 2, steps: 2, checkpoint: exportRange({ layout, params }) })
+
+  const { microbatch: B, seq_len: T, accumulation: A } = manifest.training
+  const loader = new TokenLoader(Uint32Array.from(corpus), { B, T, vocab: manifest.model.vocab })
+  let sum = 0
+  for (let id = 0; id < A; id++) {
+    const mb = loader.microbatch(id)
+    sum += stageForward(layout, Float64Array.from(params), mb.inputs, B, T, mb.targets).loss!
+  }
+  const reference = sum / A
+  expect(reference).toBeGreaterThan(Math.log(256) + 1)
+  expect(report.steps[0].loss).toBeCloseTo(reference, 3)
+  expect(report.microbatches).toMatchObject({ completed: 2 * A, lost: 0 })
 })

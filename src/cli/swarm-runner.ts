@@ -40,6 +40,8 @@ export interface SwarmRunInit {
   onStatus?: (s: SwarmStatus, run: { trackerUrl: string, campaignId: string }) => void
   /** Keep the tracker, browser and pages open after the run (the caller closes them). @default false */
   keepOpen?: boolean
+  /** A fine-tuning seed: safetensors with GPT-2 names for the final manifest's model, uploaded and named in `init`. @default none */
+  checkpoint?: Uint8Array
 }
 
 export interface TabReport {
@@ -99,6 +101,12 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
   manifest.model.n_layer = Math.max(manifest.model.n_layer, init.stages)
   manifest.training.steps = init.steps
   init.manifest?.(manifest)
+  if (init.checkpoint != null) {
+    const up = await fetch(`${tracker.url}/api/checkpoints`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-model-config': JSON.stringify(manifest.model), authorization: `Bearer ${tracker.adminToken}` }, body: init.checkpoint as Uint8Array<ArrayBuffer> })
+    const stored = await up.json() as { sha256?: string, error?: string }
+    if (stored.sha256 == null) throw new Error(`checkpoint rejected: ${stored.error ?? `HTTP ${up.status}`}`)
+    manifest.init = { sha256: stored.sha256 }
+  }
   // As the operator: the runner started this tracker, so it holds its admin token.
   const created = await (await fetch(`${tracker.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tracker.adminToken}` }, body: JSON.stringify(manifest) })).json() as { id: string, link: string, error?: string }
   if (created.error != null) throw new Error(`campaign rejected: ${created.error}`)

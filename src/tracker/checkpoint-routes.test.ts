@@ -13,6 +13,11 @@ import { decodeSafetensors, encodeSafetensors } from '../model/safetensors.ts'
 import { exportRange, importHfCheckpoint } from '../model/hf-checkpoint.ts'
 import { splitStages, validateConfig } from '../model/config.ts'
 import { demoManifest } from '../campaign/demo.ts'
+import { importStage } from '../model/checkpoint.ts'
+import { createCallerAuth } from './swarm/caller-auth.ts'
+import { newTab, type TestTab } from './swarm/swarm-test-kit.ts'
+import { fetchSeedShard } from '../train/swarm/seed-client.ts'
+import { CALL_HEADERS, signCall } from '../identity/swarm-call-signature.ts'
 import { validateManifest, type CampaignManifest } from '../campaign/manifest.ts'
 
 const fixture = new URL('../model/fixtures/', import.meta.url)
@@ -75,20 +80,29 @@ describe('checkpoint routes', () => {
     expect(await readdir(join(dataDir, 'checkpoints')).catch(() => [])).toEqual([])
   })
 
-  it('serves a stage\'s seed shard only to a tab on that stage', async () => {
-    const members = new Map([['tab-a', 0], ['tab-b', 1]])
+  it('serves a stage\'s seed shard only to the tab that signed for it, and only if it is on that stage', async () => {
+    const [a, b, stranger] = await Promise.all([newTab(), newTab(), newTab()])
+    const members = new Map([[a.id, 0], [b.id, 1]])
     let manifest: CampaignManifest | undefined
-    const { url } = await start({ manifest: () => manifest, stageOf: (_, peer) => members.get(peer) })
+    const auth = createCallerAuth()
+    const { url } = await start({ manifest: () => manifest, authenticate: async (req, path) => await auth.authenticate(req, path, {}), stageOf: (_, peer) => members.get(peer) })
     const { json } = await post(url, ours)
     manifest = { ...demoManifest('a'.repeat(64), 100_000), model: config, stages: 2, init: { sha256: json.sha256 } }
     const id = '0'.repeat(32)
-    const seed = async (peer: string): Promise<Response> => await fetch(`${url}/api/campaigns/${id}/seed?peer=${peer}`)
-    expect((await seed('stranger')).status).toBe(403)
-    const b = new Uint8Array(await (await seed('tab-b')).arrayBuffer())
     const ranges = splitStages(config, 2)
-    expect(b).toEqual(exportRange(importHfCheckpoint(ours, config), ranges[1]))
-    expect([...decodeSafetensors(b).tensors.keys()]).not.toContain('transformer.wte.weight') // stage 1 never sees the embeddings
-    const a = new Uint8Array(await (await seed('tab-a')).arrayBuffer())
-    expect([...decodeSafetensors(a).tensors.keys()]).not.toContain('lm_head.weight')
+    const seed = async (tab: TestTab, stage: number, progress?: number[]): Promise<Float32Array> =>
+      await fetchSeedShard({ origin: url, campaign: id, peerId: tab.id, privateKey: tab.key, config, range: ranges[stage], onProgress: l => progress?.push(l) })
+    const full = importHfCheckpoint(ours, config)
+    const progress: number[] = []
+    // Stage 1 gets exactly its layers and the head, in our layout; it never sees the embeddings.
+    expect(await seed(b, 1, progress)).toEqual(importStage(exportRange(full, ranges[1])).params)
+    expect(progress.at(-1)).toBe(exportRange(full, ranges[1]).byteLength)
+    expect(await seed(a, 0)).toEqual(importStage(exportRange(full, ranges[0])).params)
+    // A tab that never joined, a shard checked against the wrong range, the old unsigned ?peer= form, a forged signer.
+    await expect(seed(stranger, 0)).rejects.toMatchObject({ status: 403 })
+    await expect(seed(a, 1)).rejects.toThrow(/stage/)
+    expect((await fetch(`${url}/api/campaigns/${id}/seed?peer=${b.id}`)).status).toBe(401)
+    const forged = await signCall(stranger.key, { method: 'GET', path: `/api/campaigns/${id}/seed`, peerId: stranger.id, time: Date.now(), body: {} })
+    expect((await fetch(`${url}/api/campaigns/${id}/seed`, { headers: { ...forged, [CALL_HEADERS.peer]: b.id } })).status).toBe(401)
   })
 })

@@ -2,8 +2,9 @@
 // (`POST /api/checkpoints`, header `x-model-config: <GPTConfig JSON>`); it is checked against the
 // config (every mismatch listed, nothing stored on error), converted to our layout (a tied lm_head
 // copied into the untied head) and stored content-addressed as `<sha256>.safetensors`. The
-// campaign manifest names it (`init.sha256`). `GET /api/campaigns/:id/seed?peer=<peerId>` then
-// serves the stage shard of that seed only to a tab the coordinator has on that stage: the tracker
+// campaign manifest names it (`init.sha256`). `GET /api/campaigns/:id/seed`, signed by the tab's
+// libp2p key like every swarm call, then serves the stage shard of that seed only to the signing
+// tab, and only if the coordinator has it on that stage: the tracker
 // holds the seed the researcher published, never trained weights, and hands no tab more of it
 // than its own stage.
 import { createHash, randomBytes } from 'node:crypto'
@@ -22,6 +23,8 @@ export const MAX_CHECKPOINT_BYTES = 1024 ** 3
 
 export interface SeedAccess {
   manifest: (campaignId: string) => CampaignManifest | undefined
+  /** The PeerId that signed this call (swarm/caller-auth.ts); throws 401 for an unsigned or forged one. */
+  authenticate: (req: IncomingMessage, path: string) => Promise<string>
   /** the stage the coordinator has this peer on, or undefined when it has not joined */
   stageOf: (campaignId: string, peerId: string) => number | undefined
 }
@@ -66,7 +69,8 @@ export async function handleCheckpointRoute (req: IncomingMessage, res: ServerRe
   const manifest = init.seeds.manifest(m[1])
   if (manifest == null) throw new NotFoundError(`no campaign ${m[1]}`)
   if (manifest.init == null) throw new NotFoundError('this campaign starts from the seed init, not a checkpoint')
-  const peer = new URL(req.url ?? '/', 'http://x').searchParams.get('peer') ?? ''
+  // Signed over an empty body: a GET carries none, and the signature names the path and the tab.
+  const peer = await init.seeds.authenticate(req, path)
   const stage = init.seeds.stageOf(m[1], peer)
   if (stage == null) throw new HttpError(403, 'only a tab that joined a stage gets that stage\'s seed weights: join first')
   const shard = await stageShard(dir, manifest, stage)

@@ -17,6 +17,7 @@ import { campaignLink, validateManifest } from '../campaign/manifest.ts'
 import { createLogger } from '../log.ts'
 import { handleDatasetRoute } from './dataset-routes.ts'
 import { checkManifestInit } from './checkpoint-routes.ts'
+import { createCallerAuth } from './swarm/caller-auth.ts'
 import { createSwarmRoutes, type SwarmRoutes } from './swarm/routes.ts'
 import { createCampaignLedgers, type CampaignLedgers } from './campaign-ledgers.ts'
 import { createIdentityRoutes } from './identity-routes.ts'
@@ -73,6 +74,8 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   const snapshots = new JsonSnapshots()
   const reachability = createReachability()
   const swarm = createSwarmRoutes({ campaigns, ledgers, snapshots, dataDir: config.dataDir, reachability, bindings })
+  // Seed shards go only to the tab that signed the request (its own nonce cache: the path is signed, so no call crosses).
+  const seedAuth = createCallerAuth()
 
   const status = (rec: CampaignRecord): Record<string, unknown> => {
     const coord = swarm.coordinator(rec.id)
@@ -176,7 +179,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     // Uploads (datasets, fine-tuning checkpoints) pass the same doors as campaign creation.
     const handle = Promise.resolve()
       .then(() => { if ((path === '/api/datasets' || path === '/api/checkpoints') && req.method === 'POST') doors.admit(req, res, 'upload') })
-      .then(async () => await handleDatasetRoute(req, res, path, { dataDir: config.dataDir, seeds: { manifest: id => campaigns.get(id)?.manifest, stageOf: (id, peer) => swarm.coordinator(id)?.tab(peer)?.stage } }))
+      .then(async () => await handleDatasetRoute(req, res, path, { dataDir: config.dataDir, seeds: { manifest: id => campaigns.get(id)?.manifest, authenticate: async (req, path) => await seedAuth.authenticate(req, path, {}), stageOf: (id, peer) => swarm.coordinator(id)?.tab(peer)?.stage } }))
       .then(handled => handled ? undefined : route(req, res, path))
     handle.catch(err => {
       if (!(err instanceof HttpError)) log.error('request failed', req.method, path, err)

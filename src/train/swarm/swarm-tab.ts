@@ -16,6 +16,7 @@ import { stageLayout } from '../../model/params.ts'
 import { stageMemory } from '../../model/memory.ts'
 import type { TabLibp2p } from '../../net/tab-node.ts'
 import type { Weights } from '../../net/weights.ts'
+import { fetchSeedShard } from './seed-client.ts'
 import { createTrackerClient, type HttpTrackerClient } from './tracker-client.ts'
 import { createKeySigner, createLibp2pTransport, type Libp2pTransport } from './libp2p-transport.ts'
 import { SwarmRuntime, type RuntimeTimings } from './runtime.ts'
@@ -216,7 +217,7 @@ export class SwarmTab {
         return saved
       }
       this.#update({ phase: 'loading-weights', message: step === 0 ? 'First replica of this stage: starting from the seed' : 'No live replica holds this stage: restarting it from the seed', progress: 1 })
-      return null
+      return await this.#seedWeights(step)
     }
     for (const peer of others) {
       try {
@@ -229,8 +230,25 @@ export class SwarmTab {
       }
     }
     this.#update({ message: 'No replica answered: starting from the seed' })
-    return null
+    return await this.#seedWeights(step)
   }
+  /**
+   * A fine-tuning campaign's stage starts from the researcher's checkpoint (its shard, fetched from
+   * the tracker); any other starts from the seed's deterministic init (null).
+   */
+  async #seedWeights (step: number): Promise<Weights | null> {
+    const m = this.#init.manifest
+    const range = this.#state.range
+    if (m.init == null || range == null) return null
+    this.#update({ phase: 'loading-weights', message: "Downloading this stage's part of the campaign's checkpoint", progress: 0 })
+    const params = await fetchSeedShard({
+      origin: this.#init.origin, campaign: this.#init.campaignId, peerId: this.#me, privateKey: this.#init.privateKey, config: m.model, range,
+      onProgress: (loaded, total) => { this.#update({ progress: loaded / total }) }
+    })
+    this.#update({ message: `Starting from the campaign's checkpoint (${(params.byteLength / 1048576).toFixed(1)} MiB for this stage)`, progress: 1 })
+    return { step, params }
+  }
+
 
   /** Copies the runtime's counters into the snapshot. */
   #sync (): void {

@@ -27,6 +27,9 @@ test('2 stages × 1 replica with the q8 codec: loss falls, every scheduled micro
   for (const t of report.tabs) {
     expect(t.microbatches).toBe(12)
     expect(t.flops).toBeGreaterThan(0)
+    // The dashboard's MFU: model FLOPs per second over the preflight matmul's, a fraction.
+    expect(t.mfu).toBeGreaterThan(0)
+    expect(t.mfu).toBeLessThan(1)
     // 12 tensors of (4, 64, 64): q8 payloads of 4·64·(64 + 4) bytes each; fp32 would need 4·4·64·64.
     expect(t.bytes_sent).toBeGreaterThanOrEqual(12 * 4 * 64 * 68)
     expect(t.bytes_sent).toBeLessThan(12 * 4 * 4 * 64 * 64 / 2)

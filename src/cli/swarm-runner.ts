@@ -55,6 +55,8 @@ export interface TabReport {
   bytes_received: number
   flops: number
   microbatches: number
+  /** Model FLOP utilization the tab's dashboard showed at the end (null: killed, or not yet known). */
+  mfu: number | null
 }
 
 export interface SwarmReport {
@@ -188,12 +190,15 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
     const B = manifest.training.microbatch
     const T = manifest.training.seq_len
     const tokens = s.microbatches.completed * B * T
+    const mfus = await Promise.all(pages.map(async (p, tab) => killed.has(tab) ? null : await p.getByTestId('mfu').getAttribute('data-mfu', { timeout: 5_000 }).catch(() => null)))
     const tabs: TabReport[] = peers.map((peerId, tab) => {
       const st = lastStats.get(peerId)
+      const mfu = Number(mfus[tab] ?? NaN)
       return {
         tab, peerId, stage: st?.stage ?? -1, killed: killed.has(tab),
         busy_fraction: st?.busy_fraction ?? 0, idle_wait_fraction: st?.idle_wait_fraction ?? 0,
-        bytes_sent: st?.bytes_sent ?? 0, bytes_received: st?.bytes_received ?? 0, flops: st?.flops ?? 0, microbatches: st?.microbatches ?? 0
+        bytes_sent: st?.bytes_sent ?? 0, bytes_received: st?.bytes_received ?? 0, flops: st?.flops ?? 0, microbatches: st?.microbatches ?? 0,
+        mfu: Number.isFinite(mfu) ? mfu : null
       }
     })
     const wireBytes = tabs.reduce((n, t) => n + t.bytes_sent, 0)

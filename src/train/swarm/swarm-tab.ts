@@ -23,6 +23,7 @@ import { SwarmRuntime, type RuntimeTimings } from './runtime.ts'
 import { slotsFor, type StageKernels } from './stage-compute.ts'
 import { clockWithSleep, systemClock } from './clock.ts'
 import { ACTIVATION_BUDGET_BYTES } from './constants.ts'
+import { modelFlopUtilization } from '../../gpu/mfu.ts'
 import { createLogger } from '../../log.ts'
 
 const log = createLogger('tabgrad:swarm')
@@ -52,6 +53,10 @@ export interface SwarmSnapshot {
   error: string | null
   /** Activation slots this stage keeps (microbatches between forward and backward). */
   slots: number
+  /** This GPU's matmul FLOP/s in the preflight benchmark: the peak MFU is measured against. */
+  peakFlopsPerSecond: number | null
+  /** Model FLOP utilization since training started (gpu/mfu.ts), null until known. */
+  mfu: number | null
 }
 
 export interface SwarmTabInit {
@@ -97,6 +102,8 @@ export class SwarmTab {
   readonly #me: string
   #state: SwarmSnapshot
   #runtime: SwarmRuntime | null = null
+  /** When the runtime started (performance.now()): MFU counts from there, not from the download and compile. */
+  #trainingSince: number | null = null
   #transport: Libp2pTransport | null = null
   #budget = 1
   #left = false
@@ -108,7 +115,7 @@ export class SwarmTab {
     this.#state = {
       phase: 'joining', message: 'Joining the campaign', progress: 0, stage: null, range: null, stages: init.manifest.stages,
       appliedStep: 0, resumed: false, replicas: [], next: [], microbatches: 0, flops: 0, bytesSent: 0, bytesReceived: 0,
-      busyFraction: 0, idleWaitFraction: 0, retried: 0, lastLoss: null, error: null, slots: 1
+      busyFraction: 0, idleWaitFraction: 0, retried: 0, lastLoss: null, error: null, slots: 1, peakFlopsPerSecond: null, mfu: null
     }
   }
 
@@ -134,6 +141,7 @@ export class SwarmTab {
       const { microbatch: B, seq_len: T } = m.training
       this.#update({ phase: 'joining', message: 'Measuring this GPU', progress: 0.1 })
       const { flopsPerSecond } = await this.#init.compute.benchmark()
+      this.#update({ peakFlopsPerSecond: flopsPerSecond })
       this.#update({ message: 'Asking the tracker for a stage', progress: 0.5 })
       const joined = await this.#tracker.join({ throughput: flopsPerSecond, ...(this.#init.previousStage != null ? { stage: this.#init.previousStage } : {}) })
       const range = joined.range
@@ -184,6 +192,7 @@ export class SwarmTab {
       })
       runtime.compute.setBudget(this.#budget)
       this.#runtime = runtime
+      this.#trainingSince = performance.now()
       await transport.serve({
         maxPayloadBytes: 4 * B * T * m.model.d_model,
         onTensor: t => runtime.accept(t),
@@ -262,7 +271,8 @@ export class SwarmTab {
       ...(waiting ? { message: `Waiting for a volunteer on stage ${st.stage! + 2}` } : {}),
       appliedStep: r.steps.applied, replicas: r.membership.replicas, next: r.membership.next, microbatches: c.microbatches, flops: c.flops,
       bytesSent: c.bytesSent, bytesReceived: c.bytesReceived, retried: c.retried, lastLoss: c.lastLoss,
-      busyFraction: s.busy_fraction ?? 0, idleWaitFraction: s.idle_wait_fraction ?? 0
+      busyFraction: s.busy_fraction ?? 0, idleWaitFraction: s.idle_wait_fraction ?? 0,
+      mfu: this.#trainingSince == null ? null : modelFlopUtilization(c.flops, (performance.now() - this.#trainingSince) / 1000, st.peakFlopsPerSecond)
     })
   }
 

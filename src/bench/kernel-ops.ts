@@ -7,6 +7,7 @@ import type { OnnxGraph } from './onnx.ts'
 import { matmulOps } from './ops/matmul.ts'
 import { attentionOps } from './ops/attention.ts'
 import { pointwiseOps } from './ops/pointwise.ts'
+import { attentionDecodeOps } from './ops/attention-decode.ts'
 
 export interface BenchContext {
   tg: TabgradDevice
@@ -42,5 +43,6 @@ export interface KernelOp {
 export const KERNEL_OPS: KernelOp[] = [
   ...matmulOps(),
   ...attentionOps(),
+  ...attentionDecodeOps(),
   ...pointwiseOps()
 ]

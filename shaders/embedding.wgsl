@@ -21,6 +21,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> dwpe: array<f32>;   // (maxT, C)
 // [U, tokens[max_u], offsets[max_u + 1], positions[B*T]]; see buildTokenIndex in embedding.ts.
 @group(0) @binding(8) var<storage, read_write> tok_index: array<u32>;
+@group(0) @binding(9) var<storage, read_write> positions: array<u32>; // (B): forward_at's position of each row
 
 override WG: u32 = 256u;
 
@@ -34,6 +35,19 @@ fn forward(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
     let c = i % C;
     let tok = tokens[bt];
     let v = wte[min(tok, p.V - 1u) * C + c] + wpe[(bt % p.T) * C + c];
+    out[i] = select(v, bitcast<f32>(0x7fc00000u | (tok & 0u)), tok >= p.V);
+  }
+}
+
+// Decoding (T = 1): out[b] = wte[tokens[b]] + wpe[positions[b]], each row at its own position.
+@compute @workgroup_size(WG)
+fn forward_at(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let C = p.C;
+  for (var i = gid.x; i < p.B * C; i += nwg.x * WG) {
+    let b = i / C;
+    let c = i % C;
+    let tok = tokens[b];
+    let v = wte[min(tok, p.V - 1u) * C + c] + wpe[positions[b] * C + c];
     out[i] = select(v, bitcast<f32>(0x7fc00000u | (tok & 0u)), tok >= p.V);
   }
 }

@@ -645,6 +645,11 @@ export class GptStage {
     return view(this.#params, v.offset, v.shape)
   }
 
+  /** A parameter as a GPU tensor (a view of the stage's flat buffer): decoding reads the weights this stage trains. */
+  paramTensor (v: ParamView): GpuTensor {
+    return this.#param(v)
+  }
+
   #grad (v: ParamView): GpuTensor {
     return view(this.#grads, v.offset, v.shape)
   }

@@ -3,6 +3,7 @@
 // (src/model/cpu/sample.ts). The window is fixed at the stages' T: causal attention makes the
 // logits at position t depend on tokens ≤ t only, so a shorter context is padded at the end.
 import { GptStage } from '../model/stage.ts'
+import type { DecodeStage } from '../model/decode-stage.ts'
 import { splitStages, type GPTConfig } from '../model/config.ts'
 import { sampleToken, type SampleOptions } from '../model/cpu/sample.ts'
 import { createRng } from '../model/rng.ts'
@@ -47,6 +48,33 @@ export async function generate (stages: GptStage[], prompt: Uint32Array, opts: G
   out.set(prompt)
   for (let n = prompt.length; n < out.length; n++) {
     out[n] = sampleToken(await nextTokenLogits(stages, out.subarray(0, n)), rng, opts)
+  }
+  return out
+}
+
+/**
+ * As `generate`, with KV caches (row 0 of each DecodeStage): the prompt goes in one position at a
+ * time, then each new token costs one position per stage instead of a forward over the window.
+ * The context is bounded by the caches (maxT positions); the row is reset first and left holding
+ * the sequence.
+ */
+export async function generateCached (stages: DecodeStage[], prompt: Uint32Array, opts: GenerateOptions): Promise<Uint32Array> {
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new ModelInputError(`maxNewTokens must be an integer ≥ 0, got ${opts.maxNewTokens}`)
+  if (prompt.length === 0) throw new ModelInputError('generation needs a non-empty prompt')
+  const B = stages[0].B
+  const total = prompt.length + opts.maxNewTokens
+  if (total > stages[0].maxT) throw new ModelInputError(`prompt and new tokens (${total}) exceed the cache's ${stages[0].maxT} positions`)
+  for (const s of stages) s.reset(0)
+  const rng = createRng(opts.seed ?? 0)
+  const out = new Uint32Array(total)
+  out.set(prompt)
+  const V = stages[stages.length - 1].stage.config.vocab
+  for (let n = 0; n < total - 1; n++) {
+    const tokens = new Uint32Array(B) // other rows decode token 0; they are not read
+    tokens[0] = out[n]
+    let x: Uint32Array | Float32Array = tokens
+    for (const s of stages) x = await s.step(x)
+    if (n + 1 >= prompt.length) out[n + 1] = sampleToken((x as Float32Array).subarray(0, V), rng, opts)
   }
   return out
 }

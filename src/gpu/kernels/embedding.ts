@@ -66,6 +66,7 @@ export class Embedding {
   readonly #params: GPUBuffer
   readonly #maxU: number
   readonly #forward: GPUComputePipeline
+  readonly #forwardAt: GPUComputePipeline
   readonly #wpe: GPUComputePipeline
   readonly #wte: GPUComputePipeline
 
@@ -79,6 +80,7 @@ export class Embedding {
     this.#params = device.createBuffer({ label: 'embedding.params', size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST })
     device.queue.writeBuffer(this.#params, 0, new Uint32Array([B, T, C, V, this.#maxU, 0, 0, 0]))
     this.#forward = computePipeline(device, 'embedding.forward', embeddingSrc, { WG }, 'forward')
+    this.#forwardAt = computePipeline(device, 'embedding.forward_at', embeddingSrc, { WG }, 'forward_at')
     this.#wpe = computePipeline(device, 'embedding.backward_wpe', embeddingSrc, { WG }, 'backward_wpe')
     this.#wte = computePipeline(device, 'embedding.backward_wte', embeddingSrc, { WG: ROW_WG }, 'backward_wte')
   }
@@ -91,6 +93,24 @@ export class Embedding {
     expectShape(wte, [V, C], 'embedding.forward wte')
     expectShape(wpe, [maxT, C], 'embedding.forward wpe')
     this.#dispatch(pass, this.#forward, 'embedding.forward', { 1: tokens, 2: wte, 3: wpe, 4: out }, this.#groups(B * T * C))
+  }
+
+  /**
+   * Decoding, T = 1: out (B, 1, C) ← tokens (B, 1) at positions u32 (B), a buffer the caller fills
+   * (a KV cache's: each row's next position). A position ≥ maxT reads past wpe: callers bound it.
+   */
+  forwardAt (pass: GPUComputePassEncoder, out: GpuTensor, tokens: GpuTensor, positions: GPUBuffer, wte: GpuTensor, wpe: GpuTensor): void {
+    const { B, T, C, V, maxT } = this
+    if (T !== 1) throw new ShapeError(`embedding.forward_at decodes one position per row; this plan has T = ${T}`)
+    expectShape(out, [B, 1, C], 'embedding.forward_at out')
+    expectShape(tokens, [B, 1], 'embedding.forward_at tokens', 'u32')
+    expectShape(wte, [V, C], 'embedding.forward_at wte')
+    expectShape(wpe, [maxT, C], 'embedding.forward_at wpe')
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.#params } }, { binding: 9, resource: { buffer: positions } }]
+    for (const [k, t] of Object.entries({ 1: tokens, 2: wte, 3: wpe, 4: out })) entries.push({ binding: Number(k), resource: binding(t) })
+    pass.setPipeline(this.#forwardAt)
+    pass.setBindGroup(0, this.#device.createBindGroup({ label: 'embedding.forward_at', layout: this.#forwardAt.getBindGroupLayout(0), entries }))
+    pass.dispatchWorkgroups(this.#groups(B * C))
   }
 
   /** dwte (V, C) +=, dwpe (maxT, C) += ← dout (B, T, C), index u32 [indexLength] from buildTokenIndex(tokens). */

@@ -4,34 +4,48 @@
 import { openDB, type IDBPDatabase } from 'idb'
 import { MAX_KEPT_PER_CAMPAIGN, overflow, parseKept, type KeptReceipt } from './kept-receipt.ts'
 
-const DB_NAME = 'tabgrad-receipts'
+export const RECEIPTS_DB = 'tabgrad-receipts'
 const STORE = 'receipts'
 /** Index on [campaign, seq]: one campaign's receipts, oldest first. */
 const BY_CAMPAIGN = 'campaign-seq'
 /** Pending receipts are written at most this long after they were signed. */
 const FLUSH_MS = 500
 
-let db: Promise<IDBPDatabase> | undefined
-
-function receiptDb (): Promise<IDBPDatabase> {
-  db ??= openDB(DB_NAME, 1, {
+function openReceiptDb (name: string): Promise<IDBPDatabase> {
+  return openDB(name, 1, {
     upgrade (d) {
       const s = d.createObjectStore(STORE, { keyPath: 'seq', autoIncrement: true })
       s.createIndex(BY_CAMPAIGN, ['campaign', 'seq'])
     }
   })
-  return db
+}
+
+export interface ReceiptStoreInit {
+  /** Receipts kept per campaign. @default MAX_KEPT_PER_CAMPAIGN */
+  max?: number
+  /** @default RECEIPTS_DB */
+  dbName?: string
 }
 
 const campaignRange = (campaign: string): IDBKeyRange => IDBKeyRange.bound([campaign, -Infinity], [campaign, Infinity])
 
 export class ReceiptStore {
   readonly #max: number
+  readonly #dbName: string
+  #db: Promise<IDBPDatabase> | undefined
   #pending: KeptReceipt[] = []
   #timer: ReturnType<typeof setTimeout> | undefined
   #flushing: Promise<void> = Promise.resolve()
 
-  constructor (max = MAX_KEPT_PER_CAMPAIGN) { this.#max = max }
+  constructor (init: ReceiptStoreInit = {}) {
+    this.#max = init.max ?? MAX_KEPT_PER_CAMPAIGN
+    this.#dbName = init.dbName ?? RECEIPTS_DB
+  }
+
+  #open (): Promise<IDBPDatabase> {
+    this.#db ??= openReceiptDb(this.#dbName)
+    return this.#db
+  }
 
   /** Queues a receipt; it is written within FLUSH_MS. Never throws into the signing path. */
   keep (r: KeptReceipt): void {
@@ -47,7 +61,7 @@ export class ReceiptStore {
     this.#pending = []
     this.#flushing = this.#flushing.then(async () => {
       if (batch.length === 0) return
-      const tx = (await receiptDb()).transaction(STORE, 'readwrite')
+      const tx = (await this.#open()).transaction(STORE, 'readwrite')
       const store = tx.objectStore(STORE)
       for (const r of batch) void store.add(r)
       for (const campaign of new Set(batch.map(r => r.campaign))) {
@@ -67,10 +81,21 @@ export class ReceiptStore {
   /** A campaign's kept receipts, oldest first (what is still queued included). */
   async list (campaign: string): Promise<KeptReceipt[]> {
     await this.flush()
-    const rows = await (await receiptDb()).getAllFromIndex(STORE, BY_CAMPAIGN, campaignRange(campaign))
+    const rows = await (await this.#open()).getAllFromIndex(STORE, BY_CAMPAIGN, campaignRange(campaign))
     return rows.map(parseKept).filter((r): r is KeptReceipt => r != null)
+  }
+
+  /** Writes what is queued and closes the database (a later call opens it again). */
+  async close (): Promise<void> {
+    await this.flush()
+    const db = this.#db
+    this.#db = undefined
+    if (db != null) (await db).close()
   }
 }
 
-/** The profile's one store: every tab of this page writes to it. */
+/** The page's one store (every page of the profile writes to the same database). */
 export const receiptStore = new ReceiptStore()
+
+// A closing page writes what it still holds (best effort: the browser may cut it short).
+if (typeof window !== 'undefined') window.addEventListener('pagehide', () => { void receiptStore.flush() })

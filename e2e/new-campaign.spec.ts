@@ -122,6 +122,14 @@ test('a valid campaign on the built-in dataset is created, shared and opens', as
   await expect(fresh.getByTestId('tracker-key')).toHaveAttribute('data-status', 'matches')
 
   const id = shareLink.split('/').pop()!.split('?')[0]
+  // A typed URL without the pin still opens the campaign, in a browser that never saw the
+  // link; the page says its key check is unpinned.
+  const typed = await browser.newContext()
+  const typedPage = await typed.newPage()
+  await typedPage.goto(`${tracker.url}/#/c/${id}`)
+  await expect(typedPage.getByRole('heading', { level: 1 })).toHaveText(name)
+  await expect(typedPage.getByTestId('tracker-key')).toHaveAttribute('data-status', 'unpinned')
+  await typed.close()
   const detail = await (await fetch(`${tracker.url}/api/campaigns/${id}`)).json() as { manifest: { stages: number, training: { lr_schedule: string, warmup_steps: number, steps: number }, dataset: { url: string } } }
   expect(detail.manifest.stages).toBe(3)
   expect(detail.manifest.training).toMatchObject({ lr_schedule: 'cosine', warmup_steps: 100, steps: 2000 })

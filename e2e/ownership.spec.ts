@@ -77,13 +77,13 @@ test('a training tab signs in on #/me: its share moves to the address, its proof
     const link = `${url}/#/c/${run.campaignId}?key=${trackerKeyPin(run.tracker.relay.peerId.toString())}`
     await expect(card.getByTestId('tracker-key')).toHaveAttribute('data-status', 'matches')
 
-    // The training tab kept every receipt it signed or countersigned; the ledger holds each of
-    // its hops that was credited (matched by signature), and none is reported missing.
+    // The training tab kept every receipt it signed or countersigned: each of its hops in the
+    // ledger is matched (by signature) with one it kept, and none is reported missing.
     const hopsInLedger = ledger.entries.flatMap((r: any) => r.entry.receipts).filter((x: any) => x.receipt.from === peerId || x.receipt.to === peerId).length
+    expect(hopsInLedger).toBeGreaterThan(0)
     const kept = card.getByTestId('kept-receipts')
-    await expect(kept).toHaveAttribute('data-in-ledger', /^[1-9]/)
-    expect(Number(await kept.getAttribute('data-in-ledger'))).toBeGreaterThanOrEqual(hopsInLedger)
-    expect(Number(await kept.getAttribute('data-total'))).toBeGreaterThanOrEqual(Number(await kept.getAttribute('data-in-ledger')))
+    await expect(kept).toHaveAttribute('data-in-ledger', String(hopsInLedger))
+    expect(Number(await kept.getAttribute('data-total'))).toBeGreaterThanOrEqual(hopsInLedger)
     await expect(kept).toHaveAttribute('data-missing', '0')
     await expect(kept).toContainText(/Your receipts: \d+ · in the ledger: \d+ · missing: 0/)
 
@@ -92,7 +92,7 @@ test('a training tab signs in on #/me: its share moves to the address, its proof
     const [download] = await Promise.all([page.waitForEvent('download'), card.getByTestId('export-receipts').click()])
     expect(download.suggestedFilename()).toMatch(/\.json$/)
     const exported = JSON.parse(await readFile((await download.path())!, 'utf8'))
-    expect(exported).toMatchObject({ format: 'tabgrad-receipts/1', campaign: run.campaignId, peerId, address: w.address, tracker: run.tracker.relay.peerId.toString() })
+    expect(exported).toMatchObject({ format: 'tabgrad-receipts/1', campaign: run.campaignId, peerId, address: w.address, tracker: run.tracker.relay.peerId.toString(), pin: trackerKeyPin(run.tracker.relay.peerId.toString()) })
     expect(exported.records).toHaveLength(mine.length)
     for (const r of exported.records) {
       expect(r.status).toBe('verified')

@@ -46,8 +46,15 @@ export class ReceiptLedgerCheck {
   readonly #sigs = new Map<number, Set<string>>()
 
   constructor (kept: readonly KeptReceipt[]) {
-    this.#kept = kept
-    this.#wanted = new Set(kept.map(k => k.receipt.microbatch))
+    // A hop countersigned twice (a tensor delivered again) is one piece of work: keep the first.
+    const seen = new Set<string>()
+    this.#kept = kept.filter(k => {
+      const id = `${k.role} ${k.fromSig}`
+      if (seen.has(id)) return false
+      seen.add(id)
+      return true
+    })
+    this.#wanted = new Set(this.#kept.map(k => k.receipt.microbatch))
   }
 
   /** One ledger entry (call for every entry of every page). */

@@ -80,4 +80,13 @@ describe('receipts against the ledger', () => {
     check.add({ ...entry(4, []), receipts: [null, { fromSig: 3 }] as never })
     expect(check.result(PENDING_MS * 2).missing).toBe(1)
   })
+
+  it('counts a hop kept twice (a tensor delivered again, countersigned again) once', async () => {
+    const { hop, me, next } = await pair()
+    const r = await hop(5)
+    const check = new ReceiptLedgerCheck([keptFrom(r, next, 0), keptFrom(r, next, 1), keptFrom(r, me, 2)])
+    check.add(entry(5, [r]))
+    // As receiver once and as sender once (two tabs of one browser on both ends).
+    expect(check.result(PENDING_MS * 2)).toMatchObject({ total: 2, inLedger: 2, missing: 0 })
+  })
 })

@@ -30,4 +30,4 @@ export function checkPin (tracker: string, pin: string | null): PinCheck {
 
 /** What the UI says about a pin check. */
 export const PIN_MISMATCH = "This tracker's key does not match the one in your link: its ledger roots are refused. The server may have changed its key, or it is not the tracker your link came from."
-export const PIN_UNPINNED = 'Unpinned: your link named no tracker key, so the ledger is checked against the key this server presents. Open the campaign by its share link to pin it.'
+export const PIN_UNPINNED = 'Your link named no tracker key, so the ledger is checked against the key this server presents. Open the campaign by its share link to pin it.'

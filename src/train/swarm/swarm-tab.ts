@@ -73,22 +73,12 @@ export interface SwarmTabInit {
   savedWeights?: Weights
   /** Called on every state change (the UI's store, the swarm runner's reporter). */
   onUpdate?: (s: SwarmSnapshot) => void
+  /** Every hop receipt this tab signs as sender or countersigns as receiver (the app keeps them). @default none */
+  onReceipt?: (r: SenderSignedReceipt | SignedReceipt) => void
   /** Timings of the runtime (tests shorten them). @default constants.ts */
   timings?: RuntimeTimings
   /** Waits `ms`; a page passes one that hidden tabs do not throttle. @default setTimeout */
   sleep?: (ms: number) => Promise<void>
-  /** Every hop receipt this tab signs as sender or countersigns as receiver (the app keeps them). @default none */
-  onReceipt?: (r: SenderSignedReceipt | SignedReceipt) => void
-}
-
-/** The signer, telling `onReceipt` of each receipt it signs; a failing listener never fails a hop. */
-function tapReceipts (signer: HopSigner, onReceipt: ((r: SenderSignedReceipt | SignedReceipt) => void) | undefined): HopSigner {
-  if (onReceipt == null) return signer
-  const tell = <R extends SenderSignedReceipt>(r: R): R => {
-    try { onReceipt(r) } catch (err) { log.error('onReceipt failed:', err) }
-    return r
-  }
-  return { ...signer, sign: async hop => tell(await signer.sign(hop)), countersign: async r => tell(await signer.countersign(r)) }
 }
 
 /** The kernels of the compute worker, as the runtime's stage compute calls them. */
@@ -308,4 +298,14 @@ export class SwarmTab {
 /** The composition root as a factory (the app may also `new SwarmTab(init)`). */
 export function createSwarmTab (init: SwarmTabInit): SwarmTab {
   return new SwarmTab(init)
+}
+
+/** The signer, telling `onReceipt` of each receipt it signs; a failing listener never fails a hop. */
+function tapReceipts (signer: HopSigner, onReceipt: ((r: SenderSignedReceipt | SignedReceipt) => void) | undefined): HopSigner {
+  if (onReceipt == null) return signer
+  const tell = <R extends SenderSignedReceipt>(r: R): R => {
+    try { onReceipt(r) } catch (err) { log.error('onReceipt failed:', err) }
+    return r
+  }
+  return { ...signer, sign: async hop => tell(await signer.sign(hop)), countersign: async r => tell(await signer.countersign(r)) }
 }

@@ -103,7 +103,8 @@ test('a valid campaign on the built-in dataset is created, shared and opens', as
   await create.click()
 
   const link = page.getByTestId('share-link')
-  await expect(link).toHaveValue(new RegExp(`^${tracker.url.replace(/[.]/g, '\\.')}/#/c/[0-9a-f]{32}$`))
+  // The link pins the tracker's signing key (campaign/share-link.ts).
+  await expect(link).toHaveValue(new RegExp(`^${tracker.url.replace(/[.]/g, '\\.')}/#/c/[0-9a-f]{32}\\?key=[0-9a-f]{32}$`))
   const shareLink = await link.inputValue()
   expect(await campaignCount()).toBe(before + 1)
   await expect(page.getByTestId('share-qr').locator('svg')).toBeVisible()
@@ -118,8 +119,17 @@ test('a valid campaign on the built-in dataset is created, shared and opens', as
   const fresh = await context.newPage()
   await fresh.goto(shareLink)
   await expect(fresh.getByRole('heading', { level: 1 })).toHaveText(name)
+  await expect(fresh.getByTestId('tracker-key')).toHaveAttribute('data-status', 'matches')
 
-  const id = shareLink.split('/').pop()!
+  const id = shareLink.split('/').pop()!.split('?')[0]
+  // A typed URL without the pin still opens the campaign, in a browser that never saw the
+  // link; the page says its key check is unpinned.
+  const typed = await browser.newContext()
+  const typedPage = await typed.newPage()
+  await typedPage.goto(`${tracker.url}/#/c/${id}`)
+  await expect(typedPage.getByRole('heading', { level: 1 })).toHaveText(name)
+  await expect(typedPage.getByTestId('tracker-key')).toHaveAttribute('data-status', 'unpinned')
+  await typed.close()
   const detail = await (await fetch(`${tracker.url}/api/campaigns/${id}`)).json() as { manifest: { stages: number, training: { lr_schedule: string, warmup_steps: number, steps: number }, dataset: { url: string } } }
   expect(detail.manifest.stages).toBe(3)
   expect(detail.manifest.training).toMatchObject({ lr_schedule: 'cosine', warmup_steps: 100, steps: 2000 })
@@ -147,7 +157,7 @@ test('a researcher uploads a dataset: its sha256 computed in the browser matches
   expect(await served.text()).toBe(text)
 
   await page.getByTestId('create').click()
-  const id = (await page.getByTestId('share-link').inputValue()).split('/').pop()!
+  const id = (await page.getByTestId('share-link').inputValue()).split('/').pop()!.split('?')[0]
   const detail = await (await fetch(`${tracker.url}/api/campaigns/${id}`)).json() as { manifest: { dataset: unknown } }
   expect(detail.manifest.dataset).toEqual({ name: 'preamble.txt', url: `/datasets/${sha256}.txt`, sha256, bytes: text.length, format: 'bytes' })
 })
@@ -168,7 +178,7 @@ test('a GPT-2 preset picks the built-in GPT-2 corpus, which the tracker tokenize
 
   await page.getByTestId('create').click()
   const link = await page.getByTestId('share-link').inputValue()
-  const id = link.split('/').pop()!
+  const id = link.split('/').pop()!.split('?')[0]
   const detail = await (await fetch(`${tracker.url}/api/campaigns/${id}`)).json() as { manifest: { model: { vocab: number }, dataset: { url: string, sha256: string, bytes: number, tokenizer: string, validation_tokens: number } } }
   expect(detail.manifest.model.vocab).toBe(50257)
   expect(detail.manifest.dataset).toMatchObject({ format: 'uint16', tokenizer: 'gpt2' })

@@ -7,7 +7,7 @@ import AxeBuilder from '@axe-core/playwright'
 import { expect, test } from '@playwright/test'
 import { Wallet } from 'ethers'
 import { runSwarm } from '../src/cli/swarm-runner.ts'
-import { verifyEpochRoot, verifyInclusion } from '../src/ledger/merkle.ts'
+import { trackerKeyPin, verifyEpochRoot, verifyInclusion } from '../src/ledger/merkle.ts'
 import { injectTestWallet, type TestWallet } from './test-wallet.ts'
 import { startTrackerProcess } from './tracker-process.ts'
 
@@ -72,13 +72,27 @@ test('a training tab signs in on #/me: its share moves to the address, its proof
     await expect(summary).toHaveAttribute('data-verified', String(mine.length), { timeout: 60_000 })
     await expect(summary).toHaveAttribute('data-failed', '0')
     await expect(card.locator('[data-testid="credited-record"][data-status="verified"]').first()).toContainText('verified')
+    // The tab opened the campaign by its share link, which pinned the tracker's key: the proofs
+    // above were checked against that key, not the one the server presents.
+    const link = `${url}/#/c/${run.campaignId}?key=${trackerKeyPin(run.tracker.relay.peerId.toString())}`
+    await expect(card.getByTestId('tracker-key')).toHaveAttribute('data-status', 'matches')
+
+    // The training tab kept every receipt it signed or countersigned: each of its hops in the
+    // ledger is matched (by signature) with one it kept, and none is reported missing.
+    const hopsInLedger = ledger.entries.flatMap((r: any) => r.entry.receipts).filter((x: any) => x.receipt.from === peerId || x.receipt.to === peerId).length
+    expect(hopsInLedger).toBeGreaterThan(0)
+    const kept = card.getByTestId('kept-receipts')
+    await expect(kept).toHaveAttribute('data-in-ledger', String(hopsInLedger))
+    expect(Number(await kept.getAttribute('data-total'))).toBeGreaterThanOrEqual(hopsInLedger)
+    await expect(kept).toHaveAttribute('data-missing', '0')
+    await expect(kept).toContainText(/Your receipts: \d+ · in the ledger: \d+ · missing: 0/)
 
     // The export: every record with its signed receipts, proof and signed epoch root, which
     // check out here in Node too.
     const [download] = await Promise.all([page.waitForEvent('download'), card.getByTestId('export-receipts').click()])
     expect(download.suggestedFilename()).toMatch(/\.json$/)
     const exported = JSON.parse(await readFile((await download.path())!, 'utf8'))
-    expect(exported).toMatchObject({ format: 'tabgrad-receipts/1', campaign: run.campaignId, peerId, address: w.address, tracker: run.tracker.relay.peerId.toString() })
+    expect(exported).toMatchObject({ format: 'tabgrad-receipts/1', campaign: run.campaignId, peerId, address: w.address, tracker: run.tracker.relay.peerId.toString(), pin: trackerKeyPin(run.tracker.relay.peerId.toString()) })
     expect(exported.records).toHaveLength(mine.length)
     for (const r of exported.records) {
       expect(r.status).toBe('verified')
@@ -99,6 +113,19 @@ test('a training tab signs in on #/me: its share moves to the address, its proof
     await expect(page.getByTestId('bound-address')).toHaveText(w.address)
     await expect(page.getByTestId('binding-confirmed')).toBeVisible()
     expect(w.signed).toHaveLength(1)
+
+    // A link whose pin names another key: the campaign page says the tracker's key does not
+    // match, and #/me refuses every root this tracker signed.
+    const tampered = link.replace(/key=([0-9a-f])/, (_, c: string) => `key=${c === '0' ? '1' : '0'}`)
+    expect(tampered).not.toBe(link)
+    await page.goto(tampered)
+    await expect(page.getByTestId('tracker-key')).toHaveAttribute('data-status', 'mismatch')
+    await expect(page.getByTestId('tracker-key')).toContainText("This tracker's key does not match the one in your link")
+    await page.goto(`${url}/#/me`)
+    await expect(card.getByTestId('tracker-key')).toHaveAttribute('data-status', 'mismatch')
+    await expect(summary).toHaveAttribute('data-failed', String(mine.length), { timeout: 60_000 })
+    await expect(summary).toHaveAttribute('data-verified', '0')
+    await expect(card.locator('[data-testid="credited-record"][data-status="failed"]').first()).toContainText('not signed by the tracker key in your link')
     expect(errors).toEqual([])
   } finally {
     await run.close()

@@ -27,7 +27,7 @@ test('create → share → three volunteers join → the researcher sees them on
   await researcher.getByLabel('Pipeline stages').fill('2')
   await researcher.getByTestId('create').click()
   const link = await researcher.getByTestId('share-link').inputValue()
-  const id = /#\/c\/([0-9a-f]{32})$/.exec(link)![1]
+  const id = /#\/c\/([0-9a-f]{32})\?key=[0-9a-f]{32}$/.exec(link)![1] // pinned: campaign/share-link.ts
 
   // The researcher watches the campaign page.
   await researcher.goto(link)

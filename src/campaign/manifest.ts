@@ -5,6 +5,7 @@ import { validateCodecSettings, type CodecSettings } from './codec-settings.ts'
 import { isTokenizerName, TOKENIZER_NAMES, TOKENIZER_VOCAB, type TokenizerName } from '../tokenizer/tokenizer.ts'
 import { splitStages } from '../model/config.ts'
 import { stageMemory } from '../model/memory.ts'
+import { formatShareLink } from './share-link.ts'
 
 export interface ModelSection {
   vocab: number
@@ -271,6 +272,7 @@ export async function campaignId (manifest: CampaignManifest): Promise<string> {
   return [...digest.slice(0, 16)].map(b => b.toString(16).padStart(2, '0')).join('')
 }
 
-export function campaignLink (origin: string, id: string): string {
-  return `${origin.replace(/\/$/, '')}/#/c/${id}`
+/** The share link; with the tracker's PeerId it pins its key (share-link.ts). */
+export function campaignLink (origin: string, id: string, tracker?: string): string {
+  return formatShareLink(origin, id, tracker)
 }

@@ -112,7 +112,8 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
   // As the operator: the runner started this tracker, so it holds its admin token.
   const created = await (await fetch(`${tracker.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tracker.adminToken}` }, body: JSON.stringify(manifest) })).json() as { id: string, link: string, error?: string }
   if (created.error != null) throw new Error(`campaign rejected: ${created.error}`)
-  const link = `${tracker.url}/#/c/${created.id}`
+  // The link as the tracker gives it: it pins the tracker's key (campaign/share-link.ts).
+  const link = created.link
   log(`tracker ${tracker.url}, campaign ${link}`)
 
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true })

@@ -2,6 +2,7 @@
 // leaves and nodes are domain-separated (0x00 / 0x01 prefixes, so a node can't pose as a
 // leaf), and an odd subtree is split at the largest power of two, never padded by duplication
 // (which would let two different lists share a root, CVE-2012-2459). Browser and Node.
+import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { fromString as bytesFromString } from 'uint8arrays/from-string'
 import { toString as bytesToString } from 'uint8arrays/to-string'
@@ -140,4 +141,38 @@ export async function verifyEpochRoot (signed: SignedEpochRoot, tracker: string)
 /** Whether record hash `leaf` is in the epoch (signature checked apart, with verifyEpochRoot). */
 export function verifyInclusion (leaf: string, proof: MerkleProof, epoch: EpochRoot): boolean {
   return proof?.size === epoch.count && verifyProof(leaf, proof, epoch.root)
+}
+
+// ---- the tracker's key, pinned by the share link
+
+/** Hex characters of a pin: 128 bits, so finding another key with the same pin costs ~2^128 work. */
+export const PIN_HEX_CHARS = 32
+
+/**
+ * The pin a share link carries for the tracker whose PeerId this is: the first 128 bits of the
+ * SHA-256 of its public key (protobuf, as in the PeerId), hex. Shorter than the PeerId (52
+ * characters), and the app checks it against the key the tracker presents. Throws on a PeerId
+ * that holds no public key.
+ */
+export function trackerKeyPin (tracker: string): string {
+  const key = peerIdFromString(tracker).publicKey
+  if (key == null) throw new TypeError(`${tracker} carries no public key`)
+  return sha256Hex(publicKeyToProtobuf(key)).slice(0, PIN_HEX_CHARS)
+}
+
+/** Whether `tracker` is the key `pin` names (false for a malformed PeerId or pin). */
+export function matchesPin (tracker: string, pin: string): boolean {
+  try {
+    return trackerKeyPin(tracker) === pin
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Whether the root is signed by the key the share link pinned: the PeerId the root names must
+ * hash to `pin`, and its signature must check out. The server's word on its own key plays no part.
+ */
+export async function verifyEpochRootPinned (signed: SignedEpochRoot, pin: string): Promise<boolean> {
+  return typeof signed?.tracker === 'string' && matchesPin(signed.tracker, pin) && await verifyEpochRoot(signed, signed.tracker)
 }

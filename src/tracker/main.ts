@@ -15,7 +15,7 @@ try {
 try {
   const tracker = await startTracker(config)
   console.log(`tabgrad tracker ${tracker.publicUrl}${tracker.publicUrl !== tracker.url ? ` (listening on ${tracker.url})` : ''}`)
-  console.log(`  demo campaign: ${campaignLink(tracker.publicUrl, tracker.demoCampaignId)}`)
+  console.log(`  demo campaign: ${campaignLink(tracker.publicUrl, tracker.demoCampaignId, tracker.relay.peerId.toString())}`)
   console.log(`  relay: WebSockets on the same port (${tracker.relay.peerId.toString()})`)
   console.log(`  NAT traversal: ${config.turn != null ? `TURN ${config.turn.join(', ')}` : 'no TURN'}; ${config.stun != null ? `STUN ${config.stun.join(', ')}` : 'no STUN (tabs reach only peers on their own network)'}`)
   console.log(`  data: ${config.dataDir}`)

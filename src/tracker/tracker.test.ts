@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTracker, type Tracker } from './tracker.ts'
 import { demoManifest } from '../campaign/demo.ts'
+import { trackerKeyPin } from '../ledger/merkle.ts'
 
 const open: Tracker[] = []
 const dirs: string[] = []
@@ -63,7 +64,8 @@ describe('tracker HTTP API', () => {
     const a = await post(t, '/api/campaigns', JSON.stringify(validManifest()))
     expect(a.status).toBe(201)
     expect(a.json.id).toMatch(/^[0-9a-f]{32}$/)
-    expect(a.json.link).toBe(`${t.url.replace('127.0.0.1', '127.0.0.1')}/#/c/${a.json.id}`)
+    // The link pins the tracker's signing key (campaign/share-link.ts).
+    expect(a.json.link).toBe(`${t.url}/#/c/${a.json.id}?key=${trackerKeyPin(t.relay.peerId.toString())}`)
     const b = await post(t, '/api/campaigns', JSON.stringify(validManifest()))
     expect(b.json.id).toBe(a.json.id)
     const { campaigns } = await (await fetch(`${t.url}/api/campaigns`)).json()

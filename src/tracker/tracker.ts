@@ -64,6 +64,8 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
 
   const trackerKey = await loadOrCreateRelayKey(config.dataDir)
   const relay = await createRelay({ privateKey: trackerKey, host: '127.0.0.1', port: config.relayPort })
+  // Share links pin this key (campaign/share-link.ts).
+  const trackerId = relay.peerId.toString()
   await relay.start()
 
   const bindings = openBindingsFile({ dataDir: config.dataDir })
@@ -129,7 +131,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
     }
     if (path === '/api/campaigns') {
       if (method === 'GET') {
-        sendJsonCached(req, res, { campaigns: campaigns.list().map(r => ({ id: r.id, name: r.manifest.name, builtin: r.builtin, createdAt: r.createdAt, link: campaignLink(origin, r.id), status: status(r) })) })
+        sendJsonCached(req, res, { campaigns: campaigns.list().map(r => ({ id: r.id, name: r.manifest.name, builtin: r.builtin, createdAt: r.createdAt, link: campaignLink(origin, r.id, trackerId), status: status(r) })) })
         return
       }
       if (method === 'POST') {
@@ -142,7 +144,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
         try {
           const rec = await campaigns.create(body)
           pass.done()
-          sendJson(res, 201, { id: rec.id, link: campaignLink(origin, rec.id) })
+          sendJson(res, 201, { id: rec.id, link: campaignLink(origin, rec.id, trackerId) })
         } catch (err) {
           if (err instanceof ManifestInvalidError) {
             sendJson(res, 400, { error: err.message, fields: err.errors })
@@ -159,7 +161,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
       if (method !== 'GET') throw new MethodNotAllowedError()
       const rec = campaigns.get(m[1])
       if (rec == null) throw new NotFoundError(`no campaign ${m[1]}`)
-      sendJsonCached(req, res, snapshots.get(`${rec.id}/detail ${origin}`, () => ({ id: rec.id, manifest: rec.manifest, builtin: rec.builtin, createdAt: rec.createdAt, link: campaignLink(origin, rec.id), status: status(rec) })))
+      sendJsonCached(req, res, snapshots.get(`${rec.id}/detail ${origin}`, () => ({ id: rec.id, manifest: rec.manifest, builtin: rec.builtin, createdAt: rec.createdAt, link: campaignLink(origin, rec.id, trackerId), status: status(rec) })))
       return
     }
     if (/^\/api\/campaigns\/[^/]+$/.test(path)) throw new BadRequestError('campaign ids are 32 hex digits')

@@ -1,8 +1,11 @@
-// Hash routing: #/ (home), #/c/<campaignId>, #/me (ownership), #/new (new campaign).
+// Hash routing: #/ (home), #/c/<campaignId>[?key=<tracker key pin>] (campaign/share-link.ts),
+// #/me (ownership), #/new (new campaign).
+import { parseCampaignPath } from '../../campaign/share-link.ts'
 
 export type Route =
   | { page: 'home' }
-  | { page: 'campaign', id: string }
+  /** pin: the tracker key the share link pinned; null for an unpinned link. */
+  | { page: 'campaign', id: string, pin: string | null }
   | { page: 'ownership' }
   | { page: 'new' }
   | { page: 'not-found', hash: string }
@@ -12,8 +15,8 @@ export function parseRoute (hash: string): Route {
   if (path === '/' || path === '') return { page: 'home' }
   if (path === '/me') return { page: 'ownership' }
   if (path === '/new') return { page: 'new' }
-  const m = /^\/c\/([0-9a-f]{32})$/.exec(path)
-  if (m != null) return { page: 'campaign', id: m[1] }
+  const c = parseCampaignPath(path)
+  if (c != null) return { page: 'campaign', id: c.id, pin: c.pin }
   return { page: 'not-found', hash }
 }
 

@@ -16,6 +16,8 @@ import { claimContribution, type ContributionSlot } from './contribution-cap.ts'
 import { conditions } from './conditions.svelte.ts'
 import { settingsStore, type VolunteerSettings } from './settings.svelte.ts'
 import { handBackOnClose, WakeLockHolder } from './page-lifecycle.ts'
+import { receiptStore } from '../receipts/receipt-store.ts'
+import { keptFrom } from '../receipts/kept-receipt.ts'
 
 /** The campaign runtime this page runs now: at most one (they share the libp2p node and the worker). */
 let current: SwarmState | null = null
@@ -134,7 +136,9 @@ export class SwarmState {
       sleep: unthrottledSleep,
       loadTokens: async onProgress => await loadDataset(this.manifest.dataset, { onProgress }),
       ...(saved?.stage != null ? { previousStage: saved.stage, ...(checkpoint != null ? { savedWeights: checkpoint } : {}) } : {}),
-      onUpdate: s => { this.#onUpdate(tab, s, saved) }
+      onUpdate: s => { this.#onUpdate(tab, s, saved) },
+      // Kept in this browser, so #/me can show work the ledger left out.
+      onReceipt: r => { receiptStore.keep(keptFrom(r, network.peerId ?? '', Date.now())) }
     })
     this.#tab = tab
     tab.setBudget(this.settings.budget)

@@ -19,6 +19,8 @@ import type { Weights } from '../../net/weights.ts'
 import { fetchSeedShard } from './seed-client.ts'
 import { createTrackerClient, type HttpTrackerClient } from './tracker-client.ts'
 import { createKeySigner, createLibp2pTransport, type Libp2pTransport } from './libp2p-transport.ts'
+import type { HopSigner } from './transport.ts'
+import type { SenderSignedReceipt, SignedReceipt } from '../../ledger/receipt.ts'
 import { SwarmRuntime, type RuntimeTimings } from './runtime.ts'
 import { slotsFor, type StageKernels } from './stage-compute.ts'
 import { clockWithSleep, systemClock } from './clock.ts'
@@ -77,6 +79,8 @@ export interface SwarmTabInit {
   savedWeights?: Weights
   /** Called on every state change (the UI's store, the swarm runner's reporter). */
   onUpdate?: (s: SwarmSnapshot) => void
+  /** Every hop receipt this tab signs as sender or countersigns as receiver (the app keeps them). @default none */
+  onReceipt?: (r: SenderSignedReceipt | SignedReceipt) => void
   /** Timings of the runtime (tests shorten them). @default constants.ts */
   timings?: RuntimeTimings
   /** Waits `ms`; a page passes one that hidden tabs do not throttle. @default setTimeout */
@@ -175,7 +179,7 @@ export class SwarmTab {
       const runtime = new SwarmRuntime({
         me: this.#me, campaign: this.#init.campaignId, stage: joined.stage, stages: joined.stages, isFirst, isLast,
         training: m.training, settings, spotCheckRate: m.spot_check_rate, shape, codec: codecSettingsOf(m).name, flops: { forward: f.forward, backward: f.backward },
-        tracker: this.#tracker, transport, signer: createKeySigner(this.#init.campaignId, this.#me, this.#init.privateKey),
+        tracker: this.#tracker, transport, signer: tapReceipts(createKeySigner(this.#init.campaignId, this.#me, this.#init.privateKey), this.#init.onReceipt),
         kernels: workerKernels(this.#init.compute), clock: this.#init.sleep != null ? clockWithSleep(this.#init.sleep) : systemClock, slots, initialStep: step,
         initialParams: await this.#init.compute.exportParams(), replicas: joined.replicas, throughput: flopsPerSecond,
         data: data != null ? id => data.microbatch(id) : null,
@@ -322,4 +326,14 @@ export class SwarmTab {
 /** The composition root as a factory (the app may also `new SwarmTab(init)`). */
 export function createSwarmTab (init: SwarmTabInit): SwarmTab {
   return new SwarmTab(init)
+}
+
+/** The signer, telling `onReceipt` of each receipt it signs; a failing listener never fails a hop. */
+function tapReceipts (signer: HopSigner, onReceipt: ((r: SenderSignedReceipt | SignedReceipt) => void) | undefined): HopSigner {
+  if (onReceipt == null) return signer
+  const tell = <R extends SenderSignedReceipt>(r: R): R => {
+    try { onReceipt(r) } catch (err) { log.error('onReceipt failed:', err) }
+    return r
+  }
+  return { ...signer, sign: async hop => tell(await signer.sign(hop)), countersign: async r => tell(await signer.countersign(r)) }
 }

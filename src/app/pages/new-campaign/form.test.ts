@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { startTracker, type Tracker } from '../../../tracker/tracker.ts'
 import { splitStages, stageParamCount, PRESETS } from '../../../model/config.ts'
 import { NewCampaignForm } from './form.svelte.ts'
+import { trackerKeyPin } from '../../../ledger/merkle.ts'
 
 let tracker: Tracker
 let dir: string
@@ -108,7 +109,7 @@ describe('NewCampaignForm', () => {
     form.set('training.lr_schedule', 'cosine')
     await form.submit()
     expect(form.submitError).toBeNull()
-    expect(form.created?.link).toBe(`${tracker.url}/#/c/${form.created?.id}`)
+    expect(form.created?.link).toBe(`${tracker.url}/#/c/${form.created?.id}?key=${trackerKeyPin(tracker.relay.peerId.toString())}`)
     const stored = tracker.campaigns.get(form.created!.id)!.manifest
     expect(stored.name).toBe('Form unit test')
     expect(stored.training.lr_schedule).toBe('cosine')

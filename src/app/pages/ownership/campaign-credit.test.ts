@@ -12,7 +12,9 @@ import { startTracker, type Tracker } from '../../../tracker/tracker.ts'
 import { creditTable } from '../../../tracker/campaign-ledgers.ts'
 import { demoManifest } from '../../../campaign/demo.ts'
 import { countersign, signAsSender, type Receipt } from '../../../ledger/receipt.ts'
-import { CampaignCredit } from './campaign-credit.svelte.ts'
+import { CampaignCredit, PIN_MISMATCH_SHORT } from './campaign-credit.svelte.ts'
+import { trackerKeyPin } from '../../../ledger/merkle.ts'
+import { keptFrom } from '../../receipts/kept-receipt.ts'
 import { signedPost } from '../../../identity/signed-post.ts'
 
 let tracker: Tracker
@@ -108,5 +110,38 @@ describe('CampaignCredit', () => {
     } finally {
       tamper = undefined
     }
+  })
+})
+
+describe('CampaignCredit with a pinned tracker key and kept receipts', () => {
+  it('verifies against the pinned key, and refuses every root when the pin names another key', async () => {
+    const trackerId = tracker.relay.peerId.toString()
+    const pinned = new CampaignCredit(campaign)
+    await pinned.load(p0, p0, trackerId, { pin: trackerKeyPin(trackerId) })
+    expect(pinned.pin.status).toBe('matches')
+    expect(pinned.records.map(r => r.status)).toEqual(['verified', 'verified'])
+
+    // The link named another tracker's key: the server's roots are refused, whatever key it presents.
+    const other = trackerKeyPin(peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString())
+    const refused = new CampaignCredit(campaign)
+    await refused.load(p0, p0, trackerId, { pin: other })
+    expect(refused.pin).toEqual({ status: 'mismatch', pin: other })
+    expect(refused.records.map(r => r.problem)).toEqual([PIN_MISMATCH_SHORT, PIN_MISMATCH_SHORT])
+    expect(refused.verified).toBe(0)
+  })
+
+  it("compares this browser's kept receipts with the ledger in the same pass", async () => {
+    const entries = (await (await fetch(`/api/campaigns/${campaign}/ledger`)).json()).entries
+    const signed = entries.flatMap((r: any) => r.entry.receipts.filter((x: any) => x.receipt.from === p0))
+    expect(signed).toHaveLength(2)
+    const kept = signed.map((r: any) => keptFrom(r, p0, 0))
+    // A hop this tab signed for microbatch 9, which never completed.
+    const lost = await signAsSender({ campaign, microbatch: 9, stage: 0, direction: 'fwd', flops: 1, inDigest: 'x', outDigest: 'y', from: p0, to: p1 }, keys.get(p0)!)
+    kept.push(keptFrom(lost, p0, 0))
+    const credit = new CampaignCredit(campaign)
+    await credit.load(p0, p0, tracker.relay.peerId.toString(), { kept })
+    expect(credit.receipts).toMatchObject({ total: 3, inLedger: 2, pending: 0, missing: 1 })
+    expect(credit.receipts!.notInLedger.map(r => [r.receipt.microbatch, r.fate])).toEqual([[9, 'missing']])
+    expect(credit.pin.status).toBe('unpinned')
   })
 })

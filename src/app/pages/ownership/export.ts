@@ -9,6 +9,8 @@ export interface ReceiptsExport {
   campaignName: string
   /** The tracker's PeerId: the key the epoch roots are signed with. */
   tracker: string
+  /** The tracker key the share link pinned (ledger/merkle.ts trackerKeyPin); null: unpinned. */
+  pin: string | null
   origin: string
   peerId: string
   /** The address this PeerId is bound to, if it signed in. */

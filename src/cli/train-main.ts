@@ -15,7 +15,7 @@ import { initStageParams } from '../model/init.ts'
 import { stageLayout } from '../model/params.ts'
 import { runTraining, type TrainStepLog } from '../train/run.ts'
 import { paramsFromCheckpoint } from '../train/pipeline.ts'
-import { generate, samplingStages } from '../train/sample.ts'
+import { generateOnStages, samplingStages } from '../train/sample.ts'
 import type { AdapterSummary } from '../gpu/device.ts'
 import { loadTokenizer } from '../tokenizer/tokenizer.ts'
 
@@ -169,7 +169,7 @@ async function sampleText (device: GPUDevice, opts: TrainOptions, checkpoint: Ui
     : Uint32Array.of(opts.tokens?.[0] ?? tokenizer.eot ?? 10 % config.vocab)
   const stages = samplingStages(device, config, paramsFromCheckpoint(checkpoint, config, 1), Math.min(config.n_ctx, Math.max(opts.T, prompt.length)))
   try {
-    const out = await generate(stages, Uint32Array.from(prompt), { maxNewTokens: opts.sample, seed: opts.seed, temperature: opts.temperature, topK: opts.topK })
+    const out = await generateOnStages(device, stages, Uint32Array.from(prompt), { maxNewTokens: opts.sample, seed: opts.seed, temperature: opts.temperature, topK: opts.topK })
     // Text through the data's tokenizer (invalid UTF-8 shows as U+FFFD); ids past its vocabulary as numbers.
     if (Array.from(out).every(t => t < tokenizer.vocab)) return tokenizer.decode(out)
     return Array.from(out).join(' ')

@@ -3,7 +3,7 @@
 // (src/model/cpu/sample.ts). The window is fixed at the stages' T: causal attention makes the
 // logits at position t depend on tokens ≤ t only, so a shorter context is padded at the end.
 import { GptStage } from '../model/stage.ts'
-import type { DecodeStage } from '../model/decode-stage.ts'
+import { DecodeStage } from '../model/decode-stage.ts'
 import { splitStages, type GPTConfig } from '../model/config.ts'
 import { sampleToken, type SampleOptions } from '../model/cpu/sample.ts'
 import { createRng } from '../model/rng.ts'
@@ -77,4 +77,19 @@ export async function generateCached (stages: DecodeStage[], prompt: Uint32Array
     if (n + 1 >= prompt.length) out[n + 1] = sampleToken((x as Float32Array).subarray(0, V), rng, opts)
   }
   return out
+}
+
+/**
+ * Generation on `stages` (their weights, read in place): with KV caches when prompt and new tokens
+ * fit the model's context, each token one position of compute; else the sliding window.
+ */
+export async function generateOnStages (device: GPUDevice, stages: GptStage[], prompt: Uint32Array, opts: GenerateOptions): Promise<Uint32Array> {
+  const total = prompt.length + opts.maxNewTokens
+  if (prompt.length === 0 || total > stages[0].config.n_ctx) return await generate(stages, prompt, opts)
+  const decoders = stages.map(s => new DecodeStage(device, s, { maxT: total }))
+  try {
+    return await generateCached(decoders, prompt, opts)
+  } finally {
+    for (const d of decoders) d.destroy()
+  }
 }

@@ -5,7 +5,7 @@ import { Matmul } from '../gpu/kernels/matmul.ts'
 import { createTensor } from '../gpu/tensor.ts'
 import { GptStage } from '../model/stage.ts'
 import { ownsEmbedding, ownsHead } from '../model/config.ts'
-import { generate, samplingStages } from '../train/sample.ts'
+import { generate, generateOnStages, samplingStages } from '../train/sample.ts'
 import type { BackwardResult, ComputeApi, ForwardResult, ProbeResult, StageSpec } from './protocol.ts'
 
 let gpu: Promise<TabgradDevice> | undefined
@@ -131,9 +131,15 @@ const api: ComputeApi = {
     const st = requireStage()
     if (!ownsEmbedding(spec!.range) || !ownsHead(spec!.config, spec!.range)) throw new Error('sampling needs the whole model in this tab (train locally first)')
     const { device: d } = await device()
+    const opts = { maxNewTokens, temperature, seed: Date.now() % 1e9 }
+    // Within the context: KV-cached decoding on the trained weights in place (no copy).
+    if (prompt.length > 0 && prompt.length + maxNewTokens <= spec!.config.n_ctx) {
+      const out = await generateOnStages(d, [st], prompt, opts)
+      return Comlink.transfer(out, [out.buffer])
+    }
     const stages = samplingStages(d, spec!.config, [await st.exportParams()], spec!.T)
     try {
-      const out = await generate(stages, prompt, { maxNewTokens, temperature, seed: Date.now() % 1e9 })
+      const out = await generate(stages, prompt, opts)
       return Comlink.transfer(out, [out.buffer])
     } finally {
       for (const s of stages) s.destroy()

@@ -1,5 +1,5 @@
-// "Train locally": one tab trains the demo campaign's whole model, the loss falls on the page's
-// chart, and the trained model samples text.
+// "Train locally": one tab trains a campaign's whole model (the demo's, with a held-out split), the
+// training and validation losses fall on the page's chart, and the trained model samples text.
 import { expect, test } from '@playwright/test'
 import { startTrackerProcess, type TrackerProcess } from './tracker-process.ts'
 
@@ -10,7 +10,13 @@ test.afterAll(async () => { await tracker.stop() })
 
 test('a single tab trains the whole model locally: the loss falls and it samples text', async ({ page }) => {
   test.setTimeout(300_000)
-  await page.goto(tracker.demoLink)
+  // The demo campaign with its last 8,192 bytes held out, created as the operator would.
+  const demoId = /#\/c\/([0-9a-f]{32})/.exec(tracker.demoLink)![1]
+  const { manifest } = await (await fetch(`${tracker.url}/api/campaigns/${demoId}`)).json() as { manifest: { name: string, dataset: Record<string, unknown> } }
+  manifest.name = 'Demo with a validation split'
+  manifest.dataset.validation_tokens = 8192
+  const created = await (await fetch(`${tracker.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tracker.adminToken}` }, body: JSON.stringify(manifest) })).json() as { link: string }
+  await page.goto(created.link)
   await page.getByTestId('local-start').click()
   const card = page.getByTestId('local-train')
   // The figure's label carries the latest point: "Local loss: N points, latest L at step S".
@@ -21,6 +27,12 @@ test('a single tab trains the whole model locally: the loss falls and it samples
   const latest = Number(/latest ([\d.]+)/.exec(label)![1])
   expect(latest).toBeLessThan(Math.log(256) - 0.5) // from ≈ 5.55 at init
   expect(Number(await card.getByTestId('local-tps').textContent())).toBeGreaterThan(0)
+  // Held-out windows, scored forward only after step 0 and every 10 steps: lower than at init.
+  const val = /validation loss: (\d+) points, latest ([\d.]+) at step (\d+)/.exec(label)
+  expect(val, label).not.toBeNull()
+  expect(Number(val![1])).toBeGreaterThanOrEqual(1)
+  expect(Number(val![2])).toBeLessThan(Math.log(256) - 0.3)
+  await expect(card.getByTestId('local-val')).toBeVisible()
 
   await card.getByTestId('local-sample').click()
   const text = card.getByTestId('local-sample-text')

@@ -8,6 +8,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { CampaignManifest } from '../../campaign/manifest.ts'
 import { swarmSettingsOf } from '../../campaign/swarm-settings.ts'
 import { codecSettingsOf } from '../../campaign/codec-settings.ts'
+import { datasetSplits } from '../../campaign/dataset.ts'
 import { TokenLoader } from '../data.ts'
 import type { ComputeApi, Progress } from '../../worker/protocol.ts'
 import type { StageRange } from '../../model/config.ts'
@@ -157,7 +158,8 @@ export class SwarmTab {
       if (isFirst || isLast) {
         this.#update({ phase: 'loading-data', message: `Downloading the dataset (${(m.dataset.bytes / 1024).toFixed(0)} KiB)`, progress: 0 })
         const tokens = await this.#init.loadTokens((loaded, total) => { this.#update({ progress: loaded / total }) })
-        data = new TokenLoader(tokens, { B, T, vocab: m.model.vocab })
+        // Held-out tokens (dataset.validation_tokens) are never trained on.
+        data = new TokenLoader(datasetSplits(tokens, m.dataset).train, { B, T, vocab: m.model.vocab })
       }
 
       const shape: [number, number, number] = [B, T, m.model.d_model]

@@ -1,0 +1,40 @@
+// Starts a headless volunteer (`npm run volunteer`'s entry) as a child process, as a researcher's
+// server would run it, and collects what it prints.
+import { spawn, type ChildProcess } from 'node:child_process'
+
+export interface VolunteerProcess {
+  child: ChildProcess
+  output: () => string
+  /** Resolves with the first match of `re` in the output (or rejects when it exits or times out). */
+  waitFor: (re: RegExp, timeoutMs?: number) => Promise<RegExpExecArray>
+  exited: Promise<number | null>
+  kill: (signal?: NodeJS.Signals) => Promise<number | null>
+}
+
+export const VOLUNTEER_ENTRY = ['--import', 'tsx', '--import', './src/node/register.ts', 'src/headless/main.ts', 'volunteer']
+
+export function startVolunteerProcess (args: string[]): VolunteerProcess {
+  const child = spawn(process.execPath, [...VOLUNTEER_ENTRY, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } })
+  let out = ''
+  child.stdout!.on('data', (b: Buffer) => { out += b.toString() })
+  child.stderr!.on('data', (b: Buffer) => { out += b.toString() })
+  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  const waitFor = async (re: RegExp, timeoutMs = 120_000): Promise<RegExpExecArray> => await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { clearInterval(poll); reject(new Error(`volunteer never printed ${String(re)} in ${timeoutMs} ms:\n${out}`)) }, timeoutMs)
+    const poll = setInterval(() => {
+      const m = re.exec(out)
+      if (m != null) { clearTimeout(timer); clearInterval(poll); resolve(m) }
+      if (child.exitCode != null && m == null) { clearTimeout(timer); clearInterval(poll); reject(new Error(`volunteer exited with ${child.exitCode} before printing ${String(re)}:\n${out}`)) }
+    }, 100)
+  })
+  return {
+    child,
+    output: () => out,
+    waitFor,
+    exited,
+    kill: async (signal = 'SIGTERM') => {
+      if (child.exitCode == null && child.signalCode == null) child.kill(signal)
+      return await exited
+    }
+  }
+}

@@ -7,15 +7,18 @@
 import '../src/node/polyfills.ts'
 import { expect, test } from '@playwright/test'
 import { createHash } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTracker } from '../src/tracker/tracker.ts'
 import { demoManifest } from '../src/campaign/demo.ts'
 import type { SwarmStatus } from '../src/tracker/swarm/coordinator.ts'
+import { Wallet } from 'ethers'
 import { startVolunteerProcess, type VolunteerProcess } from './volunteer-process.ts'
 
 const STEPS = 8
+
+test.describe.configure({ mode: 'serial' })
 
 test('a browser tab and a Node volunteer train together; the volunteer survives SIGKILL and resumes its stage and weights', async ({ page }) => {
   test.setTimeout(300_000)
@@ -84,5 +87,67 @@ test('a browser tab and a Node volunteer train together; the volunteer survives 
     await tracker.close().catch(() => {})
     await rm(trackerDir, { recursive: true, force: true })
     await rm(dataDir, { recursive: true, force: true })
+  }
+})
+
+test('two Node volunteers, one signed in with a wallet key file: Ctrl-C saves, hands the leases back at once and exits 0', async () => {
+  test.setTimeout(240_000)
+  const trackerDir = await mkdtemp(join(tmpdir(), 'tabgrad-headless-'))
+  const home = await mkdtemp(join(tmpdir(), 'tabgrad-volunteers-'))
+  const tracker = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: trackerDir, staticDir: 'dist' })
+  const volunteers: VolunteerProcess[] = []
+  try {
+    const corpus = await readFile('dist/datasets/sotu-excerpt.txt')
+    const manifest = demoManifest(createHash('sha256').update(corpus).digest('hex'), corpus.length)
+    manifest.name = 'All-Node swarm'
+    manifest.stages = 2
+    manifest.training.steps = 100
+    manifest.training.accumulation = 2
+    const res = await fetch(`${tracker.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tracker.adminToken}` }, body: JSON.stringify(manifest) })
+    const { id } = await res.json() as { id: string }
+    const link = `${tracker.url}/#/c/${id}`
+    const status = async (): Promise<SwarmStatus> => await (await fetch(`${tracker.url}/api/campaigns/${id}/swarm`)).json() as SwarmStatus
+    const wallet = Wallet.createRandom()
+    await writeFile(join(home, 'wallet.key'), `${wallet.privateKey}\n`, { mode: 0o600 })
+
+    const a = startVolunteerProcess([link, '--stage', '1', '--data-dir', join(home, 'a'), '--wallet-key', join(home, 'wallet.key')])
+    const b = startVolunteerProcess([link, '--stage', '2', '--data-dir', join(home, 'b'), '--gpu-budget', '0.5'])
+    volunteers.push(a, b)
+    await a.waitFor(new RegExp(`signed in as ${wallet.address}`))
+    const peerA = (await a.waitFor(/PeerId (12D3\w+)/))[1]
+    const identity = await (await fetch(`${tracker.url}/api/identity/${wallet.address}`)).json() as { peerIds: string[] }
+    expect(identity.peerIds).toContain(peerA)
+
+    // Both stages train over WebRTC between the two Node processes; the loss falls.
+    await expect.poll(async () => (await status()).step, { timeout: 150_000, intervals: [500] }).toBeGreaterThanOrEqual(4)
+    const losses = (await status()).losses
+    expect(losses.at(-1)!.loss).toBeLessThan(losses[0].loss)
+    await a.waitFor(/stage 1\/2 · step \d+ · \d+ microbatches · \d+ tokens\/s · GPU busy \d+%/)
+    await b.waitFor(/stage 2\/2 · step \d+ · \d+ microbatches · \d+ tokens\/s · GPU busy \d+% · loss \d+\.\d{4}/)
+    // The work of the signed-in volunteer is credited to the wallet's address, not its PeerId.
+    await expect.poll(async () => {
+      const own = await (await fetch(`${tracker.url}/api/campaigns/${id}/ownership`)).json() as { holders: Array<{ address: string }> }
+      return own.holders.map(h => h.address)
+    }, { timeout: 30_000 }).toContain(wallet.address)
+
+    // Ctrl-C on stage 1, which holds the leases: it leaves at once, far sooner than the tracker's 15 s timeout.
+    a.child.kill('SIGINT')
+    expect(await a.exited).toBe(0)
+    expect(a.output()).toContain('SIGINT: saving the checkpoint and handing the work back')
+    expect(a.output()).toContain('left the campaign')
+    const after = await status()
+    expect(after.stages[0].replicas).toHaveLength(0)
+    expect(after.microbatches.in_flight).toBe(0)
+    expect(after.microbatches.lost).toBe(0)
+    const saved = await readFile(join(home, 'a', 'campaigns', `${id}.ckpt`))
+    expect(new TextDecoder().decode(saved.subarray(0, 200))).toMatch(/"stage":0,"step":[1-9]/)
+    b.child.kill('SIGTERM')
+    const code = await b.exited
+    expect(code, b.output()).toBe(0)
+  } finally {
+    for (const v of volunteers) await v.kill('SIGKILL')
+    await tracker.close().catch(() => {})
+    await rm(trackerDir, { recursive: true, force: true })
+    await rm(home, { recursive: true, force: true })
   }
 })

@@ -18,7 +18,7 @@ export function startVolunteerProcess (args: string[]): VolunteerProcess {
   let out = ''
   child.stdout!.on('data', (b: Buffer) => { out += b.toString() })
   child.stderr!.on('data', (b: Buffer) => { out += b.toString() })
-  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  const exited = new Promise<number | null>(resolve => child.once('exit', (code, signal) => { if (signal != null) out += `\n[killed by ${signal}]\n`; resolve(code) }))
   const waitFor = async (re: RegExp, timeoutMs = 120_000): Promise<RegExpExecArray> => await new Promise((resolve, reject) => {
     const timer = setTimeout(() => { clearInterval(poll); reject(new Error(`volunteer never printed ${String(re)} in ${timeoutMs} ms:\n${out}`)) }, timeoutMs)
     const poll = setInterval(() => {

@@ -4,9 +4,21 @@
 import type { Remote } from 'comlink'
 import { createComputeApi } from '../worker/compute-api.ts'
 import type { ComputeApi } from '../worker/protocol.ts'
+import type { TabgradDevice } from '../gpu/device.ts'
 import { requestNodeDevice } from '../node/webgpu.ts'
 
-/** A plain object of async methods is what SwarmTab's `Remote<ComputeApi>` calls. */
-export function createNodeCompute (): Remote<ComputeApi> {
-  return createComputeApi(async () => await requestNodeDevice('tabgrad-volunteer')) as unknown as Remote<ComputeApi>
+export interface NodeCompute {
+  /** A plain object of async methods: what SwarmTab's `Remote<ComputeApi>` calls. */
+  api: Remote<ComputeApi>
+  /** Destroys the device, so no GPU work is left running when the process exits. */
+  release(): void
+}
+
+export function createNodeCompute (): NodeCompute {
+  let opened: TabgradDevice | null = null
+  const api = createComputeApi(async () => (opened = await requestNodeDevice('tabgrad-volunteer')))
+  return {
+    api: api as unknown as Remote<ComputeApi>,
+    release: () => { opened?.device.destroy(); opened = null }
+  }
 }

@@ -19,11 +19,33 @@ export interface NodeLibp2pInit {
   privateKey: PrivateKey
 }
 
-export async function createNodeLibp2p (init: NodeLibp2pInit): Promise<{ node: TabLibp2p, ice: IceSource }> {
+export interface NodeLibp2p {
+  node: TabLibp2p
+  ice: IceSource
+  /** Stops the node and releases node-datachannel's native threads (a process exiting with them running may crash). */
+  stop(): Promise<void>
+}
+
+/** node-datachannel's `cleanup()`: closes every native peer connection and joins its threads. */
+async function releaseNativeWebRtc (): Promise<void> {
+  const name = 'node-datachannel' // @libp2p/webrtc's Node dependency, loaded by it already
+  const ndc = await import(/* @vite-ignore */ name).catch(() => null) as { cleanup?: () => void, default?: { cleanup?: () => void } } | null
+  ;(ndc?.cleanup ?? ndc?.default?.cleanup)?.()
+}
+
+export async function createNodeLibp2p (init: NodeLibp2pInit): Promise<NodeLibp2p> {
   const ice = await createIceSource({ url: `${init.origin}/api/ice` })
   try {
     const node = await createTabNode({ relayAddrs: init.relayAddrs, privateKey: init.privateKey, rtcConfiguration: async () => await ice.rtcConfiguration() })
-    return { node, ice }
+    return {
+      node,
+      ice,
+      stop: async () => {
+        await Promise.resolve(node.stop()).catch(() => {})
+        ice.stop()
+        await releaseNativeWebRtc()
+      }
+    }
   } catch (err) {
     ice.stop()
     throw err

@@ -7,14 +7,12 @@ import type { PrivateKey } from '@libp2p/interface'
 import { SwarmTab, type SwarmSnapshot } from '../train/swarm/swarm-tab.ts'
 import { loadDataset } from '../campaign/dataset.ts'
 import type { CampaignManifest } from '../campaign/manifest.ts'
-import type { TabLibp2p } from '../net/tab-node.ts'
-import type { IceSource } from '../net/ice.ts'
 import type { VolunteerArgs } from './volunteer-args.ts'
 import { loadOrCreatePeerKey } from './peer-key-file.ts'
 import { fetchTrackerCampaign } from './tracker-campaign.ts'
 import { loadCheckpoint, saveCheckpoint, type StageCheckpoint } from './stage-checkpoint-file.ts'
-import { createNodeLibp2p } from './node-libp2p.ts'
-import { createNodeCompute } from './node-compute.ts'
+import { createNodeLibp2p, type NodeLibp2p } from './node-libp2p.ts'
+import { createNodeCompute, type NodeCompute } from './node-compute.ts'
 import { loadWalletKey, signInWithKeyFile } from './wallet-sign-in.ts'
 import { SetupError, TrackerUnreachableError, UsageError } from './errors.ts'
 import { MIN_SAVE_INTERVAL_MS, SAVE_EVERY_MS } from './constants.ts'
@@ -66,11 +64,11 @@ export async function startVolunteer (args: VolunteerArgs, events: VolunteerEven
   if (savedWeights != null) events.log(`checkpoint: stage ${previousStage! + 1}, step ${savedWeights.step}`)
 
   const compute = createNodeCompute()
-  const probe = await compute.probe()
+  const probe = await compute.api.probe()
   if (probe.type !== 'ok') throw new SetupError(`no WebGPU device: ${probe.reason}`)
   events.log(`GPU: ${[probe.adapter.vendor, probe.adapter.architecture, probe.adapter.description].filter(s => s !== '' && s != null).join(' ')}`)
 
-  let net: { node: TabLibp2p, ice: IceSource }
+  let net: NodeLibp2p
   try {
     net = await createNodeLibp2p({ origin, relayAddrs, privateKey: key.privateKey })
   } catch (err) {
@@ -83,8 +81,8 @@ export async function startVolunteer (args: VolunteerArgs, events: VolunteerEven
       const address = await signInWithKeyFile(wallet, key.privateKey, origin)
       events.log(`signed in as ${address}: this volunteer's work is credited to it`)
     } catch (err) {
-      await Promise.resolve(net.node.stop()).catch(() => {})
-      net.ice.stop()
+      await net.stop()
+      compute.release()
       throw new SetupError(`sign-in with the wallet key failed: ${(err as Error).message}`)
     }
   } else {
@@ -98,8 +96,8 @@ interface RunInit {
   manifest: CampaignManifest
   relayAddrs: string[]
   privateKey: PrivateKey
-  net: { node: TabLibp2p, ice: IceSource }
-  compute: ReturnType<typeof createNodeCompute>
+  net: NodeLibp2p
+  compute: NodeCompute
   previousStage: number | undefined
   savedWeights: StageCheckpoint['weights'] | undefined
   events: VolunteerEvents
@@ -132,7 +130,7 @@ function run (r: RunInit): Volunteer {
     origin,
     node: r.net.node,
     relayAddrs: r.relayAddrs,
-    compute: r.compute,
+    compute: r.compute.api,
     privateKey: r.privateKey,
     loadTokens: async onProgress => await loadDataset(r.manifest.dataset, { origin, onProgress }),
     ...(r.previousStage != null ? { previousStage: r.previousStage, ...(r.savedWeights != null ? { savedWeights: r.savedWeights } : {}) } : {}),
@@ -162,8 +160,8 @@ function run (r: RunInit): Volunteer {
       clearInterval(timer)
       await save()
       await tab.leave()
-      await Promise.resolve(r.net.node.stop()).catch(() => {})
-      r.net.ice.stop()
+      await r.net.stop()
+      r.compute.release()
       endWith({ kind: 'left' })
     })()
     await leaving

@@ -60,6 +60,9 @@ test('a browser tab and a Node volunteer train together; the volunteer survives 
     const before = await until('three optimizer steps', s => s.step >= 3)
     expect(before.stages[1].replicas.find(r => r.peerId === peerId)).toMatchObject({ headless: 1 })
     expect(before.stages[0].replicas[0]).not.toHaveProperty('headless')
+    // The campaign page's stage map tells them apart.
+    await expect(page.getByTestId('stage-column').nth(1).locator('li[data-agent="node"]')).toContainText('headless')
+    await expect(page.getByTestId('stage-column').nth(0).locator('li[data-agent="browser"]')).toHaveCount(1)
     // Killed without warning once its checkpoint holds a trained step (it saves after steps).
     const saved = await first.waitFor(/training stage 2\/2[^]*?stage 2\/2 · step ([1-9]\d*)/)
     expect(Number(saved[1])).toBeGreaterThan(0)

@@ -14,7 +14,7 @@ import { startTracker } from '../src/tracker/tracker.ts'
 import { demoManifest } from '../src/campaign/demo.ts'
 import type { SwarmStatus } from '../src/tracker/swarm/coordinator.ts'
 import { Wallet } from 'ethers'
-import { startVolunteerProcess, type VolunteerProcess } from './volunteer-process.ts'
+import { startVolunteerProcess, type VolunteerProcess } from '../src/headless/volunteer-process.ts'
 
 const STEPS = 8
 

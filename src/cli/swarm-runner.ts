@@ -36,7 +36,7 @@ export interface SwarmRunInit {
   timeoutMs?: number
   /** Tabs whose worker returns garbage (verification tests; needs the test build). @default none */
   cheaters?: number[]
-  /** Stage each tab asks for, as a returning tab does from IndexedDB (the tracker honours it). @default assigned */
+  /** Stage each tab (then each headless volunteer, with --stage) asks for, as a returning tab does from IndexedDB (the tracker honours it). @default assigned */
   stageHints?: Array<number | undefined>
   /** Extra setup of each page before it opens the link (e.g. an injected wallet). */
   preparePage?: (page: Page, tab: number) => Promise<void>
@@ -163,7 +163,8 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
     // Headless volunteers, each with its own data dir (key, checkpoint), joining one at a time too.
     for (let i = 0; i < headless; i++) {
       const n = init.tabs + i
-      const v = startVolunteerProcess([link, '--data-dir', join(dataDir, `volunteer-${i}`)], { onLine: line => { if (/ error| failed|: error/.test(line)) log(`volunteer ${n}: ${line}`) } })
+      const hint = init.stageHints?.[n]
+      const v = startVolunteerProcess([link, '--data-dir', join(dataDir, `volunteer-${i}`), ...(hint != null ? ['--stage', String(hint + 1)] : [])], { onLine: line => { if (/ error| failed|: error/.test(line)) log(`volunteer ${n}: ${line}`) } })
       nodes.push(v)
       const peerId = (await v.waitFor(/PeerId (12D3\w+)/))[1]
       let stage: number | undefined

@@ -86,7 +86,7 @@ export async function startVolunteer (args: VolunteerArgs, events: VolunteerEven
       throw new SetupError(`sign-in with the wallet key failed: ${(err as Error).message}`)
     }
   } else {
-    events.log('no --wallet-key: work is credited to this PeerId (sign in later from the app to claim it)')
+    events.log('no --wallet-key: work is credited to this PeerId; restart with --wallet-key FILE to bind it to an address (its earlier work follows it)')
   }
   return run({ args, manifest, relayAddrs, privateKey: key.privateKey, net, compute, previousStage, savedWeights, events, peerId })
 }

@@ -55,6 +55,14 @@ describe('tabgrad volunteer: setup errors are one line and exit code 2', () => {
     expect(r.stderr).toBe(`tabgrad volunteer: bad key file ${join(d, 'peer-key')}: not base64 (move it away to start with a new identity)\n`)
   })
 
+  it('a data dir that cannot be created', async () => {
+    const file = join(dir, 'a-file')
+    await writeFile(file, 'x')
+    const r = await volunteer(`http://127.0.0.1:${closedPort}/#/c/${ID}`, '--data-dir', join(file, 'sub'))
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe(`tabgrad volunteer: cannot create the data dir ${join(file, 'sub')}: ENOTDIR\n`)
+  })
+
   it('a bad wallet key file', async () => {
     const wallet = join(dir, 'wallet.key')
     await writeFile(wallet, '0x1234\n')

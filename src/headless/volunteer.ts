@@ -11,6 +11,7 @@ import type { VolunteerArgs } from './volunteer-args.ts'
 import { loadOrCreatePeerKey } from './peer-key-file.ts'
 import { fetchTrackerCampaign } from './tracker-campaign.ts'
 import { loadCheckpoint, saveCheckpoint, type StageCheckpoint } from './stage-checkpoint-file.ts'
+import { resumePlan } from './resume-plan.ts'
 import { createNodeLibp2p, type NodeLibp2p } from './node-libp2p.ts'
 import { createNodeCompute, type NodeCompute } from './node-compute.ts'
 import { loadWalletKey, signInWithKeyFile } from './wallet-sign-in.ts'
@@ -55,13 +56,8 @@ export async function startVolunteer (args: VolunteerArgs, events: VolunteerEven
   if (args.stage != null && args.stage >= manifest.stages) throw new UsageError(`--stage ${args.stage + 1}: campaign "${manifest.name}" has ${manifest.stages} stage${manifest.stages === 1 ? '' : 's'}`)
   events.log(`campaign "${manifest.name}" (${campaignId}) on ${origin}: ${manifest.stages} stages`)
 
-  const saved = await loadCheckpoint(args.dataDir, campaignId)
-  let checkpoint: StageCheckpoint | null = null
-  if (saved != null && 'error' in saved) events.log(`ignoring the saved checkpoint: ${saved.error}`)
-  else checkpoint = saved
-  const previousStage = args.stage ?? checkpoint?.stage
-  const savedWeights = checkpoint != null && checkpoint.stage === previousStage ? checkpoint.weights : undefined
-  if (savedWeights != null) events.log(`checkpoint: stage ${previousStage! + 1}, step ${savedWeights.step}`)
+  const { previousStage, savedWeights, notes } = resumePlan(manifest, args.stage, await loadCheckpoint(args.dataDir, campaignId))
+  for (const n of notes) events.log(n)
 
   const compute = createNodeCompute()
   const probe = await compute.api.probe()

@@ -63,10 +63,12 @@ test('a browser tab and a Node volunteer train together; the volunteer survives 
     // The campaign page's stage map tells them apart.
     await expect(page.getByTestId('stage-column').nth(1).locator('li[data-agent="node"]')).toContainText('headless')
     await expect(page.getByTestId('stage-column').nth(0).locator('li[data-agent="browser"]')).toHaveCount(1)
-    // Killed without warning once its checkpoint holds a trained step (it saves after steps).
-    const saved = await first.waitFor(/training stage 2\/2[^]*?stage 2\/2 · step ([1-9]\d*)/)
-    expect(Number(saved[1])).toBeGreaterThan(0)
-    await new Promise(resolve => setTimeout(resolve, 6000)) // past MIN_SAVE_INTERVAL_MS: a step after 0 is on disk
+    // Killed without warning once its checkpoint on disk holds a trained step (it saves after steps and every 15 s).
+    const checkpointStep = async (): Promise<number> => {
+      const head = await readFile(join(dataDir, 'campaigns', `${id}.ckpt`)).then(b => new TextDecoder().decode(b.subarray(0, 300)), () => '')
+      return Number(/"step":(\d+)/.exec(head)?.[1] ?? -1)
+    }
+    await expect.poll(checkpointStep, { timeout: 60_000, intervals: [250] }).toBeGreaterThan(0)
     await first.kill('SIGKILL')
     const killedAt = (await status()).step
 

@@ -2,7 +2,8 @@
 // baseline and a 2 stages × 2 replicas swarm of headless Chromium tabs train the same model on the
 // same data in one run; writes bench/results/swarm.json with tokens/s, per-tab busy fraction,
 // idle-waiting in the middle third of the run, bytes on the wire per token per stage boundary, and
-// the swarm's loss against the baseline's after equal tokens.
+// the swarm's loss against the baseline's after equal tokens. `--headless` adds the same swarm of
+// headless Node volunteers (Dawn, node-datachannel) and writes bench/results/swarm-headless.json.
 import '../node/polyfills.ts'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
@@ -11,7 +12,7 @@ import { runSwarm, type SwarmReport } from './swarm-runner.ts'
 import type { CampaignManifest } from '../campaign/manifest.ts'
 import type { SwarmStatus } from '../tracker/swarm/coordinator.ts'
 
-const USAGE = 'usage: npm run bench -- swarm [--steps K] [--config tiny|reference] [--out FILE]'
+const USAGE = 'usage: npm run bench -- swarm [--steps K] [--config tiny|reference] [--headless] [--out FILE]'
 
 /** d=256, 4 layers, 4 heads, T=128, B=4 (the issue's reference config), or the demo's tiny model. */
 function configure (m: CampaignManifest, config: string, steps: number): void {
@@ -44,17 +45,26 @@ export interface SwarmBench {
   tokens_per_second_ratio: number
   final_loss_relative_difference: number
   max_step_loss_relative_difference: number
+  /** The same swarm of headless Node volunteers (with --headless). */
+  headless?: {
+    swarm: SwarmReport & { mid_run_idle_wait_fraction: Record<string, number> }
+    /** Against the single-tab baseline, and against the browser swarm. */
+    tokens_per_second_ratio: number
+    tokens_per_second_ratio_to_browser_swarm: number
+    final_loss_relative_difference: number
+    max_step_loss_relative_difference: number
+  }
 }
 
-export async function benchSwarm (opts: { steps: number, config: string, log?: (l: string) => void }): Promise<SwarmBench> {
-  const log = opts.log ?? (() => {})
-  log(`baseline: 1 tab, 1 stage, ${opts.steps} steps`)
-  const base = await runSwarm({ tabs: 1, stages: 1, steps: opts.steps, manifest: m => { configure(m, opts.config, opts.steps); m.stages = 1 }, log })
-  // Sample the tabs' counters at one and two thirds of the run: idle-waiting in the middle.
+/** 4 volunteers, 2 stages × 2 replicas: tabs, or headless Node volunteers. */
+async function measureSwarm (opts: { steps: number, config: string, headless: boolean, log: (l: string) => void }): Promise<SwarmReport & { mid_run_idle_wait_fraction: Record<string, number> }> {
+  const log = opts.log
+  // Sample the volunteers' counters at one and two thirds of the run: idle-waiting in the middle.
   const marks: Array<Map<string, Counters>> = []
-  log(`swarm: 4 tabs, 2 stages × 2 replicas, ${opts.steps} steps`)
+  log(`swarm: 4 ${opts.headless ? 'headless Node volunteers' : 'tabs'}, 2 stages × 2 replicas, ${opts.steps} steps`)
   const swarm = await runSwarm({
-    tabs: 4,
+    tabs: opts.headless ? 0 : 4,
+    headless: opts.headless ? 4 : 0,
     stages: 2,
     steps: opts.steps,
     stageHints: [1, 1, 0, 0], // stage 0 last: training starts with every replica in
@@ -78,24 +88,50 @@ export async function benchSwarm (opts: { steps: number, config: string, log?: (
       mid[peer] = (b.idle_ms - a.idle_ms) / (b.wall_ms - a.wall_ms)
     }
   }
+  return { ...swarm.report, mid_run_idle_wait_fraction: mid }
+}
+
+export async function benchSwarm (opts: { steps: number, config: string, headless?: boolean, log?: (l: string) => void }): Promise<SwarmBench> {
+  const log = opts.log ?? (() => {})
+  log(`baseline: 1 tab, 1 stage, ${opts.steps} steps`)
+  const base = await runSwarm({ tabs: 1, stages: 1, steps: opts.steps, manifest: m => { configure(m, opts.config, opts.steps); m.stages = 1 }, log })
+  const swarm = { report: await measureSwarm({ steps: opts.steps, config: opts.config, headless: false, log }) }
   const rel = (x: number, y: number): number => Math.abs(x - y) / Math.abs(y)
-  const steps = Math.min(base.report.steps.length, swarm.report.steps.length)
-  let maxRel = 0
-  for (let i = 0; i < steps; i++) maxRel = Math.max(maxRel, rel(swarm.report.steps[i].loss, base.report.steps[i].loss))
+  // Loss against the baseline's at equal tokens (the same step: every step is the same number of microbatches).
+  const lossDiff = (r: SwarmReport): { final: number, max: number } => {
+    const steps = Math.min(base.report.steps.length, r.steps.length)
+    let max = 0
+    for (let i = 0; i < steps; i++) max = Math.max(max, rel(r.steps[i].loss, base.report.steps[i].loss))
+    return { final: rel(r.steps[steps - 1].loss, base.report.steps[steps - 1].loss), max }
+  }
+  const d = lossDiff(swarm.report)
+  let headless: SwarmBench['headless']
+  if (opts.headless === true) {
+    const h = await measureSwarm({ steps: opts.steps, config: opts.config, headless: true, log })
+    const hd = lossDiff(h)
+    headless = {
+      swarm: h,
+      tokens_per_second_ratio: h.tokens_per_second / base.report.tokens_per_second,
+      tokens_per_second_ratio_to_browser_swarm: h.tokens_per_second / swarm.report.tokens_per_second,
+      final_loss_relative_difference: hd.final,
+      max_step_loss_relative_difference: hd.max
+    }
+  }
   return {
     config: opts.config,
     baseline: { steps: base.report.steps, tokens: base.report.tokens, wall_s: base.report.wall_s, tokens_per_second: base.report.tokens_per_second },
-    swarm: { ...swarm.report, mid_run_idle_wait_fraction: mid },
+    swarm: swarm.report,
     tokens_per_second_ratio: swarm.report.tokens_per_second / base.report.tokens_per_second,
-    final_loss_relative_difference: rel(swarm.report.steps[steps - 1].loss, base.report.steps[steps - 1].loss),
-    max_step_loss_relative_difference: maxRel
+    final_loss_relative_difference: d.final,
+    max_step_loss_relative_difference: d.max,
+    ...(headless != null ? { headless } : {})
   }
 }
 
 export async function benchSwarmMain (argv: string[]): Promise<number> {
   let values
   try {
-    values = parseArgs({ args: argv, options: { steps: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' } } }).values
+    values = parseArgs({ args: argv, options: { steps: { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, headless: { type: 'boolean' } } }).values
   } catch (err) {
     console.error(`${(err as Error).message}\n${USAGE}`)
     return 2
@@ -106,14 +142,20 @@ export async function benchSwarmMain (argv: string[]): Promise<number> {
     console.error(`--steps must be an integer ≥ 3 and --config tiny or reference\n${USAGE}`)
     return 2
   }
-  const out = values.out ?? 'bench/results/swarm.json'
-  const r = await benchSwarm({ steps, config, log: l => { console.log(l) } })
+  const headless = values.headless === true
+  const out = values.out ?? (headless ? 'bench/results/swarm-headless.json' : 'bench/results/swarm.json')
+  const r = await benchSwarm({ steps, config, headless, log: l => { console.log(l) } })
   await mkdir(dirname(out), { recursive: true })
   await writeFile(out, JSON.stringify({ date: new Date().toISOString(), ...r }, null, 2))
   console.log(`\nbaseline ${r.baseline.tokens_per_second.toFixed(0)} tokens/s; swarm ${r.swarm.tokens_per_second.toFixed(0)} tokens/s (×${r.tokens_per_second_ratio.toFixed(2)})`)
   console.log(`loss after ${steps} steps: baseline ${r.baseline.steps.at(-1)?.loss.toFixed(4)}, swarm ${r.swarm.steps.at(-1)?.loss.toFixed(4)} (${(100 * r.final_loss_relative_difference).toFixed(2)}% apart; worst step ${(100 * r.max_step_loss_relative_difference).toFixed(2)}%)`)
   for (const t of r.swarm.tabs) console.log(`  tab ${t.tab} stage ${t.stage}: busy ${(100 * t.busy_fraction).toFixed(0)}%, idle-wait mid-run ${(100 * (r.swarm.mid_run_idle_wait_fraction[t.peerId] ?? NaN)).toFixed(0)}%`)
   console.log(`bytes per token per stage boundary: ${r.swarm.bytes_per_token_per_boundary.toFixed(0)}`)
+  const h = r.headless
+  if (h != null) {
+    console.log(`headless Node swarm ${h.swarm.tokens_per_second.toFixed(0)} tokens/s (×${h.tokens_per_second_ratio.toFixed(2)} of the baseline, ×${h.tokens_per_second_ratio_to_browser_swarm.toFixed(2)} of the browser swarm); loss ${(100 * h.final_loss_relative_difference).toFixed(2)}% from the baseline's (worst step ${(100 * h.max_step_loss_relative_difference).toFixed(2)}%)`)
+    for (const t of h.swarm.tabs) console.log(`  node ${t.tab} stage ${t.stage}: busy ${(100 * t.busy_fraction).toFixed(0)}%, idle-wait mid-run ${(100 * (h.swarm.mid_run_idle_wait_fraction[t.peerId] ?? NaN)).toFixed(0)}%`)
+  }
   console.log(`wrote ${out}`)
   return 0
 }

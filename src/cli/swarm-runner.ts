@@ -1,5 +1,6 @@
 // Runs a whole swarm on one machine: a real tracker, a campaign, and N headless Chromium
-// contexts that open the campaign link and press "Start contributing", exactly as volunteers do.
+// contexts that open the campaign link and press "Start contributing", exactly as volunteers do,
+// plus any number of headless Node volunteers (`tabgrad volunteer <link>` processes) beside them.
 // Used by `npm run swarm`, `npm run bench -- swarm` and the swarm e2e tests.
 import '../node/polyfills.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -14,13 +15,16 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.ts'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
+import { startVolunteerProcess, type VolunteerProcess } from '../headless/volunteer-process.ts'
 
 export interface SwarmRunInit {
   tabs: number
+  /** Headless Node volunteers beside the tabs; they join after them, one at a time. @default 0 */
+  headless?: number
   stages: number
   /** Optimizer steps to run. */
   steps: number
-  /** Close tab `tab` (0-based) once the swarm reaches optimizer step `step`. */
+  /** Close tab `tab` (0-based; tabs first, then headless volunteers, which are SIGKILLed) once the swarm reaches optimizer step `step`. */
   kill?: { tab: number, step: number }
   /** Overrides of the demo manifest (model, training…). */
   manifest?: (m: CampaignManifest) => void
@@ -32,7 +36,7 @@ export interface SwarmRunInit {
   timeoutMs?: number
   /** Tabs whose worker returns garbage (verification tests; needs the test build). @default none */
   cheaters?: number[]
-  /** Stage each tab asks for, as a returning tab does from IndexedDB (the tracker honours it). @default assigned */
+  /** Stage each tab (then each headless volunteer, with --stage) asks for, as a returning tab does from IndexedDB (the tracker honours it). @default assigned */
   stageHints?: Array<number | undefined>
   /** Extra setup of each page before it opens the link (e.g. an injected wallet). */
   preparePage?: (page: Page, tab: number) => Promise<void>
@@ -46,6 +50,8 @@ export interface SwarmRunInit {
 
 export interface TabReport {
   tab: number
+  /** A browser tab, or a headless Node volunteer. */
+  agent: 'browser' | 'node'
   peerId: string
   stage: number
   killed: boolean
@@ -60,7 +66,7 @@ export interface TabReport {
 }
 
 export interface SwarmReport {
-  config: { tabs: number, stages: number, steps: number, model: CampaignManifest['model'], training: CampaignManifest['training'], kill: SwarmRunInit['kill'] | null }
+  config: { tabs: number, headless: number, stages: number, steps: number, model: CampaignManifest['model'], training: CampaignManifest['training'], kill: SwarmRunInit['kill'] | null }
   steps: Array<{ step: number, loss: number }>
   microbatches: { scheduled: number, completed: number, retried: number, lost: number }
   tabs: TabReport[]
@@ -98,7 +104,7 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
   const tracker = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir, staticDir })
   const corpus = await readFile(join(staticDir, 'datasets/sotu-excerpt.txt'))
   const manifest = demoManifest(createHash('sha256').update(corpus).digest('hex'), corpus.length)
-  manifest.name = `Swarm run: ${init.tabs} tabs, ${init.stages} stages`
+  manifest.name = `Swarm run: ${init.tabs} tabs${(init.headless ?? 0) > 0 ? ` + ${init.headless} headless` : ''}, ${init.stages} stages`
   manifest.stages = init.stages
   manifest.model.n_layer = Math.max(manifest.model.n_layer, init.stages)
   manifest.training.steps = init.steps
@@ -116,6 +122,9 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
   const link = created.link
   log(`tracker ${tracker.url}, campaign ${link}`)
 
+  const headless = init.headless ?? 0
+  const nodes: VolunteerProcess[] = []
+  const stopNodes = async (): Promise<void> => { await Promise.all(nodes.map(async v => await v.kill('SIGTERM'))) }
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true })
   const contexts: BrowserContext[] = []
   const pages: Page[] = []
@@ -162,6 +171,23 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
       peers.push(peerId)
     }
 
+    // Headless volunteers, each with its own data dir (key, checkpoint), joining one at a time too.
+    for (let i = 0; i < headless; i++) {
+      const n = init.tabs + i
+      const hint = init.stageHints?.[n]
+      const v = startVolunteerProcess([link, '--data-dir', join(dataDir, `volunteer-${i}`), ...(hint != null ? ['--stage', String(hint + 1)] : [])], { onLine: line => { if (/ error| failed|: error/.test(line)) log(`volunteer ${n}: ${line}`) } })
+      nodes.push(v)
+      const peerId = (await v.waitFor(/PeerId (12D3\w+)/))[1]
+      let stage: number | undefined
+      while (stage == null) {
+        if (Date.now() > deadline || v.child.exitCode != null) throw new Error(`headless volunteer ${n} did not join:\n${v.output()}`)
+        stage = (await status()).stages.find(st => st.replicas.some(r => r.peerId === peerId))?.stage
+        if (stage == null) await new Promise(resolve => setTimeout(resolve, 250))
+      }
+      log(`volunteer ${n} (headless) joined: ${peerId.slice(-8)} → stage ${stage}`)
+      peers.push(peerId)
+    }
+
     const lastStats = new Map<string, TabStats & { stage: number }>()
     const killed = new Set<number>()
     let s = await status()
@@ -172,8 +198,9 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
       for (const st of s.stages) for (const r of st.replicas) lastStats.set(r.peerId, { ...r, stage: st.stage })
       if (init.kill != null && !killed.has(init.kill.tab) && s.step >= init.kill.step) {
         killed.add(init.kill.tab)
-        log(`killing tab ${init.kill.tab} (${peers[init.kill.tab].slice(-8)}) at step ${s.step}`)
-        await contexts[init.kill.tab].close()
+        log(`killing ${init.kill.tab < init.tabs ? 'tab' : 'headless volunteer'} ${init.kill.tab} (${peers[init.kill.tab].slice(-8)}) at step ${s.step}`)
+        if (init.kill.tab < init.tabs) await contexts[init.kill.tab].close()
+        else await nodes[init.kill.tab - init.tabs].kill('SIGKILL')
       }
       const loss = s.losses.at(-1)
       const line = `step ${s.step}/${init.steps}  loss ${loss?.loss.toFixed(4) ?? '–'}  microbatches ${s.microbatches.completed} done, ${s.microbatches.in_flight} in flight, ${s.microbatches.retried} retried  stages [${s.stages.map(st => st.replicas.length).join(' ')}]`
@@ -196,7 +223,7 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
       const st = lastStats.get(peerId)
       const mfu = Number(mfus[tab] ?? NaN)
       return {
-        tab, peerId, stage: st?.stage ?? -1, killed: killed.has(tab),
+        tab, agent: tab < init.tabs ? 'browser' : 'node', peerId, stage: st?.stage ?? -1, killed: killed.has(tab),
         busy_fraction: st?.busy_fraction ?? 0, idle_wait_fraction: st?.idle_wait_fraction ?? 0,
         bytes_sent: st?.bytes_sent ?? 0, bytes_received: st?.bytes_received ?? 0, flops: st?.flops ?? 0, microbatches: st?.microbatches ?? 0,
         mfu: Number.isFinite(mfu) ? mfu : null
@@ -204,7 +231,7 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
     })
     const wireBytes = tabs.reduce((n, t) => n + t.bytes_sent, 0)
     const report: SwarmReport = {
-      config: { tabs: init.tabs, stages: init.stages, steps: init.steps, model: manifest.model, training: manifest.training, kill: init.kill ?? null },
+      config: { tabs: init.tabs, headless, stages: init.stages, steps: init.steps, model: manifest.model, training: manifest.training, kill: init.kill ?? null },
       steps: s.losses.map(l => ({ step: l.step, loss: l.loss })),
       // Re-leases (tracker) plus re-routes to another replica (stage-0 tabs).
       microbatches: { scheduled: s.microbatches.scheduled, completed: s.microbatches.completed, retried: s.microbatches.retried + [...lastStats.values()].reduce((n, t) => n + (t.retried ?? 0), 0), lost: s.microbatches.lost },
@@ -216,6 +243,7 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
       campaign: created.id
     }
     const close = async (): Promise<void> => {
+      await stopNodes()
       await browser.close().catch(() => {})
       await tracker.close().catch(() => {})
       await rm(dataDir, { recursive: true, force: true }).catch(() => {})
@@ -223,6 +251,7 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
     if (init.keepOpen !== true) await close()
     return { report, tracker, browser, pages, campaignId: created.id, close }
   } catch (err) {
+    await stopNodes()
     await browser.close().catch(() => {})
     await tracker.close().catch(() => {})
     await rm(dataDir, { recursive: true, force: true }).catch(() => {})

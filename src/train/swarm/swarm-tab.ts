@@ -86,6 +86,8 @@ export interface SwarmTabInit {
   timings?: RuntimeTimings
   /** Waits `ms`; a page passes one that hidden tabs do not throttle. @default setTimeout */
   sleep?: (ms: number) => Promise<void>
+  /** Numbers every heartbeat adds about this volunteer (a headless one sends `headless: 1`). @default none */
+  agentStats?: Record<string, number>
 }
 
 /** The kernels of the compute worker, as the runtime's stage compute calls them. */
@@ -99,6 +101,12 @@ function workerKernels (api: Remote<ComputeApi>): StageKernels {
     exportParams: async () => await api.exportParams(),
     importParams: async p => { await api.importParams(p) }
   }
+}
+
+/** The tracker client, with `extra` added to every heartbeat's stats. */
+function withAgentStats (tracker: HttpTrackerClient, extra: Record<string, number> | undefined): HttpTrackerClient {
+  if (extra == null) return tracker
+  return { ...tracker, heartbeat: async stats => await tracker.heartbeat({ ...stats, ...extra }) }
 }
 
 export class SwarmTab {
@@ -116,7 +124,7 @@ export class SwarmTab {
   constructor (init: SwarmTabInit) {
     this.#init = init
     this.#me = init.node.peerId.toString()
-    this.#tracker = createTrackerClient({ origin: init.origin, campaign: init.campaignId, peerId: this.#me, privateKey: init.privateKey })
+    this.#tracker = withAgentStats(createTrackerClient({ origin: init.origin, campaign: init.campaignId, peerId: this.#me, privateKey: init.privateKey }), init.agentStats)
     this.#state = {
       phase: 'joining', message: 'Joining the campaign', progress: 0, stage: null, range: null, stages: init.manifest.stages,
       appliedStep: 0, resumed: false, replicas: [], next: [], microbatches: 0, flops: 0, bytesSent: 0, bytesReceived: 0,

@@ -128,7 +128,7 @@ test('two Node volunteers, one signed in with a wallet key file: Ctrl-C saves, h
     const losses = (await status()).losses
     expect(losses.at(-1)!.loss).toBeLessThan(losses[0].loss)
     await a.waitFor(/stage 1\/2 · step \d+ · \d+ microbatches · \d+ tokens\/s · GPU busy \d+%/)
-    await b.waitFor(/stage 2\/2 · step \d+ · \d+ microbatches · \d+ tokens\/s · GPU busy \d+% · loss \d+\.\d{4}/)
+    await b.waitFor(/stage 2\/2 · step \d+ · \d+ microbatches · \d+ tokens\/s · GPU busy \d+% · MFU [\d.]+% · loss \d+\.\d{4}/)
     // The work of the signed-in volunteer is credited to the wallet's address, not its PeerId.
     await expect.poll(async () => {
       const own = await (await fetch(`${tracker.url}/api/campaigns/${id}/ownership`)).json() as { holders: Array<{ address: string }> }

@@ -3,10 +3,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { requestTabgradDevice } from '../gpu/device.ts'
 import { compareClose, describeClose } from '../gpu/numerics.ts'
-import { fullRange, splitStages, type GPTConfig } from './config.ts'
-import { stageLayout, viewOf } from './params.ts'
+import { splitStages, type GPTConfig } from './config.ts'
 import { stageForward } from './cpu/gpt.ts'
-import { createRng, fillNormal } from './rng.ts'
+import { randomParams } from './random-params.ts'
 import { GptStage } from './stage.ts'
 import { DecodeStage } from './decode-stage.ts'
 import { generate, generateCached, samplingStages } from '../train/sample.ts'
@@ -17,16 +16,7 @@ afterAll(() => device?.destroy())
 
 // Odd sizes: vocab 61, three heads of 16 (C = 48), 3 layers over 2 stages (the training attention needs HS a multiple of 16).
 const config: GPTConfig = { vocab: 61, d_model: 48, n_layer: 3, n_head: 3, n_ctx: 24 }
-const full = stageLayout(config, fullRange(config))
-const flat = new Float32Array(full.totalElements)
-const rng = createRng(5)
-for (const v of full.views) { const t = viewOf(flat, v); fillNormal(t, rng, 0.3); if (v.init === 'ones') t.fill(1) }
-const stageParams = splitStages(config, 2).map(r => {
-  const l = stageLayout(config, r)
-  const out = new Float32Array(l.totalElements)
-  for (const v of l.views) viewOf(out, v).set(viewOf(flat, full.byName.get(v.name)!))
-  return out
-})
+const { full, flat, stages: stageParams } = randomParams(config, 2, 5)
 const sequence = (seed: number, n: number): Uint32Array => Uint32Array.from({ length: n }, (_, i) => (seed * 7 + i * 13 + ((i * i) % 5)) % config.vocab)
 
 describe('decoding through stages with KV caches', () => {

@@ -1,11 +1,10 @@
 import { beforeAll, describe, expect, test } from 'vitest'
 import { requestTabgradDevice } from '../gpu/device.ts'
 import { generate, nextTokenLogits, samplingStages } from './sample.ts'
-import { splitStages, fullRange, type GPTConfig } from '../model/config.ts'
-import { stageLayout, viewOf } from '../model/params.ts'
+import type { GPTConfig } from '../model/config.ts'
+import { randomParams } from '../model/random-params.ts'
 import { stageForward } from '../model/cpu/gpt.ts'
 import { argmax } from '../model/cpu/sample.ts'
-import { createRng, fillNormal } from '../model/rng.ts'
 import { compareClose, describeClose } from '../gpu/numerics.ts'
 
 let device: GPUDevice
@@ -14,16 +13,7 @@ beforeAll(async () => { device = (await requestTabgradDevice()).device })
 describe('generate', () => {
   test('greedy tokens from a 2-stage GPU model equal the float64 reference\'s', async () => {
     const config: GPTConfig = { vocab: 23, d_model: 32, n_layer: 2, n_head: 2, n_ctx: 8 }
-    const full = stageLayout(config, fullRange(config))
-    const flat = new Float32Array(full.totalElements)
-    const rng = createRng(9)
-    for (const v of full.views) { const t = viewOf(flat, v); fillNormal(t, rng, 0.3); if (v.init === 'ones') t.fill(1) }
-    const params = splitStages(config, 2).map(r => {
-      const l = stageLayout(config, r)
-      const out = new Float32Array(l.totalElements)
-      for (const v of l.views) viewOf(out, v).set(viewOf(flat, full.byName.get(v.name)!))
-      return out
-    })
+    const { full, flat, stages: params } = randomParams(config, 2, 9)
     const stages = samplingStages(device, config, params)
     const prompt = Uint32Array.of(3, 1, 4)
     // The reference on the same (sliding, at most n_ctx) window, unpadded.

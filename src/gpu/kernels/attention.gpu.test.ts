@@ -99,17 +99,21 @@ describe('attention block configs', () => {
     }, 300_000) // a pipeline build per config: slow on a busy SwiftShader machine
   }
 
+  test('register-tiled backward (4 rows per thread) on an aligned shape', async () => {
+    await checkAgainstReference(2, 64, 128, 2, { backward: { br: 16, bc: 16, tpr: 4, rm: 4 } })
+  })
+
   test('defaults: 16×16 on small adapters, bigger blocks where 1024 threads and 48 KiB allow them', () => {
     const small = { ...limitsOf(device), maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupStorageSize: 32768 } as unknown as GPUSupportedLimits
     const big = { ...limitsOf(device), maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupStorageSize: 49152 } as unknown as GPUSupportedLimits
     const name = (c: AttentionConfig | undefined): string => c != null ? attentionConfigName(c) : 'none'
     expect(name(defaultAttentionConfig('forward', 64, small))).toBe('br16_bc16_tpr4')
-    expect(name(defaultAttentionConfig('backward', 64, small))).toBe('br16_bc16_tpr4')
+    expect(name(defaultAttentionConfig('backward', 64, small))).toBe('br16_bc16_tpr4_rm2')
     expect(name(defaultAttentionConfig('backward', 128, small))).toBe('br16_bc8_tpr4')
     expect(name(defaultAttentionConfig('forward', 64, big))).toBe('br32_bc16_tpr4')
     expect(name(defaultAttentionConfig('backward', 64, big))).toBe('br32_bc32_tpr8')
     // too big for 48 KiB at HS=128: falls back to the first that fits
-    expect(name(defaultAttentionConfig('backward', 128, big))).toBe('br16_bc16_tpr4')
+    expect(name(defaultAttentionConfig('backward', 128, big))).toBe('br16_bc16_tpr4_rm2')
   })
 
   test('tuneAttention times every fitting config and returns the fastest of each direction', async () => {

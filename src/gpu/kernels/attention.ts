@@ -4,6 +4,7 @@
 // key blocks) and a dK/dV kernel (loop over query blocks). dqkv is written, not accumulated.
 import attentionSrc from '../../../shaders/attention.wgsl?raw'
 import { timeKernel } from '../autotune.ts'
+import { attentionBackwardSource } from './attention-backward-main.ts'
 import type { TabgradDevice } from '../device.ts'
 import { LimitError, ShapeError } from '../errors.ts'
 import { randomArray } from '../numerics.ts'
@@ -18,14 +19,19 @@ export interface AttentionConfig {
   bc: number
   /** Threads per block row; each owns HS/(4·tpr) vec4s of the row's output. */
   tpr: number
+  /** Backward only: query rows (dQ) and keys (dK/dV) per thread, a register tile. @default 1 */
+  rm?: number
 }
 
 /**
  * Candidates; `attentionConfigs` keeps those that fit an adapter, in this order. 16×16 leads: the
- * untuned default on small adapters (see defaultAttentionConfig), fastest or close on SwiftShader.
+ * untuned default on small adapters (see defaultAttentionConfig); backward's 2 rows per thread ran
+ * 1.45× the one-row kernel on SwiftShader (B·NH=16, T=128, HS=64). rm > 1 is backward only.
  */
 export const ATTENTION_CONFIGS: readonly AttentionConfig[] = [
+  { br: 16, bc: 16, tpr: 4, rm: 2 },
   { br: 16, bc: 16, tpr: 4 },
+  { br: 16, bc: 16, tpr: 4, rm: 4 },
   { br: 32, bc: 16, tpr: 4 },
   { br: 16, bc: 8, tpr: 4 },
   { br: 8, bc: 16, tpr: 4 },
@@ -40,7 +46,7 @@ const MAXV = 8
 const WG_D = 64
 
 export function attentionConfigName (c: AttentionConfig): string {
-  return `br${c.br}_bc${c.bc}_tpr${c.tpr}`
+  return `br${c.br}_bc${c.bc}_tpr${c.tpr}${(c.rm ?? 1) > 1 ? `_rm${c.rm}` : ''}`
 }
 
 /** Workgroup memory of a direction's largest kernel, as laid out in shaders/attention.wgsl. */
@@ -57,7 +63,12 @@ export function attentionConfigProblem (dir: AttentionDirection, HS: number, c: 
   if (!Number.isInteger(HS4)) return `head size ${HS} is not a multiple of 4`
   if (HS4 % c.tpr !== 0) return `head size ${HS} does not split over ${c.tpr} threads per row in vec4s`
   if (HS4 / c.tpr > MAXV) return `head size ${HS} needs ${HS4 / c.tpr} vec4s per thread, more than ${MAXV}`
-  const threads = Math.max(c.br, dir === 'backward' ? c.bc : 0) * c.tpr
+  if (c.br % c.tpr !== 0 || c.bc % c.tpr !== 0) return `blocks ${c.br}×${c.bc} do not split over ${c.tpr} threads per row`
+  const rm = c.rm ?? 1
+  if (!Number.isInteger(rm) || rm < 1) return `rows per thread ${rm} must be a positive integer`
+  if (dir === 'forward' && rm !== 1) return 'forward runs one row per thread'
+  if (c.br % rm !== 0 || c.bc % rm !== 0) return `blocks ${c.br}×${c.bc} do not split into ${rm} rows per thread`
+  const threads = Math.max(c.br, dir === 'backward' ? c.bc : 0) / rm * c.tpr
   if (threads > limits.maxComputeInvocationsPerWorkgroup || threads > limits.maxComputeWorkgroupSizeX) return `${threads} threads per workgroup exceed the adapter's limit`
   const bytes = attentionWorkgroupBytes(dir, HS, c)
   if (bytes > limits.maxComputeWorkgroupStorageSize) return `${bytes} bytes of workgroup memory exceed the adapter's ${limits.maxComputeWorkgroupStorageSize}`
@@ -152,8 +163,10 @@ export class Attention {
     this.#forward = computePipeline(device, `attention.forward_hs${HS}_${attentionConfigName(f)}`, attentionSrc, constants(f), 'forward')
     const bkey = `hs${HS}_${attentionConfigName(bw)}`
     this.#d = computePipeline(device, `attention.backward_d_hs${HS}`, attentionSrc, constants(bw), 'backward_d')
-    this.#dq = computePipeline(device, `attention.backward_dq_${bkey}`, attentionSrc, constants(bw), 'backward_dq')
-    this.#dkv = computePipeline(device, `attention.backward_dkv_${bkey}`, attentionSrc, constants(bw), 'backward_dkv')
+    // dQ and dK/dV are generated for this head size and config (named registers, static indices)
+    const bsrc = attentionBackwardSource({ HS, br: bw.br, bc: bw.bc, tpr: bw.tpr, rm: bw.rm ?? 1 })
+    this.#dq = computePipeline(device, `attention.backward_dq_${bkey}`, bsrc, constants(bw), 'backward_dq')
+    this.#dkv = computePipeline(device, `attention.backward_dkv_${bkey}`, bsrc, constants(bw), 'backward_dkv')
   }
 
   /** out (B, T, C), lse (B, NH, T) ← qkv (B, T, 3C). */

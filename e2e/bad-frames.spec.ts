@@ -24,9 +24,9 @@ interface Outcome { reply: 'nack' | 'ack' | 'reset', error?: string }
 
 /** Opens a tensor stream to `peer`, writes `bytes`, and reports how the tab answered. */
 async function attack (rogue: Libp2p, relay: string, peer: string, bytes: Uint8Array[]): Promise<Outcome> {
-  const conn = await rogue.dial(multiaddr(`${relay}/p2p-circuit/webrtc/p2p/${peer}`), { signal: AbortSignal.timeout(30_000) })
+  const conn = await rogue.dial(multiaddr(`${relay}/p2p-circuit/webrtc/p2p/${peer}`), { signal: AbortSignal.timeout(60_000) })
   expect(conn.limits).toBeUndefined() // direct WebRTC, as tensors must be
-  const stream = await conn.newStream(TENSOR_PROTOCOL, { signal: AbortSignal.timeout(30_000) })
+  const stream = await conn.newStream(TENSOR_PROTOCOL, { signal: AbortSignal.timeout(60_000) })
   for (const b of bytes) stream.send(b)
   const got: number[] = []
   try {

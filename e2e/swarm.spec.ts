@@ -25,7 +25,10 @@ test('2 stages × 1 replica with the q8 codec: loss falls, every scheduled micro
   expect(report.microbatches).toMatchObject({ scheduled: 12, completed: 12, lost: 0 })
   expect(report.tabs.map(t => t.stage).sort()).toEqual([0, 1])
   for (const t of report.tabs) {
-    expect(t.microbatches).toBe(12)
+    // Every microbatch once, plus any the tracker re-leased or a tab re-routed (a slow machine's
+    // lease can run out): each retry is counted where the work was redone.
+    expect(t.microbatches).toBeGreaterThanOrEqual(12)
+    expect(t.microbatches).toBeLessThanOrEqual(12 + report.microbatches.retried)
     expect(t.flops).toBeGreaterThan(0)
     // The dashboard's MFU: model FLOPs per second over the preflight matmul's, a fraction.
     expect(t.mfu).toBeGreaterThan(0)

@@ -16,6 +16,10 @@ export interface GenerateOptions extends SampleOptions {
   seed?: number
 }
 
+function checkNewTokens (n: number): void {
+  if (!Number.isInteger(n) || n < 0) throw new ModelInputError(`maxNewTokens must be an integer ≥ 0, got ${n}`)
+}
+
 /** Sampling stages (B = 1, T = window) from per-stage flat params of an S-stage split. */
 export function samplingStages (device: GPUDevice, config: GPTConfig, params: Float32Array[], window = config.n_ctx): GptStage[] {
   const ranges = splitStages(config, params.length)
@@ -42,7 +46,7 @@ export async function nextTokenLogits (stages: GptStage[], context: Uint32Array)
 
 /** prompt followed by maxNewTokens sampled tokens. */
 export async function generate (stages: GptStage[], prompt: Uint32Array, opts: GenerateOptions): Promise<Uint32Array> {
-  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new ModelInputError(`maxNewTokens must be an integer ≥ 0, got ${opts.maxNewTokens}`)
+  checkNewTokens(opts.maxNewTokens)
   const rng = createRng(opts.seed ?? 0)
   const out = new Uint32Array(prompt.length + opts.maxNewTokens)
   out.set(prompt)
@@ -59,7 +63,7 @@ export async function generate (stages: GptStage[], prompt: Uint32Array, opts: G
  * the sequence.
  */
 export async function generateCached (stages: DecodeStage[], prompt: Uint32Array, opts: GenerateOptions): Promise<Uint32Array> {
-  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new ModelInputError(`maxNewTokens must be an integer ≥ 0, got ${opts.maxNewTokens}`)
+  checkNewTokens(opts.maxNewTokens)
   if (prompt.length === 0) throw new ModelInputError('generation needs a non-empty prompt')
   const B = stages[0].B
   const total = prompt.length + opts.maxNewTokens

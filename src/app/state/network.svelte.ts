@@ -124,12 +124,25 @@ class NetworkState {
 
   /** Opens a direct WebRTC connection to `peer` and sends `bytes` random bytes; the peer answers with its digest. */
   async checkLink (peer: PeerId, bytes = 4 * 1024 * 1024): Promise<BlobResult> {
-    if (this.node == null) throw new Error('not connected')
-    const conn = await directConnection(this.node, this.#relayAddrs, peer)
-    this.#refreshPeers()
+    const node = this.node
+    if (node == null) throw new Error('not connected')
     const payload = new Uint8Array(bytes)
     for (let off = 0; off < bytes; off += 65536) crypto.getRandomValues(payload.subarray(off, Math.min(bytes, off + 65536)))
-    const result = await sendBlob(conn, payload)
+    const attempt = async (): Promise<BlobResult> => {
+      const conn = await directConnection(node, this.#relayAddrs, peer)
+      this.#refreshPeers()
+      return await sendBlob(conn, payload)
+    }
+    let result: BlobResult
+    try {
+      result = await attempt()
+    } catch (err) {
+      // A stalled or reset data channel: drop that connection and try once on a fresh one, as a
+      // user clicking again would.
+      if ((err as Error).name === 'NoDirectConnectionError') throw err
+      await Promise.all(node.getConnections(peer).filter(isDirect).map(async c => { await c.close().catch(() => {}) }))
+      result = await attempt()
+    }
     this.checks = [{ ...result, direction: 'sent' }, ...this.checks]
     return result
   }

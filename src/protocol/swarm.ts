@@ -12,7 +12,10 @@
 //   POST release {peerId, microbatch}              → {ok}
 //   POST loss {peerId, microbatch, loss}           → {ok}
 //   POST leave {peerId}                            → {ok}
-//   POST spotcheck {peerId, microbatch, stage, step, weightsDigest, sample} → SpotReply
+//   POST spotcommit {peerId, microbatch, stage, step, weightsDigest, root, numel} → SpotCommitReply
+//                                                  (a Merkle root over this replica's output, before it
+//                                                   learns whether the tracker checks it)
+//   POST spotcheck {peerId, microbatch, stage, proofs} → SpotReply (opens the revealed indices)
 //   POST report {peerId, offender, reason}         → {ok}    (a peer this tab disconnected: PeerReportBody)
 //   GET  swarm                                     → SwarmStatus
 
@@ -55,7 +58,18 @@ export interface CompleteReply extends LeaseReply {
   credited: boolean
 }
 
-export interface SpotReportBody { microbatch: number, stage: number, step: number, weightsDigest: string, sample: number[] }
+/**
+ * A replica's commitment to its output of a microbatch: the root of ledger/output-merkle.ts over
+ * `numel` floats. `weightsDigest` null: its weights moved on since the sync (committed, not compared).
+ */
+export interface SpotCommitBody { microbatch: number, stage: number, step: number, weightsDigest: string | null, root: string, numel: number }
+/**
+ * Whether the tracker checks this output (then: the indices to open), and whether the caller must
+ * also send this microbatch's activations to the other replicas of the next stage ("shadows").
+ */
+export interface SpotCommitReply { checked: boolean, indices?: number[], shadowNext: boolean }
+/** Opens a committed check: one output-merkle proof per revealed index, in order. */
+export interface SpotOpenBody { microbatch: number, stage: number, proofs: unknown[] }
 export interface SpotReply { verdicts: Array<{ peerId: string, verdict: 'verified' | 'flagged' }> }
 
 /** Counters a tab reports with every heartbeat. */

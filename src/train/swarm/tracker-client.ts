@@ -4,8 +4,8 @@
 // tracker's clock as the replies' Date headers tell it, so a tab with a wrong clock still works.
 import type { PrivateKey } from '@libp2p/interface'
 import { signCall } from '../../identity/swarm-call-signature.ts'
-import type { CompleteReply, HeartbeatReply, JoinReply, LeaseReply, PeerReportBody, SpotReply, SpotReportBody, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
-export type { HeartbeatReply, JoinReply, SpotReportBody } from '../../protocol/swarm.ts'
+import type { CompleteReply, HeartbeatReply, JoinReply, LeaseReply, PeerReportBody, SpotCommitBody, SpotCommitReply, SpotOpenBody, SpotReply, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
+export type { HeartbeatReply, JoinReply, SpotCommitBody, SpotOpenBody } from '../../protocol/swarm.ts'
 
 export class TrackerError extends Error {
   override name = 'TrackerError'
@@ -43,7 +43,10 @@ export interface TrackerClient {
   release(microbatch: number): Promise<void>
   loss(microbatch: number, loss: number): Promise<void>
   leave(): Promise<void>
-  spotcheck(report: SpotReportBody): Promise<SpotReply>
+  /** Commits to an output before learning whether it is checked. */
+  spotcommit(body: SpotCommitBody): Promise<SpotCommitReply>
+  /** Opens a checked output's revealed elements. */
+  spotcheck(body: SpotOpenBody): Promise<SpotReply>
   /** Tells the tracker about a peer this tab disconnected. */
   report(body: PeerReportBody): Promise<void>
   status(): Promise<SwarmStatus>
@@ -116,7 +119,8 @@ export function createTrackerClient (init: TrackerClientInit): HttpTrackerClient
       leaveReady = null
       void fetch(`${base}/leave`, { method: 'POST', keepalive: true, headers: { 'content-type': 'application/json', ...ready.headers }, body: ready.text }).catch(() => {})
     },
-    spotcheck: async report => await post('spotcheck', { ...report }),
+    spotcommit: async body => await post('spotcommit', { ...body }),
+    spotcheck: async body => await post('spotcheck', { ...body }),
     report: async body => { await post('report', { ...body }) },
     status: async () => {
       const res = await fetch(`${base}/swarm`, { signal: AbortSignal.timeout(timeout) })

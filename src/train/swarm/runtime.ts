@@ -165,7 +165,7 @@ export class SwarmRuntime {
     })
     this.membership.replicas = init.replicas
     this.flow = new StageFlow({
-      me: init.me, stage: init.stage, isFirst: init.isFirst, isLast: init.isLast, flops: init.flops, lookahead: init.settings.lookahead, syncEvery: init.training.sync_every,
+      me: init.me, stage: init.stage, isFirst: init.isFirst, isLast: init.isLast, flops: init.flops, lookahead: init.settings.lookahead, syncEvery: init.training.sync_every, accumulation: init.training.accumulation,
       shape: init.shape, compute: this.compute, clock: this.steps, router: this.router, spot: this.spot, signer: init.signer,
       transport: init.transport, data: init.data,
       encoder: new BoundaryEncoder({ codec: init.codec ?? 'fp32', campaignSeed: init.training.seed, stage: init.stage, shape: init.shape }),

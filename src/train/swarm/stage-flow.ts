@@ -26,8 +26,10 @@ export interface StageFlowInit {
   flops: { forward: number, backward: number }
   /** Steps a sender's weights may lag this replica's (the campaign's lookahead). */
   lookahead: number
-  /** Replica sync period (steps): outputs are committed for spot checks in the step right after a sync. */
+  /** Replica sync period (steps): outputs of a step right after a sync are committed for spot checks. */
   syncEvery: number
+  /** Microbatches per step: microbatch `mb` belongs to step ⌊mb / accumulation⌋. */
+  accumulation: number
   /** (B, T, C): the shape of activations and gradients. */
   shape: [number, number, number]
   compute: StageCompute
@@ -130,9 +132,12 @@ export class StageFlow {
     }
   }
 
-  /** Commits this stage's output of `mb` in a step right after a sync (and opens it if checked); true: shadow it. */
+  /**
+   * Commits this stage's output of `mb` if `mb` belongs to a step right after a sync (the tracker's
+   * rule for what it may check), and opens it if checked; true: shadow it.
+   */
   async #audit (mb: number, output: Float32Array): Promise<boolean> {
-    if (!this.#i.spot.enabled || this.#i.clock.applied % this.#i.syncEvery !== 0) return false
+    if (!this.#i.spot.enabled || Math.floor(mb / this.#i.accumulation) % this.#i.syncEvery !== 0) return false
     return await this.#i.spot.audit(mb, this.#i.stage, output, this.#current(), this.#i.clock.applied)
   }
 

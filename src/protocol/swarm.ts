@@ -18,6 +18,8 @@
 //   POST spotcheck {peerId, microbatch, stage, proofs} → SpotReply (opens the revealed indices)
 //   POST report {peerId, offender, reason}         → {ok}    (a peer this tab disconnected: PeerReportBody)
 //   GET  swarm                                     → SwarmStatus
+//   GET  learned?step=k                            → LearnedReply (credited microbatches per peer in the
+//                                                    sync period ending at step k: replicas cap sync weights at them)
 
 /** Most leases one request may ask for (a stage-0 tab's window). */
 export const MAX_LEASE_WINDOW = 16
@@ -44,6 +46,8 @@ export type PeerReportReason = typeof PEER_REPORT_REASONS[number]
 
 /** A tab tells the tracker which peer it disconnected and why (evidence for the operator; it excludes no one by itself). */
 export interface PeerReportBody { offender: string, reason: PeerReportReason }
+
+export interface LearnedReply { step: number, final: boolean, counts: Record<string, number> }
 
 /** A microbatch id to run, with the optimizer step it belongs to (id / accumulation). */
 export interface Lease { id: number, step: number }

@@ -15,6 +15,7 @@ import type { Reachability } from '../reachability.ts'
 import { swarmSettingsOf } from '../../campaign/swarm-settings.ts'
 import { SpotChecks } from '../../ledger/spot-checks.ts'
 import { SpotAudit } from './spot-audit.ts'
+import { LearnedCounts } from './learned-counts.ts'
 import type { Bindings } from '../../identity/bindings.ts'
 import { parseHeartbeatStats } from '../heartbeat-stats.ts'
 import { createLogger } from '../../log.ts'
@@ -118,6 +119,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
   const coordinators = new Map<string, Coordinator>()
   const checks = new Map<string, SpotChecks>()
   const audits = new Map<string, { audit: SpotAudit, sweptAt: number }>()
+  const learned = new Map<string, LearnedCounts>()
   const reports = new Map<string, PeerReports>()
   const reachableFrom = reachableFilter(init.reachability)
   const cutOffStages = cutOffFilter(init.reachability)
@@ -201,7 +203,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
   }
 
   async function handle (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
-    const m = /^\/api\/campaigns\/([0-9a-f]{32})\/(join|heartbeat|lease|complete|release|loss|leave|spotcommit|spotcheck|report|swarm)$/.exec(path)
+    const m = /^\/api\/campaigns\/([0-9a-f]{32})\/(join|heartbeat|lease|complete|release|loss|leave|spotcommit|spotcheck|report|swarm|learned)$/.exec(path)
     if (m == null) return false
     const [, id, action] = m
     const { coord, manifest } = coordinatorFor(id)
@@ -216,6 +218,14 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
         return status
       }
       sendJsonCached(req, res, init.snapshots != null ? init.snapshots.get(`${id}/swarm?${since}`, build) : build())
+      return true
+    }
+    if (action === 'learned') {
+      // `?step=k`: microbatches each peer was credited for in the sync period ending at step k.
+      if (req.method !== 'GET') throw new MethodNotAllowedError()
+      const step = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('step'))
+      if (!Number.isSafeInteger(step) || step < 0) throw new BadRequestError('step must be a non-negative integer')
+      sendJson(res, 200, { step, final: coord.step >= step, counts: learned.get(id)?.countsAt(step) ?? {} })
       return true
     }
     if (req.method !== 'POST') throw new MethodNotAllowedError()
@@ -268,6 +278,9 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
             // Done only once the ledger entry is durable (appends are batched with one fsync): a
             // failed append leaves the microbatch leased, to be completed or re-run.
             await init.ledgers!.append(id, mb, checked)
+            let counts = learned.get(id)
+            if (counts == null) { counts = new LearnedCounts(manifest.training.accumulation, manifest.training.sync_every); learned.set(id, counts) }
+            counts.record(mb, checked.credits.map(c => c.peerId))
             // Checked route members owe their reports from now on; their credit for it waits.
             if (manifest.spot_check_rate > 0) (await auditFor(id, manifest)).credited(mb, checked.receipts)
           }

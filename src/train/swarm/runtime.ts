@@ -50,7 +50,7 @@ export interface SwarmRuntimeInit {
   /** The campaign's boundary codec (manifest `codec`). @default 'fp32' */
   codec?: CodecName
   flops: { forward: number, backward: number }
-  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'spotcommit' | 'spotcheck' | 'join' | 'report' | 'status'>
+  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'spotcommit' | 'spotcheck' | 'learned' | 'join' | 'report' | 'status'>
   transport: TensorTransport
   signer: HopSigner
   kernels: StageKernels
@@ -123,6 +123,7 @@ export class SwarmRuntime {
       fetch: async (peer, step, n, ms) => await init.transport.fetchWeights(peer, step, n, ms),
       digest: async p => await init.signer.digest(p),
       maxWeight: init.training.accumulation * init.training.sync_every,
+      learned: async step => await init.tracker.learned(step),
       onViolation: (peer, err) => { this.#violation(peer, err) },
       onMessage: text => { ev.message?.(text) }
     })

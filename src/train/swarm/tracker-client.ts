@@ -4,7 +4,7 @@
 // tracker's clock as the replies' Date headers tell it, so a tab with a wrong clock still works.
 import type { PrivateKey } from '@libp2p/interface'
 import { signCall } from '../../identity/swarm-call-signature.ts'
-import type { CompleteReply, HeartbeatReply, JoinReply, LeaseReply, PeerReportBody, SpotCommitBody, SpotCommitReply, SpotOpenBody, SpotReply, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
+import type { CompleteReply, HeartbeatReply, JoinReply, LearnedReply, LeaseReply, PeerReportBody, SpotCommitBody, SpotCommitReply, SpotOpenBody, SpotReply, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
 export type { HeartbeatReply, JoinReply, SpotCommitBody, SpotOpenBody } from '../../protocol/swarm.ts'
 
 export class TrackerError extends Error {
@@ -43,6 +43,8 @@ export interface TrackerClient {
   release(microbatch: number): Promise<void>
   loss(microbatch: number, loss: number): Promise<void>
   leave(): Promise<void>
+  /** Microbatches each peer was credited for in the sync period ending at `step`; null until the tracker's count is final. */
+  learned(step: number): Promise<Record<string, number> | null>
   /** Commits to an output before learning whether it is checked. */
   spotcommit(body: SpotCommitBody): Promise<SpotCommitReply>
   /** Opens a checked output's revealed elements. */
@@ -122,6 +124,12 @@ export function createTrackerClient (init: TrackerClientInit): HttpTrackerClient
     spotcommit: async body => await post('spotcommit', { ...body }),
     spotcheck: async body => await post('spotcheck', { ...body }),
     report: async body => { await post('report', { ...body }) },
+    learned: async step => {
+      const res = await fetch(`${base}/learned?step=${step}`, { signal: AbortSignal.timeout(timeout) })
+      if (!res.ok) throw new TrackerError(res.status, `HTTP ${res.status}`)
+      const r = await res.json() as LearnedReply
+      return r.final ? r.counts : null
+    },
     status: async () => {
       const res = await fetch(`${base}/swarm`, { signal: AbortSignal.timeout(timeout) })
       if (!res.ok) throw new TrackerError(res.status, `HTTP ${res.status}`)

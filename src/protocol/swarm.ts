@@ -98,11 +98,23 @@ export interface TabStats {
 
 export interface StepLoss { step: number, loss: number, microbatches: number }
 
+/** What spot checks say of a replica (set only when there is something to say). */
+export interface ReplicaChecks {
+  /** 1: failed a spot check or skipped too many; out of routing, its share withheld. */
+  excluded?: number
+  /** 1: passed a spot check. */
+  verified?: number
+  /** Spot checks it left unanswered past their deadline. */
+  skipped?: number
+}
+
 export interface SwarmStatus {
   step: number
   totalSteps: number
   done: boolean
-  stages: Array<{ stage: number, replicas: Array<{ peerId: string } & TabStats> }>
+  stages: Array<{ stage: number, replicas: Array<{ peerId: string } & TabStats & ReplicaChecks> }>
   losses: StepLoss[]
   microbatches: { scheduled: number, completed: number, retried: number, lost: number, in_flight: number }
+  /** Spot-check reports owed now (credit waits on them). */
+  spot_due?: number
 }

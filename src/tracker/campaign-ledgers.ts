@@ -99,7 +99,7 @@ export interface CampaignLedgers {
    * LedgerStartError naming the file, line and reason of the first one that does not verify.
    */
   openAll(): void
-  /** Work of this peer is withheld from ownership (it failed a spot check). */
+  /** Work of this peer is withheld from ownership (it failed or skipped spot checks). */
   withhold(campaignId: string, peerId: string): void
   isWithheld(campaignId: string, peerId: string): boolean
   /** Tells which of a peer's credited microbatches wait on a spot check (they stay out of its share until then). */

@@ -197,7 +197,9 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
     const held = audits.get(id)
     if (held == null || Date.now() - held.sweptAt < 1000) return
     held.sweptAt = Date.now()
+    const due = held.audit.due
     const skippers = held.audit.sweep()
+    if (held.audit.due !== due) init.snapshots?.invalidate(id) // the status shows skips
     for (const p of skippers) log.info(`spotcheck ${id.slice(0, 8)}: ${p.slice(-8)} skipped ${held.audit.skipsOf(p)} checks: excluded`)
     await exclude(id, coord, skippers)
   }
@@ -215,6 +217,16 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
       const build = (): unknown => {
         const status = coord.status()
         if (Number.isSafeInteger(since)) status.losses = status.losses.filter(l => l.step > since)
+        const audit = audits.get(id)?.audit
+        const sc = checks.get(id)
+        if (audit != null) status.spot_due = audit.due
+        for (const st of status.stages) {
+          for (const r of st.replicas) {
+            if (sc?.isVerified(r.peerId) === true) r.verified = 1
+            const skipped = audit?.skipsOf(r.peerId) ?? 0
+            if (skipped > 0) r.skipped = skipped
+          }
+        }
         return status
       }
       sendJsonCached(req, res, init.snapshots != null ? init.snapshots.get(`${id}/swarm?${since}`, build) : build())

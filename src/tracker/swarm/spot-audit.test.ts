@@ -120,5 +120,9 @@ describe('spot checks against a real tracker', () => {
     expect(await shareOf(id, lazy.id)).toBe(0)
     expect(await shareOf(id, diligent.id)).toBeGreaterThan(0)
     expect(t.swarm.spotAudit(id)!.skipsOf(diligent.id)).toBe(0)
+    // The stage map says so.
+    const replicas = (await get(t, `/api/campaigns/${id}/swarm`)).stages[1].replicas as Array<{ peerId: string, excluded?: number, skipped?: number }>
+    expect(replicas.find(r => r.peerId === lazy.id)).toMatchObject({ excluded: 1, skipped: 3 })
+    expect(replicas.find(r => r.peerId === diligent.id)?.skipped).toBeUndefined()
   })
 })

@@ -199,7 +199,7 @@ export class SwarmTab {
           message: text => { this.#update({ message: text }) },
           flagged: () => { this.#update({ message: 'This tab failed a spot check: its outputs disagree with its stage\'s other replicas.' }) },
           excluded: () => {
-            if (this.#state.phase === 'running') this.#update({ phase: 'error', error: 'The tracker excluded this tab: its results failed a spot check against its stage\'s other replicas, so its work is not credited.' })
+            if (this.#state.phase === 'running') this.#update({ phase: 'error', error: 'The tracker excluded this tab: its results failed a spot check against its stage\'s other replicas, or it left three spot checks unanswered, so its work is not credited.' })
           },
           done: () => { if (this.#state.phase === 'running') this.#update({ phase: 'done', message: 'The campaign reached its last step. Thank you!' }) }
         }

@@ -13,6 +13,7 @@ import { fetchTrackerCampaign } from './tracker-campaign.ts'
 import { loadCheckpoint, saveCheckpoint, type StageCheckpoint } from './stage-checkpoint-file.ts'
 import { resumePlan } from './resume-plan.ts'
 import { createNodeLibp2p, type NodeLibp2p } from './node-libp2p.ts'
+import { isTcpAddr, linkTransport, type TabLibp2p } from '../net/tab-node.ts'
 import { createNodeCompute, type NodeCompute } from './node-compute.ts'
 import { loadWalletKey, signInWithKeyFile } from './wallet-sign-in.ts'
 import { SetupError, TrackerUnreachableError, UsageError } from './errors.ts'
@@ -66,12 +67,13 @@ export async function startVolunteer (args: VolunteerArgs, events: VolunteerEven
 
   let net: NodeLibp2p
   try {
-    net = await createNodeLibp2p({ origin, relayAddrs, privateKey: key.privateKey })
+    net = await createNodeLibp2p({ origin, relayAddrs, privateKey: key.privateKey, tcpListen: args.listen })
   } catch (err) {
     throw new TrackerUnreachableError(`cannot reach the tracker's relay at ${relayAddrs[0]}: ${(err as Error).message}`)
   }
   const peerId = net.node.peerId.toString()
   events.log(`PeerId ${peerId}${key.created ? ' (new identity)' : ''}, data dir ${args.dataDir}`)
+  logTransports(net.node, args.listen != null, events.log)
   if (wallet != null) {
     try {
       const address = await signInWithKeyFile(wallet, key.privateKey, origin)
@@ -85,6 +87,18 @@ export async function startVolunteer (args: VolunteerArgs, events: VolunteerEven
     events.log('no --wallet-key: work is credited to this PeerId; restart with --wallet-key FILE to bind it to an address (its earlier work follows it)')
   }
   return run({ args, manifest, relayAddrs, privateKey: key.privateKey, net, compute, previousStage, savedWeights, events, peerId })
+}
+
+/** Says where TCP listens, then each direct connection and its transport (TCP to a Node volunteer, WebRTC otherwise). */
+function logTransports (node: TabLibp2p, tcp: boolean, log: (line: string) => void): void {
+  const tcpAddrs = node.getMultiaddrs().filter(isTcpAddr).map(a => a.decapsulate('/p2p').toString())
+  log(tcp
+    ? `listening on TCP ${tcpAddrs.join(' ')}: Node volunteers that reach it connect over TCP, browser tabs over WebRTC`
+    : 'no TCP (--listen none): every direct connection is WebRTC')
+  node.addEventListener('connection:open', evt => {
+    const kind = linkTransport(evt.detail)
+    if (kind !== 'relayed') log(`direct connection to ${evt.detail.remotePeer.toString()} over ${kind === 'tcp' ? 'TCP' : 'WebRTC'}`)
+  })
 }
 
 interface RunInit {

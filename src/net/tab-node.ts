@@ -14,7 +14,7 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerId, PrivateKey } from '@libp2p/interface'
-import { DIAL_ATTEMPTS, DIAL_TIMEOUT_MS, GLARE_WAIT_MS, PEER_DISCOVERY_TOPIC, TCP_DIAL_TIMEOUT_MS } from './constants.ts'
+import { DIAL_ATTEMPTS, DIAL_TIMEOUT_MS, GLARE_WAIT_MS, PEER_DISCOVERY_TOPIC, TCP_CONNECT_TIMEOUT_MS } from './constants.ts'
 import { NoDirectConnectionError } from './errors.ts'
 import { linkKind, type LinkLog } from './ice-reachability.ts'
 
@@ -154,11 +154,23 @@ async function dialTcp (node: TabLibp2p, peer: PeerId): Promise<Connection | und
   const addrs = (known?.addresses ?? []).map(a => a.multiaddr).filter(isTcpAddr)
     .map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peer.toString()}`))
   if (addrs.length === 0) return undefined
+  // A firewalled or NATed address never answers: give up on it soon. Once the socket is open, the
+  // handshake gets the WebRTC dial's time: the peer's event loop may be busy (a volunteer blocks
+  // it for seconds while Dawn compiles its pipelines).
+  const controller = new AbortController()
+  let timer = setTimeout(() => { controller.abort() }, TCP_CONNECT_TIMEOUT_MS)
+  const onProgress = (evt: { type: string }): void => {
+    if (evt.type !== 'upgrader:encrypt-outbound-connection') return // the socket is open: the handshake starts
+    clearTimeout(timer)
+    timer = setTimeout(() => { controller.abort() }, DIAL_TIMEOUT_MS)
+  }
   try {
-    const conn = await node.dial(addrs, { signal: AbortSignal.timeout(TCP_DIAL_TIMEOUT_MS) })
+    const conn = await node.dial(addrs, { signal: controller.signal, onProgress } as Parameters<TabLibp2p['dial']>[1])
     return linkTransport(conn) === 'tcp' ? conn : undefined
   } catch {
-    return undefined // behind NAT or a firewall: WebRTC through the relay may still get through
+    return undefined // unreachable from here: WebRTC through the relay may still get through
+  } finally {
+    clearTimeout(timer)
   }
 }
 

@@ -134,7 +134,7 @@ test('two Node volunteers, one signed in with a wallet key file: Ctrl-C saves, h
     expect(losses.at(-1)!.loss).toBeLessThan(losses[0].loss)
     // Two Node volunteers that reach each other's TCP port connect over TCP, not WebRTC.
     const peerB = (await b.waitFor(/PeerId (12D3\w+)/))[1]
-    await a.waitFor(new RegExp(`direct connection to ${peerB} over TCP`))
+    await a.waitFor(new RegExp(`direct connection to ${peerB} over TCP`)).catch((err: Error) => { throw new Error(`${err.message}\n---- the other volunteer:\n${b.output()}`) })
     expect(a.output()).not.toContain(`direct connection to ${peerB} over WebRTC`)
     await a.waitFor(/stage 1\/2 · step \d+ · \d+ microbatches · \d+ tokens\/s · GPU busy \d+%/)
     await b.waitFor(/stage 2\/2 · step \d+ · \d+ microbatches · \d+ tokens\/s · GPU busy \d+% · MFU [\d.]+% · loss \d+\.\d{4}/)

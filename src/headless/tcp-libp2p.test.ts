@@ -105,6 +105,19 @@ describe('direct connections between headless volunteers', () => {
     expect(linkTransport(conn)).toBe('webrtc')
   }, 45_000)
 
+  it('a peer whose TCP address discovery has not delivered yet is asked for it, by identify through the relay', async () => {
+    // As two volunteers that just joined: both compiling, neither announced anything in time.
+    const d = await createTabNode({ relayAddrs, announceIntervalMs: 3_600_000, dialable: tcpListening(['/ip4/127.0.0.1/tcp/0']) })
+    try {
+      await d.peerStore.delete(b.peerId).catch(() => {})
+      expect((await d.peerStore.get(b.peerId).catch(() => null))?.addresses.some(x => isTcpAddr(x.multiaddr)) ?? false).toBe(false)
+      const conn = await directConnection(d, relayAddrs, b.peerId)
+      expect(linkTransport(conn)).toBe('tcp')
+    } finally {
+      await d.stop()
+    }
+  }, 30_000)
+
   it('the connection to the relay is not a direct one', () => {
     const toRelay = a.getConnections(relay.peerId)
     expect(toRelay.length).toBeGreaterThan(0)

@@ -17,6 +17,9 @@ import type { Connection, PeerId, PrivateKey } from '@libp2p/interface'
 import { DIAL_ATTEMPTS, DIAL_TIMEOUT_MS, GLARE_WAIT_MS, PEER_DISCOVERY_TOPIC, TCP_CONNECT_TIMEOUT_MS } from './constants.ts'
 import { NoDirectConnectionError } from './errors.ts'
 import { linkKind, type LinkLog } from './ice-reachability.ts'
+import { createLogger } from '../log.ts'
+
+const log = createLogger('tabgrad:net')
 
 export interface TabNodeInit {
   /** The relay's multiaddrs, from GET /api/health. */
@@ -147,27 +150,71 @@ export async function directConnection (node: TabLibp2p, relayAddrs: string[], p
   return await pending
 }
 
-/** A TCP connection to `peer` at the TCP addresses it advertised, or undefined (none known, or none answered). */
-async function dialTcp (node: TabLibp2p, peer: PeerId): Promise<Connection | undefined> {
-  if (!tcpNodes.has(node)) return undefined
+/** `peer`'s plain TCP addresses in the peer store, each ending in its PeerId. */
+async function knownTcpAddrs (node: TabLibp2p, peer: PeerId): Promise<Multiaddr[]> {
   const known = await node.peerStore.get(peer).catch(() => null)
-  const addrs = (known?.addresses ?? []).map(a => a.multiaddr).filter(isTcpAddr)
+  return (known?.addresses ?? []).map(a => a.multiaddr).filter(isTcpAddr)
     .map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${peer.toString()}`))
-  if (addrs.length === 0) return undefined
+}
+
+/**
+ * Asks `peer` for its listen addresses: identify over a relayed connection through the tracker's
+ * relay. Discovery announces them every 2 s, but not while a volunteer's event loop is blocked by
+ * Dawn's pipeline compilation, which is exactly when two volunteers that just joined first dial
+ * each other. A tab answers too (with no TCP address); the WebRTC dial after it reuses the circuit.
+ */
+async function askAddrs (node: TabLibp2p, relayAddrs: string[], peer: PeerId): Promise<void> {
+  // An open connection to the peer was identified when it opened: nothing more to learn.
+  if (node.getConnections(peer).some(c => c.status === 'open')) return
+  // libp2p identifies every new connection by itself (a second identify stream would be refused).
+  let onIdentify: (evt: CustomEvent<{ peerId: PeerId }>) => void = () => {}
+  const identified = new Promise<void>(resolve => {
+    onIdentify = evt => { if (evt.detail.peerId.equals(peer)) resolve() }
+    node.addEventListener('peer:identify', onIdentify)
+  })
+  try {
+    for (const relay of relayAddrs) {
+      const signal = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+      try {
+        await node.dial(multiaddr(relay).encapsulate(`/p2p-circuit/p2p/${peer.toString()}`), { signal })
+        await Promise.race([identified, new Promise((resolve, reject) => { signal.addEventListener('abort', () => { reject(signal.reason) }) })])
+        return
+      } catch (err) {
+        log(`identify of ${peer.toString()} through ${relay} failed: ${(err as Error).message}`)
+      }
+    }
+  } finally {
+    node.removeEventListener('peer:identify', onIdentify)
+  }
+}
+
+/** A TCP connection to `peer` at the TCP addresses it advertised, or undefined (none known, or none answered). */
+async function dialTcp (node: TabLibp2p, relayAddrs: string[], peer: PeerId): Promise<Connection | undefined> {
+  if (!tcpNodes.has(node)) return undefined
+  let addrs = await knownTcpAddrs(node, peer)
+  if (addrs.length === 0) {
+    await askAddrs(node, relayAddrs, peer)
+    addrs = await knownTcpAddrs(node, peer)
+  }
+  if (addrs.length === 0) return undefined // a tab, or a volunteer with --listen none
   // A firewalled or NATed address never answers: give up on it soon. Once the socket is open, the
   // handshake gets the WebRTC dial's time: the peer's event loop may be busy (a volunteer blocks
   // it for seconds while Dawn compiles its pipelines).
   const controller = new AbortController()
   let timer = setTimeout(() => { controller.abort() }, TCP_CONNECT_TIMEOUT_MS)
+  const started = Date.now()
+  let opened = false
   const onProgress = (evt: { type: string }): void => {
     if (evt.type !== 'upgrader:encrypt-outbound-connection') return // the socket is open: the handshake starts
+    opened = true
     clearTimeout(timer)
     timer = setTimeout(() => { controller.abort() }, DIAL_TIMEOUT_MS)
   }
   try {
     const conn = await node.dial(addrs, { signal: controller.signal, onProgress } as Parameters<TabLibp2p['dial']>[1])
     return linkTransport(conn) === 'tcp' ? conn : undefined
-  } catch {
+  } catch (err) {
+    log(`TCP dial to ${peer.toString()} failed after ${Date.now() - started} ms (socket ${opened ? 'opened' : 'never opened'}): ${(err as Error).message}`)
     return undefined // unreachable from here: WebRTC through the relay may still get through
   } finally {
     clearTimeout(timer)
@@ -175,7 +222,7 @@ async function dialTcp (node: TabLibp2p, peer: PeerId): Promise<Connection | und
 }
 
 async function dialDirect (node: TabLibp2p, relayAddrs: string[], peer: PeerId, signal?: AbortSignal): Promise<Connection> {
-  const tcp = await dialTcp(node, peer)
+  const tcp = await dialTcp(node, relayAddrs, peer)
   if (tcp != null) return tcp
   if (node.peerId.toString() > peer.toString()) {
     for (let waited = 0; waited < GLARE_WAIT_MS; waited += 100) {

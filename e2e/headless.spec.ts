@@ -15,6 +15,8 @@ import { demoManifest } from '../src/campaign/demo.ts'
 import type { SwarmStatus } from '../src/tracker/swarm/coordinator.ts'
 import { Wallet } from 'ethers'
 import { startVolunteerProcess, type VolunteerProcess } from '../src/headless/volunteer-process.ts'
+import { runSwarm } from '../src/cli/swarm-runner.ts'
+import { configure, lossDifference } from '../src/cli/bench-swarm.ts'
 
 const STEPS = 8
 
@@ -80,6 +82,9 @@ test('a browser tab and a Node volunteer train together; the volunteer survives 
     expect(Number(ckpt[1])).toBeGreaterThan(0)
     await second.waitFor(/Resuming from this tab's saved weights \(step \d+\)/)
     await second.waitFor(/training stage 2\/2/)
+    // To a browser tab a Node volunteer connects over WebRTC (it also listens on TCP, which tabs cannot dial).
+    await second.waitFor(/listening on TCP \/ip4\//)
+    await second.waitFor(/direct connection to 12D3\w+ over WebRTC/, 60_000)
 
     const done = await until('the campaign to finish', s => s.done, 180_000)
     expect(done.step).toBeGreaterThan(killedAt)
@@ -127,6 +132,10 @@ test('two Node volunteers, one signed in with a wallet key file: Ctrl-C saves, h
     await expect.poll(async () => (await status()).step, { timeout: 150_000, intervals: [500] }).toBeGreaterThanOrEqual(4)
     const losses = (await status()).losses
     expect(losses.at(-1)!.loss).toBeLessThan(losses[0].loss)
+    // Two Node volunteers that reach each other's TCP port connect over TCP, not WebRTC.
+    const peerB = (await b.waitFor(/PeerId (12D3\w+)/))[1]
+    await a.waitFor(new RegExp(`direct connection to ${peerB} over TCP`)).catch((err: Error) => { throw new Error(`${err.message}\n---- the other volunteer:\n${b.output()}`) })
+    expect(a.output()).not.toContain(`direct connection to ${peerB} over WebRTC`)
     await a.waitFor(/stage 1\/2 · step \d+ · \d+ microbatches · \d+ tokens\/s · GPU busy \d+%/)
     await b.waitFor(/stage 2\/2 · step \d+ · \d+ microbatches · \d+ tokens\/s · GPU busy \d+% · MFU [\d.]+% · loss \d+\.\d{4}/)
     // The work of the signed-in volunteer is credited to the wallet's address, not its PeerId.
@@ -155,4 +164,41 @@ test('two Node volunteers, one signed in with a wallet key file: Ctrl-C saves, h
     await rm(trackerDir, { recursive: true, force: true })
     await rm(home, { recursive: true, force: true })
   }
+})
+
+// The issue's test: 4 Node volunteers (2 stages × 2 replicas, Dawn on SwiftShader, TCP between
+// them) against one Node volunteer training the whole model alone, on the same campaign settings
+// and data. Step 0 starts from the same weights on the same microbatches, so only float rounding
+// differs; later the replicas step on their halves of the batch and average, which tracks but does
+// not equal the full-batch step. Tolerance 2% per step at equal tokens (the bench measured ≤ 1.03%
+// over 9 steps, bench/results/swarm-headless.json).
+test('a 4-volunteer all-Node swarm matches the single-process baseline within 2% per step', async () => {
+  test.setTimeout(300_000)
+  const STEPS = 4
+  const lines: string[] = []
+  const log = (l: string): void => { lines.push(l) }
+  const setup = (stages: number) => (m: Parameters<typeof configure>[0]): void => { configure(m, 'tiny', STEPS); m.stages = stages }
+  const t0 = Date.now()
+  const base = await runSwarm({ tabs: 0, headless: 1, stages: 1, steps: STEPS, manifest: setup(1), log, timeoutMs: 120_000 })
+  const t1 = Date.now()
+  const swarm = await runSwarm({ tabs: 0, headless: 4, stages: 2, steps: STEPS, stageHints: [1, 1, 0, 0], manifest: setup(2), log, timeoutMs: 180_000 })
+  const t2 = Date.now()
+  const b = base.report
+  const r = swarm.report
+  const d = lossDifference(r, b)
+  console.log(`baseline ${((t1 - t0) / 1000).toFixed(0)} s, swarm ${((t2 - t1) / 1000).toFixed(0)} s; microbatches per volunteer ${r.tabs.map(t => `${t.stage}:${t.microbatches}`).join(' ')}; per-step loss difference ${d.perStep.map(x => `${(100 * x).toFixed(2)}%`).join(' ')}`)
+  expect(b.steps, lines.join('\n')).toHaveLength(STEPS)
+  expect(r.steps, lines.join('\n')).toHaveLength(STEPS)
+  expect(r.tabs.map(t => [t.agent, t.stage])).toEqual([['node', 1], ['node', 1], ['node', 0], ['node', 0]])
+  // Both replicas of the last stage (0-based 1) worked (they join first), so the comparison covers
+  // the replicas' weight averaging, not one chain. The last to join, the second replica of stage 0,
+  // may still be compiling its pipelines when 4 steps end on 2 cores; the first then takes it all.
+  expect(r.tabs.filter(t => t.stage === 1).map(t => t.microbatches > 0)).toEqual([true, true])
+  expect(d.perStep[0]).toBeLessThan(1e-3)
+  expect(d.max).toBeLessThan(0.02)
+  // Both learned: the comparison is not between two flat lines.
+  expect(b.steps[STEPS - 1].loss).toBeLessThan(b.steps[0].loss - 0.2)
+  expect(r.steps[STEPS - 1].loss).toBeLessThan(r.steps[0].loss - 0.2)
+  expect(r.microbatches).toMatchObject({ scheduled: 4 * STEPS, completed: 4 * STEPS, lost: 0 })
+  expect(b.microbatches).toMatchObject({ completed: 4 * STEPS, lost: 0 })
 })

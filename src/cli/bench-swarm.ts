@@ -14,8 +14,12 @@ import type { SwarmStatus } from '../tracker/swarm/coordinator.ts'
 
 const USAGE = 'usage: npm run bench -- swarm [--steps K] [--config tiny|reference] [--headless] [--out FILE]'
 
-/** d=256, 4 layers, 4 heads, T=128, B=4 (the issue's reference config), or the demo's tiny model. */
-function configure (m: CampaignManifest, config: string, steps: number): void {
+/**
+ * d=256, 4 layers, 4 heads, T=128, B=4 (the issue's reference config), or the demo's tiny model;
+ * 2 stages, 4 microbatches a step, replicas averaged every step, no clipping, no spot checks.
+ * Also the e2e comparisons' settings (e2e/baseline.spec.ts, e2e/headless.spec.ts).
+ */
+export function configure (m: CampaignManifest, config: string, steps: number): void {
   m.stages = 2
   m.training.steps = steps
   m.training.accumulation = 4
@@ -91,19 +95,23 @@ async function measureSwarm (opts: { steps: number, config: string, headless: bo
   return { ...swarm.report, mid_run_idle_wait_fraction: mid }
 }
 
+/**
+ * A swarm's loss against a baseline's at equal tokens (the same step: every step is the same
+ * number of microbatches): relative difference at the last common step, and the worst step's.
+ */
+export function lossDifference (r: Pick<SwarmReport, 'steps'>, base: Pick<SwarmReport, 'steps'>): { final: number, max: number, perStep: number[] } {
+  const rel = (x: number, y: number): number => Math.abs(x - y) / Math.abs(y)
+  const steps = Math.min(base.steps.length, r.steps.length)
+  const perStep = Array.from({ length: steps }, (_, i) => rel(r.steps[i].loss, base.steps[i].loss))
+  return { final: perStep[steps - 1] ?? NaN, max: Math.max(0, ...perStep), perStep }
+}
+
 export async function benchSwarm (opts: { steps: number, config: string, headless?: boolean, log?: (l: string) => void }): Promise<SwarmBench> {
   const log = opts.log ?? (() => {})
   log(`baseline: 1 tab, 1 stage, ${opts.steps} steps`)
   const base = await runSwarm({ tabs: 1, stages: 1, steps: opts.steps, manifest: m => { configure(m, opts.config, opts.steps); m.stages = 1 }, log })
   const swarm = { report: await measureSwarm({ steps: opts.steps, config: opts.config, headless: false, log }) }
-  const rel = (x: number, y: number): number => Math.abs(x - y) / Math.abs(y)
-  // Loss against the baseline's at equal tokens (the same step: every step is the same number of microbatches).
-  const lossDiff = (r: SwarmReport): { final: number, max: number } => {
-    const steps = Math.min(base.report.steps.length, r.steps.length)
-    let max = 0
-    for (let i = 0; i < steps; i++) max = Math.max(max, rel(r.steps[i].loss, base.report.steps[i].loss))
-    return { final: rel(r.steps[steps - 1].loss, base.report.steps[steps - 1].loss), max }
-  }
+  const lossDiff = (r: SwarmReport): { final: number, max: number } => lossDifference(r, base.report)
   const d = lossDiff(swarm.report)
   let headless: SwarmBench['headless']
   if (opts.headless === true) {

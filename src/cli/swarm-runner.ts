@@ -81,7 +81,8 @@ export interface SwarmReport {
 export interface SwarmRun {
   report: SwarmReport
   tracker: Tracker
-  browser: Browser
+  /** null for an all-Node swarm (no tabs): no Chromium is started. */
+  browser: Browser | null
   pages: Page[]
   campaignId: string
   close(): Promise<void>
@@ -125,7 +126,7 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
   const headless = init.headless ?? 0
   const nodes: VolunteerProcess[] = []
   const stopNodes = async (): Promise<void> => { await Promise.all(nodes.map(async v => await v.kill('SIGTERM'))) }
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true })
+  const browser = init.tabs > 0 ? await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true }) : null
   const contexts: BrowserContext[] = []
   const pages: Page[] = []
   const peers: string[] = []
@@ -136,7 +137,7 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
   try {
     // Tabs join one at a time so each assignment sees the previous ones.
     for (let i = 0; i < init.tabs; i++) {
-      const ctx = await browser.newContext()
+      const ctx = await browser!.newContext()
       const page = await ctx.newPage()
       page.on('pageerror', err => log(`tab ${i} error: ${err.message}`))
       await init.preparePage?.(page, i)
@@ -244,7 +245,7 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
     }
     const close = async (): Promise<void> => {
       await stopNodes()
-      await browser.close().catch(() => {})
+      await browser?.close().catch(() => {})
       await tracker.close().catch(() => {})
       await rm(dataDir, { recursive: true, force: true }).catch(() => {})
     }
@@ -252,7 +253,7 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
     return { report, tracker, browser, pages, campaignId: created.id, close }
   } catch (err) {
     await stopNodes()
-    await browser.close().catch(() => {})
+    await browser?.close().catch(() => {})
     await tracker.close().catch(() => {})
     await rm(dataDir, { recursive: true, force: true }).catch(() => {})
     throw err

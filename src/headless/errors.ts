@@ -10,6 +10,11 @@ export class UsageError extends SetupError {
   override name = 'UsageError'
 }
 
+/** Two options that exclude each other: main.ts prints the usage after the line. */
+export class ConflictingOptionsError extends UsageError {
+  override name = 'ConflictingOptionsError'
+}
+
 /** The campaign link is not `<origin>/#/c/<32 hex>`. */
 export class BadLinkError extends SetupError {
   override name = 'BadLinkError'
@@ -23,6 +28,11 @@ export class TrackerUnreachableError extends SetupError {
 /** The campaign's manifest is missing, malformed, or does not hash to the link's id. */
 export class BadCampaignError extends SetupError {
   override name = 'BadCampaignError'
+}
+
+/** `--address`: the pasted signature is malformed, missing, or signed by another address. */
+export class BadSignatureError extends SetupError {
+  override name = 'BadSignatureError'
 }
 
 /** The volunteer's libp2p key file or the wallet key file cannot be used. */

@@ -1,12 +1,15 @@
 // The volunteer's command line as a user meets it: a real process, its exit code and its stderr.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
+import { Wallet } from 'ethers'
 import { demoManifest } from '../campaign/demo.ts'
+import { startTracker, type Tracker } from '../tracker/tracker.ts'
+import { MESSAGE_BEGIN, MESSAGE_END } from './wallet-sign-in.ts'
 
 const ID = '0123456789abcdef0123456789abcdef'
 const OTHER = 'fedcba9876543210fedcba9876543210'
@@ -110,5 +113,74 @@ describe('tabgrad volunteer: a tracker that serves the wrong campaign', () => {
     } finally {
       server.close()
     }
+  })
+})
+
+describe('tabgrad volunteer --address: sign in with a signature pasted from an external wallet', () => {
+  let tracker: Tracker
+  let link: string
+  beforeAll(async () => {
+    tracker = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: join(dir, 'tracker'), staticDir: 'public' })
+    const res = await fetch(`${tracker.url}/api/campaigns`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${tracker.adminToken}` }, body: JSON.stringify(demoManifest('0'.repeat(64), 1000)) })
+    link = `${tracker.url}/#/c/${(await res.json() as { id: string }).id}`
+  })
+  afterAll(async () => { await tracker?.close() })
+
+  /**
+   * Runs the CLI with `--address`, waits for the message it prints, answers with `answer(message)`
+   * on stdin, and resolves once it printed `until` (then kills it) or exited.
+   */
+  async function pasteSignature (address: string, dataDir: string, answer: (message: string) => Promise<string>, until: RegExp): Promise<{ code: number | null, stdout: string, stderr: string }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './src/node/register.ts', 'src/headless/main.ts', 'volunteer', link, '--address', address, '--data-dir', dataDir], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    let answered = false
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no answer in 60 s:\n${stdout}\n${stderr}`)) }, 60_000)
+      child.stderr.on('data', (b: Buffer) => { stderr += b.toString() })
+      child.stdout.on('data', (b: Buffer) => {
+        stdout += b.toString()
+        const m = new RegExp(`${MESSAGE_BEGIN}\n([^]*)\n${MESSAGE_END}\n`).exec(stdout)
+        if (m != null && !answered) {
+          answered = true
+          void answer(m[1]).then(sig => { child.stdin.write(`${sig}\n`) })
+        }
+        if (until.test(stdout)) child.kill('SIGKILL')
+      })
+      child.once('exit', code => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
+    })
+  }
+
+  it('prints the SIWE message, takes the signature from stdin and binds the PeerId to the address', async () => {
+    const wallet = Wallet.createRandom()
+    const r = await pasteSignature(wallet.address.toLowerCase(), join(dir, 'addr-ok'), async m => await wallet.signMessage(m), /signed in as 0x/)
+    expect(r.stdout).toContain(`signed in as ${wallet.address}: this volunteer's work is credited to it`)
+    const message = new RegExp(`${MESSAGE_BEGIN}\n([^]*)\n${MESSAGE_END}`).exec(r.stdout)![1]
+    expect(message).toMatch(new RegExp(`wants you to sign in with your Ethereum account:\n${wallet.address}\n`))
+    const peerId = /libp2p:(12D3KooW\w+)/.exec(message)![1]
+    const identity = await (await fetch(`${tracker.url}/api/identity/${wallet.address}`)).json() as { peerIds: string[] }
+    expect(identity.peerIds).toContain(peerId)
+  })
+
+  it('a signature by another key: one line naming both addresses, exit 2', async () => {
+    const wallet = Wallet.createRandom()
+    const other = Wallet.createRandom()
+    const r = await pasteSignature(wallet.address, join(dir, 'addr-bad'), async m => await other.signMessage(m), /signed in as 0x/)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe(`tabgrad volunteer: --address: the signature was made by ${other.address}, not ${wallet.address}: sign with that address's key\n`)
+    const identity = await (await fetch(`${tracker.url}/api/identity/${wallet.address}`)).json() as { peerIds?: string[] }
+    expect(identity.peerIds ?? []).toHaveLength(0)
+  })
+
+  it('a line that is not a signature: one line, exit 2', async () => {
+    const r = await pasteSignature(Wallet.createRandom().address, join(dir, 'addr-garbage'), async () => '0x1234', /signed in as 0x/)
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('tabgrad volunteer: --address: not a signature: expected 0x and 130 hex digits (65 bytes), got "0x1234"\n')
+  })
+
+  it('--address with --wallet-key: the usage, exit 2', async () => {
+    const r = await volunteer(link, '--address', Wallet.createRandom().address, '--wallet-key', join(dir, 'wallet.key'))
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^tabgrad volunteer: --address and --wallet-key are two ways to sign in: give one\nusage: tabgrad volunteer <campaign link>/)
   })
 })

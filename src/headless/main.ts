@@ -3,7 +3,7 @@
 // checkpoint, hands the leases back and exits 0; a failure while training exits 1.
 import '../node/register.ts'
 import { parseVolunteerArgs, VOLUNTEER_USAGE } from './volunteer-args.ts'
-import { SetupError } from './errors.ts'
+import { ConflictingOptionsError, SetupError } from './errors.ts'
 import { LEAVE_TIMEOUT_MS } from './constants.ts'
 import { ProgressDisplay } from './progress-display.ts'
 
@@ -41,6 +41,7 @@ try {
 } catch (err) {
   if (err instanceof SetupError) {
     process.stderr.write(`tabgrad volunteer: ${err.message}\n`)
+    if (err instanceof ConflictingOptionsError) process.stderr.write(`${VOLUNTEER_USAGE}\n`)
     process.exit(2)
   }
   process.stderr.write(`tabgrad volunteer failed: ${(err as Error).stack ?? String(err)}\n`)

@@ -1,8 +1,11 @@
 // The volunteer's libp2p node in Node: the tab's own node (net/tab-node.ts) — WebSockets to the
 // tracker's relay, WebRTC through it (node-datachannel stands in for RTCPeerConnection, which
 // @libp2p/webrtc picks on Node), gossipsub discovery — so to browser tabs it is one more tab.
+// It also listens on TCP (`--listen`), so two Node volunteers that can reach each other connect
+// over TCP instead of WebRTC (directConnection in tab-node.ts dials TCP first).
 import type { PrivateKey } from '@libp2p/interface'
-import { createTabNode, type TabLibp2p } from '../net/tab-node.ts'
+import { tcp } from '@libp2p/tcp'
+import { createTabNode, type TabLibp2p, type TabNodeInit } from '../net/tab-node.ts'
 import { createIceSource, type IceSource } from '../net/ice.ts'
 
 // Node 20 has no global WebSocket (Node 22 does); libp2p's own `ws` dependency stands in.
@@ -17,6 +20,8 @@ export interface NodeLibp2pInit {
   origin: string
   relayAddrs: string[]
   privateKey: PrivateKey
+  /** TCP multiaddrs to listen on (`--listen`), or null for no TCP at all: WebRTC only, as a tab. @default null */
+  tcpListen?: string[] | null
 }
 
 export interface NodeLibp2p {
@@ -33,10 +38,17 @@ async function releaseNativeWebRtc (): Promise<void> {
   ;(ndc?.cleanup ?? ndc?.default?.cleanup)?.()
 }
 
+/** TCP for createTabNode: listens on `listen` and lets directConnection dial other Node volunteers' TCP addresses. */
+export function tcpListening (listen: string[]): NonNullable<TabNodeInit['dialable']> {
+  return { transports: [tcp()], listen }
+}
+
 export async function createNodeLibp2p (init: NodeLibp2pInit): Promise<NodeLibp2p> {
   const ice = await createIceSource({ url: `${init.origin}/api/ice` })
   try {
-    const node = await createTabNode({ relayAddrs: init.relayAddrs, privateKey: init.privateKey, rtcConfiguration: async () => await ice.rtcConfiguration() })
+    const node = await createTabNode({ relayAddrs: init.relayAddrs, privateKey: init.privateKey, rtcConfiguration: async () => await ice.rtcConfiguration(),
+      ...(init.tcpListen != null ? { dialable: tcpListening(init.tcpListen) } : {})
+    })
     return {
       node,
       ice,

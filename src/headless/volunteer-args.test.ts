@@ -40,13 +40,30 @@ describe('parseVolunteerArgs', () => {
 
   it('has sensible defaults', () => {
     expect(parseVolunteerArgs([link], env)).toEqual({
-      help: false, link: { origin: 'http://127.0.0.1:8080', campaignId: ID }, stage: null, dataDir: '/home/v/.tabgrad/volunteer', gpuBudget: 1, walletKeyFile: null
+      help: false, link: { origin: 'http://127.0.0.1:8080', campaignId: ID }, stage: null, dataDir: '/home/v/.tabgrad/volunteer', gpuBudget: 1, walletKeyFile: null,
+      address: null, listen: ['/ip4/0.0.0.0/tcp/0']
     })
   })
 
   it('reads every option, in either spelling; --stage is 1-based', () => {
     const a = parseVolunteerArgs(['--stage', '2', link, '--data-dir=/srv/v', '--gpu-budget', '0.5', '--wallet-key', '/k'], env)
     expect(a).toMatchObject({ stage: 1, dataDir: '/srv/v', gpuBudget: 0.5, walletKeyFile: '/k' })
+  })
+
+  it('--listen takes a port, a TCP multiaddr or none (WebRTC only)', () => {
+    expect(parseVolunteerArgs([link, '--listen', '4001'], env)).toMatchObject({ listen: ['/ip4/0.0.0.0/tcp/4001'] })
+    expect(parseVolunteerArgs([link, '--listen', '/ip4/127.0.0.1/tcp/0'], env)).toMatchObject({ listen: ['/ip4/127.0.0.1/tcp/0'] })
+    expect(parseVolunteerArgs([link, '--listen', '/ip6/::/tcp/4001'], env)).toMatchObject({ listen: ['/ip6/::/tcp/4001'] })
+    expect(parseVolunteerArgs([link, '--listen', 'none'], env)).toMatchObject({ listen: null })
+  })
+
+  it('--address is an Ethereum address, kept lower-case', () => {
+    const address = '0xAbC0000000000000000000000000000000000123'
+    expect(parseVolunteerArgs([link, '--address', address], env)).toMatchObject({ address: address.toLowerCase(), walletKeyFile: null })
+  })
+
+  it('refuses --address with --wallet-key', () => {
+    expect(() => parseVolunteerArgs([link, '--address', `0x${'1'.repeat(40)}`, '--wallet-key', '/k'], env)).toThrow(expect.objectContaining({ name: 'ConflictingOptionsError' }))
   })
 
   it('answers --help', () => {
@@ -62,7 +79,11 @@ describe('parseVolunteerArgs', () => {
     [[link, '--stage', '1.5'], '--stage must be a stage number from 1'],
     [[link, '--gpu-budget', '0'], '--gpu-budget must be a fraction'],
     [[link, '--gpu-budget', '1.5'], '--gpu-budget must be a fraction'],
-    [[link, '--gpu-budget', 'half'], '--gpu-budget must be a fraction']
+    [[link, '--gpu-budget', 'half'], '--gpu-budget must be a fraction'],
+    [[link, '--listen', '/ip4/0.0.0.0/tcp/1/ws'], '--listen must be a port, a TCP multiaddr'],
+    [[link, '--listen', 'everywhere'], '--listen must be a port, a TCP multiaddr'],
+    [[link, '--listen', '70000'], '--listen port must be 0–65535'],
+    [[link, '--address', '0x1234'], '--address must be an Ethereum address']
   ])('refuses %j with one line', (argv, message) => {
     let err: Error | undefined
     try { parseVolunteerArgs(argv, env) } catch (e) { err = e as Error }

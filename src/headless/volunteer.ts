@@ -13,9 +13,10 @@ import { fetchTrackerCampaign } from './tracker-campaign.ts'
 import { loadCheckpoint, saveCheckpoint, type StageCheckpoint } from './stage-checkpoint-file.ts'
 import { resumePlan } from './resume-plan.ts'
 import { createNodeLibp2p, type NodeLibp2p } from './node-libp2p.ts'
+import { isTcpAddr, linkTransport, type TabLibp2p } from '../net/tab-node.ts'
 import { createNodeCompute, type NodeCompute } from './node-compute.ts'
-import { loadWalletKey, signInWithKeyFile } from './wallet-sign-in.ts'
-import { SetupError, TrackerUnreachableError, UsageError } from './errors.ts'
+import { loadWalletKey, signInWithKeyFile, signInWithPastedSignature } from './wallet-sign-in.ts'
+import { BadSignatureError, SetupError, TrackerUnreachableError, UsageError } from './errors.ts'
 import { MIN_SAVE_INTERVAL_MS, SAVE_EVERY_MS } from './constants.ts'
 
 export interface VolunteerEvents {
@@ -59,6 +60,23 @@ export async function startVolunteer (args: VolunteerArgs, events: VolunteerEven
   const { previousStage, savedWeights, notes } = resumePlan(manifest, args.stage, await loadCheckpoint(args.dataDir, campaignId))
   for (const n of notes) events.log(n)
 
+  // Signed in before the GPU and the swarm: a refused sign-in costs no join. It binds the PeerId
+  // (the key's), so no connection is needed yet.
+  try {
+    if (wallet != null) {
+      const address = await signInWithKeyFile(wallet, key.privateKey, origin)
+      events.log(`signed in as ${address}: this volunteer's work is credited to it`)
+    } else if (args.address != null) {
+      const address = await signInWithPastedSignature(args.address, key.privateKey, origin)
+      events.log(`signed in as ${address}: this volunteer's work is credited to it`)
+    } else {
+      events.log('no --wallet-key or --address: work is credited to this PeerId; restart with one of them to bind it to an address (its earlier work follows it)')
+    }
+  } catch (err) {
+    if (err instanceof BadSignatureError) throw err
+    throw new SetupError(`sign-in with ${wallet != null ? 'the wallet key' : '--address'} failed: ${(err as Error).message}`)
+  }
+
   const compute = createNodeCompute()
   const probe = await compute.api.probe()
   if (probe.type !== 'ok') throw new SetupError(`no WebGPU device: ${probe.reason}`)
@@ -66,25 +84,26 @@ export async function startVolunteer (args: VolunteerArgs, events: VolunteerEven
 
   let net: NodeLibp2p
   try {
-    net = await createNodeLibp2p({ origin, relayAddrs, privateKey: key.privateKey })
+    net = await createNodeLibp2p({ origin, relayAddrs, privateKey: key.privateKey, tcpListen: args.listen })
   } catch (err) {
     throw new TrackerUnreachableError(`cannot reach the tracker's relay at ${relayAddrs[0]}: ${(err as Error).message}`)
   }
   const peerId = net.node.peerId.toString()
   events.log(`PeerId ${peerId}${key.created ? ' (new identity)' : ''}, data dir ${args.dataDir}`)
-  if (wallet != null) {
-    try {
-      const address = await signInWithKeyFile(wallet, key.privateKey, origin)
-      events.log(`signed in as ${address}: this volunteer's work is credited to it`)
-    } catch (err) {
-      await net.stop()
-      compute.release()
-      throw new SetupError(`sign-in with the wallet key failed: ${(err as Error).message}`)
-    }
-  } else {
-    events.log('no --wallet-key: work is credited to this PeerId; restart with --wallet-key FILE to bind it to an address (its earlier work follows it)')
-  }
+  logTransports(net.node, args.listen != null, events.log)
   return run({ args, manifest, relayAddrs, privateKey: key.privateKey, net, compute, previousStage, savedWeights, events, peerId })
+}
+
+/** Says where TCP listens, then each direct connection and its transport (TCP to a Node volunteer, WebRTC otherwise). */
+function logTransports (node: TabLibp2p, tcp: boolean, log: (line: string) => void): void {
+  const tcpAddrs = node.getMultiaddrs().filter(isTcpAddr).map(a => a.decapsulate('/p2p').toString())
+  log(tcp
+    ? `listening on TCP ${tcpAddrs.join(' ')}: Node volunteers that reach it connect over TCP, browser tabs over WebRTC`
+    : 'no TCP (--listen none): every direct connection is WebRTC')
+  node.addEventListener('connection:open', evt => {
+    const kind = linkTransport(evt.detail)
+    if (kind !== 'relayed') log(`direct connection to ${evt.detail.remotePeer.toString()} over ${kind === 'tcp' ? 'TCP' : 'WebRTC'}`)
+  })
 }
 
 interface RunInit {

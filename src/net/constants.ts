@@ -16,6 +16,13 @@ export const DEFAULT_TIMEOUT_MS = 30_000
  */
 export const DIAL_TIMEOUT_MS = 15_000
 
+/**
+ * Opening a TCP socket to a Node volunteer's advertised addresses: on a network that reaches it,
+ * it connects within a round trip; one behind NAT or a firewall never answers, so give up soon and
+ * use WebRTC. (The handshake after it gets DIAL_TIMEOUT_MS.)
+ */
+export const TCP_CONNECT_TIMEOUT_MS = 3_000
+
 /** Dial attempts per relay before giving up on a direct connection. */
 export const DIAL_ATTEMPTS = 2
 

@@ -117,8 +117,9 @@ export class StageFlow {
         route.outDigest = await this.#i.signer.digest(this.#i.encoder.encode('activations', mb, x).payload)
         // The commitment goes out beside the send; the tracker's answer says whether to shadow.
         const audit = this.#audit(mb, x)
-        await this.#i.router.forward(mb, route)
-        if (await audit) await this.#i.spot.sendShadows(mb, x, route.sentTo ?? undefined, this.#i.next())
+        // The replica it went to (by the time the tracker answers, its gradients may be back and the route closed).
+        const primary = await this.#i.router.forward(mb, route)
+        if (await audit) await this.#i.spot.sendShadows(mb, x, primary, this.#i.next())
       },
       sendGradients: async (mb, dx) => {
         const to = route.from!

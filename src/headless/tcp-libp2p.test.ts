@@ -88,12 +88,14 @@ describe('direct connections between headless volunteers', () => {
 
   it('a volunteer with --listen none connects over WebRTC, though its peer advertises TCP', async () => {
     await knowsTcpAddr(c, b)
-    const conn = await directConnection(c, relayAddrs, b.peerId)
+    // On a loaded 2-core CI machine node-datachannel's first handshake can time out; a volunteer's
+    // router dials again the same way, so the test does too, once.
+    const conn = await directConnection(c, relayAddrs, b.peerId).catch(async () => await directConnection(c, relayAddrs, b.peerId))
     expect(linkTransport(conn)).toBe('webrtc')
     expect(isDirect(conn)).toBe(true)
     // The other way round, the existing WebRTC connection serves.
     expect(linkTransport(await directConnection(b, relayAddrs, c.peerId))).toBe('webrtc')
-  }, 45_000)
+  }, 90_000)
 
   it('a TCP address that does not answer falls back to WebRTC', async () => {
     const s = createServer()

@@ -12,14 +12,9 @@
 //   POST release {peerId, microbatch}              → {ok}
 //   POST loss {peerId, microbatch, loss}           → {ok}
 //   POST leave {peerId}                            → {ok}
-//   POST spotcommit {peerId, microbatch, stage, step, weightsDigest, root, numel} → SpotCommitReply
-//                                                  (a Merkle root over this replica's output, before it
-//                                                   learns whether the tracker checks it)
-//   POST spotcheck {peerId, microbatch, stage, proofs} → SpotReply (opens the revealed indices)
+//   POST spotcheck {peerId, microbatch, stage, step, weightsDigest, sample} → SpotReply
 //   POST report {peerId, offender, reason}         → {ok}    (a peer this tab disconnected: PeerReportBody)
 //   GET  swarm                                     → SwarmStatus
-//   GET  learned?step=k                            → LearnedReply (credited microbatches per peer in the
-//                                                    sync period ending at step k: replicas cap sync weights at them)
 
 /** Most leases one request may ask for (a stage-0 tab's window). */
 export const MAX_LEASE_WINDOW = 16
@@ -47,8 +42,6 @@ export type PeerReportReason = typeof PEER_REPORT_REASONS[number]
 /** A tab tells the tracker which peer it disconnected and why (evidence for the operator; it excludes no one by itself). */
 export interface PeerReportBody { offender: string, reason: PeerReportReason }
 
-export interface LearnedReply { step: number, final: boolean, counts: Record<string, number> }
-
 /** A microbatch id to run, with the optimizer step it belongs to (id / accumulation). */
 export interface Lease { id: number, step: number }
 
@@ -62,18 +55,7 @@ export interface CompleteReply extends LeaseReply {
   credited: boolean
 }
 
-/**
- * A replica's commitment to its output of a microbatch: the root of ledger/output-merkle.ts over
- * `numel` floats. `weightsDigest` null: its weights moved on since the sync (committed, not compared).
- */
-export interface SpotCommitBody { microbatch: number, stage: number, step: number, weightsDigest: string | null, root: string, numel: number }
-/**
- * Whether the tracker checks this output (then: the indices to open), and whether the caller must
- * also send this microbatch's activations to the other replicas of the next stage ("shadows").
- */
-export interface SpotCommitReply { checked: boolean, indices?: number[], shadowNext: boolean }
-/** Opens a committed check: one output-merkle proof per revealed index, in order. */
-export interface SpotOpenBody { microbatch: number, stage: number, proofs: unknown[] }
+export interface SpotReportBody { microbatch: number, stage: number, step: number, weightsDigest: string, sample: number[] }
 export interface SpotReply { verdicts: Array<{ peerId: string, verdict: 'verified' | 'flagged' }> }
 
 /** Counters a tab reports with every heartbeat. */
@@ -98,23 +80,11 @@ export interface TabStats {
 
 export interface StepLoss { step: number, loss: number, microbatches: number }
 
-/** What spot checks say of a replica (set only when there is something to say). */
-export interface ReplicaChecks {
-  /** 1: failed a spot check or skipped too many; out of routing, its share withheld. */
-  excluded?: number
-  /** 1: passed a spot check. */
-  verified?: number
-  /** Spot checks it left unanswered past their deadline. */
-  skipped?: number
-}
-
 export interface SwarmStatus {
   step: number
   totalSteps: number
   done: boolean
-  stages: Array<{ stage: number, replicas: Array<{ peerId: string } & TabStats & ReplicaChecks> }>
+  stages: Array<{ stage: number, replicas: Array<{ peerId: string } & TabStats> }>
   losses: StepLoss[]
   microbatches: { scheduled: number, completed: number, retried: number, lost: number, in_flight: number }
-  /** Spot-check reports owed now (credit waits on them). */
-  spot_due?: number
 }

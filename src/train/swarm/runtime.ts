@@ -50,7 +50,7 @@ export interface SwarmRuntimeInit {
   /** The campaign's boundary codec (manifest `codec`). @default 'fp32' */
   codec?: CodecName
   flops: { forward: number, backward: number }
-  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'spotcommit' | 'spotcheck' | 'learned' | 'join' | 'report' | 'status'>
+  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'spotcheck' | 'join' | 'report' | 'status'>
   transport: TensorTransport
   signer: HopSigner
   kernels: StageKernels
@@ -123,7 +123,6 @@ export class SwarmRuntime {
       fetch: async (peer, step, n, ms) => await init.transport.fetchWeights(peer, step, n, ms),
       digest: async p => await init.signer.digest(p),
       maxWeight: init.training.accumulation * init.training.sync_every,
-      learned: async step => await init.tracker.learned(step),
       onViolation: (peer, err) => { this.#violation(peer, err) },
       onMessage: text => { ev.message?.(text) }
     })
@@ -147,9 +146,8 @@ export class SwarmRuntime {
       onError: async err => { if (isForgotten(err)) await this.#rejoin() }
     })
     this.spot = new SpotChecker({
-      me: init.me, rate: init.spotCheckRate,
-      commit: async body => await init.tracker.spotcommit(body),
-      open: async body => await init.tracker.spotcheck(body),
+      campaign: init.campaign, me: init.me, rate: init.spotCheckRate, syncEvery: init.training.sync_every,
+      report: async body => await init.tracker.spotcheck(body),
       sendShadow: async (to, mb, data) => { await this.flow.sendShadow(to, mb, data) },
       onFlagged: () => { ev.flagged?.() }
     })
@@ -166,7 +164,7 @@ export class SwarmRuntime {
     })
     this.membership.replicas = init.replicas
     this.flow = new StageFlow({
-      me: init.me, stage: init.stage, isFirst: init.isFirst, isLast: init.isLast, flops: init.flops, lookahead: init.settings.lookahead, syncEvery: init.training.sync_every, accumulation: init.training.accumulation,
+      me: init.me, stage: init.stage, isFirst: init.isFirst, isLast: init.isLast, flops: init.flops, lookahead: init.settings.lookahead,
       shape: init.shape, compute: this.compute, clock: this.steps, router: this.router, spot: this.spot, signer: init.signer,
       transport: init.transport, data: init.data,
       encoder: new BoundaryEncoder({ codec: init.codec ?? 'fp32', campaignSeed: init.training.seed, stage: init.stage, shape: init.shape }),

@@ -29,6 +29,10 @@ test('a cheating replica is caught by spot checks: excluded from routing, its sh
     const status = await (await fetch(`${tracker.url}/api/campaigns/${campaignId}/swarm`)).json()
     const stage1 = status.stages[1].replicas as Array<{ peerId: string, excluded?: number }>
     expect(stage1.find(r => r.peerId === cheater)?.excluded).toBe(1)
+    // Every volunteer's stage map marks it, and only it.
+    const excludedBadge = run.pages[3].getByTestId('stage-map').getByTestId('replica-excluded')
+    await expect(excludedBadge).toHaveCount(1)
+    await expect(excludedBadge.locator('xpath=..')).toContainText(cheater.slice(-6))
 
     const own = await (await fetch(`${tracker.url}/api/campaigns/${campaignId}/ownership`)).json() as { total_flops: number, holders: Array<{ address: string, share: number }> }
     expect(own.total_flops).toBeGreaterThan(0)

@@ -12,9 +12,14 @@
 //   POST release {peerId, microbatch}              → {ok}
 //   POST loss {peerId, microbatch, loss}           → {ok}
 //   POST leave {peerId}                            → {ok}
-//   POST spotcheck {peerId, microbatch, stage, step, weightsDigest, sample} → SpotReply
+//   POST spotcommit {peerId, microbatch, stage, step, weightsDigest, root, numel} → SpotCommitReply
+//                                                  (a Merkle root over this replica's output, before it
+//                                                   learns whether the tracker checks it)
+//   POST spotcheck {peerId, microbatch, stage, proofs} → SpotReply (opens the revealed indices)
 //   POST report {peerId, offender, reason}         → {ok}    (a peer this tab disconnected: PeerReportBody)
 //   GET  swarm                                     → SwarmStatus
+//   GET  learned?step=k                            → LearnedReply (credited microbatches per peer in the
+//                                                    sync period ending at step k: replicas cap sync weights at them)
 
 /** Most leases one request may ask for (a stage-0 tab's window). */
 export const MAX_LEASE_WINDOW = 16
@@ -33,6 +38,12 @@ export interface HeartbeatReply {
   /** Ready replicas of the previous stage: the only peers whose activations this tab takes. */
   prev: string[]
   excluded: boolean
+  /**
+   * Microbatches (of the tracker's step and the next) whose activations this tab, if it sends
+   * them, also sends to every other replica of the next stage: the tracker checks that stage's
+   * outputs of them. Only the sender hears this, so the checked replica cannot foresee its check.
+   */
+  shadows?: number[]
 }
 
 /** Why a tab disconnected a peer (the gate's violations, src/train/swarm/peer-gate.ts). */
@@ -42,6 +53,8 @@ export type PeerReportReason = typeof PEER_REPORT_REASONS[number]
 /** A tab tells the tracker which peer it disconnected and why (evidence for the operator; it excludes no one by itself). */
 export interface PeerReportBody { offender: string, reason: PeerReportReason }
 
+export interface LearnedReply { step: number, final: boolean, counts: Record<string, number> }
+
 /** A microbatch id to run, with the optimizer step it belongs to (id / accumulation). */
 export interface Lease { id: number, step: number }
 
@@ -49,13 +62,23 @@ export interface LeaseReply {
   /** The tracker's optimizer step: every step below it has completed everywhere. */
   step: number
   leases: Lease[]
+  /** Leased microbatches to shadow to the other replicas of stage 1 (see HeartbeatReply.shadows). */
+  shadows?: number[]
 }
 
 export interface CompleteReply extends LeaseReply {
   credited: boolean
 }
 
-export interface SpotReportBody { microbatch: number, stage: number, step: number, weightsDigest: string, sample: number[] }
+/**
+ * A replica's commitment to its output of a microbatch: the root of ledger/output-merkle.ts over
+ * `numel` floats. `weightsDigest` null: its weights moved on since the sync (committed, not compared).
+ */
+export interface SpotCommitBody { microbatch: number, stage: number, step: number, weightsDigest: string | null, root: string, numel: number }
+/** Whether the tracker checks this output; then, the indices to open (revealed only now, after the commitment). */
+export interface SpotCommitReply { checked: boolean, indices?: number[] }
+/** Opens a committed check: one output-merkle proof per revealed index, in order. */
+export interface SpotOpenBody { microbatch: number, stage: number, proofs: unknown[] }
 export interface SpotReply { verdicts: Array<{ peerId: string, verdict: 'verified' | 'flagged' }> }
 
 /** Counters a tab reports with every heartbeat. */
@@ -80,11 +103,23 @@ export interface TabStats {
 
 export interface StepLoss { step: number, loss: number, microbatches: number }
 
+/** What spot checks say of a replica (set only when there is something to say). */
+export interface ReplicaChecks {
+  /** 1: failed a spot check or skipped too many; out of routing, its share withheld. */
+  excluded?: number
+  /** 1: passed a spot check. */
+  verified?: number
+  /** Spot checks it left unanswered past their deadline. */
+  skipped?: number
+}
+
 export interface SwarmStatus {
   step: number
   totalSteps: number
   done: boolean
-  stages: Array<{ stage: number, replicas: Array<{ peerId: string } & TabStats> }>
+  stages: Array<{ stage: number, replicas: Array<{ peerId: string } & TabStats & ReplicaChecks> }>
   losses: StepLoss[]
   microbatches: { scheduled: number, completed: number, retried: number, lost: number, in_flight: number }
+  /** Spot-check reports owed now (credit waits on them). */
+  spot_due?: number
 }

@@ -72,6 +72,8 @@ export class SimTracker {
       release: async mb => { await call(c => { c.release(peerId, mb) }) },
       loss: async (mb, loss) => { await call(c => { c.reportLoss(peerId, mb, loss) }) },
       leave: async () => { await call(c => { c.leave(peerId) }) },
+      learned: async () => null,
+      spotcommit: async () => await call(() => ({ checked: false })),
       spotcheck: async () => await call(() => ({ verdicts: [] })),
       report: async b => { await call(() => { this.reports.record(peerId, b.offender, b.reason) }) },
       status: async () => await call(c => c.status())

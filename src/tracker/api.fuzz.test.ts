@@ -37,7 +37,7 @@ beforeAll(async () => {
 })
 afterAll(async () => { await t.close(); await rm(dir, { recursive: true, force: true }) })
 
-const ACTIONS = ['join', 'heartbeat', 'lease', 'complete', 'release', 'loss', 'leave', 'spotcheck', 'swarm', 'ledger', 'ownership', 'ledger/proof/0', 'ledger/proof/99999999999999999999']
+const ACTIONS = ['join', 'heartbeat', 'lease', 'complete', 'release', 'loss', 'leave', 'spotcommit', 'spotcheck', 'swarm', 'ledger', 'ownership', 'ledger/proof/0', 'ledger/proof/99999999999999999999']
 const path = fc.oneof(
   fc.constantFrom(...ACTIONS).map(a => () => `/api/campaigns/${id}/${a}`),
   fc.constantFrom('/api/health', '/api/campaigns', '/api/siwe/nonce', '/api/siwe/verify', '/api/session', '/api/admin/login?token=x', '/api/datasets',

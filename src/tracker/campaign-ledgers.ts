@@ -99,9 +99,11 @@ export interface CampaignLedgers {
    * LedgerStartError naming the file, line and reason of the first one that does not verify.
    */
   openAll(): void
-  /** Work of this peer is withheld from ownership (it failed a spot check). */
+  /** Work of this peer is withheld from ownership (it failed or skipped spot checks). */
   withhold(campaignId: string, peerId: string): void
   isWithheld(campaignId: string, peerId: string): boolean
+  /** Tells which of a peer's credited microbatches wait on a spot check (they stay out of its share until then). */
+  pendWith(campaignId: string, isPending: (peerId: string, microbatch: number) => boolean): void
   handle(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<boolean>
   close(): void
 }
@@ -109,6 +111,7 @@ export interface CampaignLedgers {
 export function createCampaignLedgers (init: CampaignLedgersInit): CampaignLedgers {
   const stores = new Map<string, LedgerStore>()
   const withheld = new Map<string, Set<string>>()
+  const pending = new Map<string, (peerId: string, microbatch: number) => boolean>()
   mkdirSync(join(init.dataDir, 'ledger'), { recursive: true })
 
   function manifestOf (id: string): CampaignManifest {
@@ -176,6 +179,7 @@ export function createCampaignLedgers (init: CampaignLedgersInit): CampaignLedge
       s.add(peerId)
     },
     isWithheld,
+    pendWith (id, isPending) { pending.set(id, isPending) },
     async handle (req, res, path, query) {
       const m = /^\/api\/campaigns\/([0-9a-f]{32})\/(ledger|ownership|ledger\/proof\/(\d+))$/.exec(path)
       if (m == null) return false
@@ -183,7 +187,7 @@ export function createCampaignLedgers (init: CampaignLedgersInit): CampaignLedge
       const id = m[1]
       const s = store(id)
       if (m[2] === 'ownership') {
-        sendJson(res, 200, computeOwnership(s.entries(), { addressOf: p => init.bindings.addressOf(p), isWithheld: p => isWithheld(id, p) }))
+        sendJson(res, 200, computeOwnership(s.entries(), { addressOf: p => init.bindings.addressOf(p), isWithheld: (p, e) => isWithheld(id, p) || pending.get(id)?.(p, e.microbatch) === true }))
         return true
       }
       if (m[3] != null) {

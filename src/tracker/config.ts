@@ -28,6 +28,8 @@ export interface TrackerConfig {
   turnTtlS?: number
   /** Proxies whose X-Forwarded-* headers are believed. @default none (TABGRAD_TRUSTED_PROXIES) */
   trustedProxies?: string[]
+  /** How long a spot-checked replica has to open its check before it counts as skipped. @default 90000 */
+  spotDeadlineMs?: number
 }
 
 const USAGE = `usage: npm start -- [--host H] [--port P] [--relay-port P] [--data-dir DIR] [--static-dir DIR]

@@ -23,6 +23,8 @@ let campaign: string
 const manifest = demoManifest('c'.repeat(64), 100_000)
 manifest.name = 'Ledger test'
 manifest.training.accumulation = 2
+// No spot checks: a checked microbatch would keep the stage-1 share pending on a report never sent.
+manifest.spot_check_rate = 0
 
 /** Tabs' keys by PeerId: a swarm call for one of them is signed with its key, as the app does. */
 const keys = new Map<string, PrivateKey>()

@@ -4,12 +4,13 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTracker, type Tracker } from './tracker.ts'
+import type { TrackerConfig } from './config.ts'
 
 export interface TestTrackers {
   /** A fresh temporary data directory (removed by cleanup). */
   dataDir(): Promise<string>
   /** A tracker on `dataDir` (a fresh directory by default), as a restart test starts one again on the same. */
-  start(dataDir?: string): Promise<Tracker>
+  start(dataDir?: string, config?: Partial<TrackerConfig>): Promise<Tracker>
   /** Closes `t` now (a restart test then starts another on its directory). */
   close(t: Tracker): Promise<void>
   /** Closes every tracker still open and removes every directory made. */
@@ -26,8 +27,8 @@ export function testTrackers (prefix = 'tabgrad-test-'): TestTrackers {
   }
   return {
     dataDir,
-    async start (dir) {
-      const t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir ?? await dataDir(), staticDir: 'public' })
+    async start (dir, config = {}) {
+      const t = await startTracker({ host: '127.0.0.1', port: 0, relayPort: 0, dataDir: dir ?? await dataDir(), staticDir: 'public', ...config })
       open.push(t)
       return t
     },

@@ -75,7 +75,7 @@ export async function startTracker (config: TrackerConfig): Promise<Tracker> {
   try { ledgers.openAll() } catch (err) { ledgers.close(); bindings.close(); await relay.stop(); throw err }
   const snapshots = new JsonSnapshots()
   const reachability = createReachability()
-  const swarm = createSwarmRoutes({ campaigns, ledgers, snapshots, dataDir: config.dataDir, reachability, bindings })
+  const swarm = createSwarmRoutes({ campaigns, ledgers, snapshots, dataDir: config.dataDir, reachability, bindings, ...(config.spotDeadlineMs != null ? { spotDeadlineMs: config.spotDeadlineMs } : {}) })
   // Seed shards go only to the tab that signed the request (its own nonce cache: the path is signed, so no call crosses).
   const seedAuth = createCallerAuth()
 

@@ -415,7 +415,7 @@ export class Coordinator {
     return [...(this.#routable.get(stage) ?? [])]
   }
 
-  /** Takes a peer out of routing (it failed a spot check); its leases return to the pool. */
+  /** Takes a peer out of routing (it failed or skipped spot checks); its leases return to the pool. */
   exclude (peerId: string): void {
     this.#excluded.add(peerId)
     this.#routable = null

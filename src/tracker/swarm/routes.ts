@@ -9,14 +9,18 @@ import { Coordinator, NotLeaseHolderError, NotStageZeroError, UnknownTabError } 
 import { createCallerAuth, type CallerAuth } from './caller-auth.ts'
 import { checkRoute } from './route-check.ts'
 import { openSwarmStateStore } from './swarm-state.ts'
-import { MAX_LEASE_WINDOW, PEER_REPORT_REASONS, type CompleteReply, type PeerReportReason } from '../../protocol/swarm.ts'
+import { MAX_LEASE_WINDOW, PEER_REPORT_REASONS, type CompleteReply, type HeartbeatReply, type LeaseReply, type LearnedReply, type PeerReportReason } from '../../protocol/swarm.ts'
 import { PeerReports } from './peer-reports.ts'
 import type { Reachability } from '../reachability.ts'
 import { swarmSettingsOf } from '../../campaign/swarm-settings.ts'
 import { SpotChecks } from '../../ledger/spot-checks.ts'
+import { SpotAudit } from './spot-audit.ts'
+import { LearnedCounts } from './learned-counts.ts'
 import type { Bindings } from '../../identity/bindings.ts'
 import { parseHeartbeatStats } from '../heartbeat-stats.ts'
 import { createLogger } from '../../log.ts'
+import { randomBytes } from 'node:crypto'
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 
 const log = createLogger('tabgrad:tracker:swarm')
 import { readJsonBody, sendJson, sendJsonCached, type JsonSnapshots } from '../http-util.ts'
@@ -44,6 +48,8 @@ export interface SwarmRoutesInit {
   reachability?: Pick<Reachability, 'kind'>
   /** Which address each PeerId signed in as: spot-check votes count per address. @default no one is bound */
   bindings?: Pick<Bindings, 'addressOf'>
+  /** How long a checked route member has to open its check. @default 90000 */
+  spotDeadlineMs?: number
 }
 
 export interface SwarmRoutes {
@@ -51,6 +57,8 @@ export interface SwarmRoutes {
   handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>
   coordinator(campaignId: string): Coordinator | undefined
   spotChecks(campaignId: string): SpotChecks | undefined
+  /** The campaign's commit/reveal audit of spot checks (which checks are due, who skipped). */
+  spotAudit(campaignId: string): SpotAudit | undefined
   /** Peers tabs disconnected, with who reported them. */
   peerReports(campaignId: string): PeerReports | undefined
 }
@@ -110,6 +118,8 @@ export function stageWorkOf (m: CampaignManifest): number[] {
 export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
   const coordinators = new Map<string, Coordinator>()
   const checks = new Map<string, SpotChecks>()
+  const audits = new Map<string, { audit: SpotAudit, sweptAt: number }>()
+  const learned = new Map<string, LearnedCounts>()
   const reports = new Map<string, PeerReports>()
   const reachableFrom = reachableFilter(init.reachability)
   const cutOffStages = cutOffFilter(init.reachability)
@@ -136,15 +146,77 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
       })
       // A restarted tracker: the ledger says what is done (so the step), the state file who is flagged.
       const ledgers = init.ledgers
-      if (ledgers != null) coord.restoreDone(mb => ledgers.has(id, mb))
+      let pastLife = false
+      if (ledgers != null) coord.restoreDone(mb => { const c = ledgers.has(id, mb); pastLife ||= c; return c })
       for (const p of state.load(id).excluded) coord.exclude(p)
       coordinators.set(id, coord)
+      // Counts start now: a period begun before a restart (credits this process never saw) is not final.
+      learned.set(id, new LearnedCounts(m.training.accumulation, m.training.sync_every, pastLife ? coord.step + 1 : coord.step))
     }
     return { coord, manifest: rec.manifest }
   }
 
+  /** The campaign's spot-check audit, its secret created once and kept in the state file. */
+  async function auditFor (id: string, m: CampaignManifest): Promise<SpotAudit> {
+    const held = audits.get(id)
+    if (held != null) return held.audit
+    let saved = state.load(id)
+    if (saved.spotSecret == null) {
+      saved = { ...saved, spotSecret: bytesToHex(randomBytes(32)) }
+      await state.save(id, saved)
+    }
+    // Another request may have made it while the secret was being saved.
+    const again = audits.get(id)
+    if (again != null) return again.audit
+    let sc = checks.get(id)
+    if (sc == null) { sc = new SpotChecks(); checks.set(id, sc) }
+    const audit = new SpotAudit({
+      secret: hexToBytes(saved.spotSecret!),
+      rate: m.spot_check_rate,
+      syncEvery: m.training.sync_every,
+      accumulation: m.training.accumulation,
+      stages: m.stages,
+      checks: sc,
+      ...(init.spotDeadlineMs != null ? { deadlineMs: init.spotDeadlineMs } : {})
+    })
+    audits.set(id, { audit, sweptAt: 0 })
+    init.ledgers?.pendWith(id, (peer, mb) => audit.isPending(peer, mb))
+    return audit
+  }
+
+  /** Stage 0's leases, with the ones it must shadow to every stage-1 replica. */
+  async function withShadows<T extends LeaseReply> (id: string, m: CampaignManifest, reply: T): Promise<T> {
+    if (m.spot_check_rate <= 0 || m.stages < 2 || reply.leases.length === 0) return reply
+    const audit = await auditFor(id, m)
+    const shadows = reply.leases.filter(l => audit.selects(l.id, 1)).map(l => l.id)
+    return shadows.length > 0 ? { ...reply, shadows } : reply
+  }
+
+  /** Excludes peers and withholds their share, durably before the caller replies. */
+  async function exclude (id: string, coord: Coordinator, peers: readonly string[]): Promise<void> {
+    if (peers.length === 0) return
+    for (const p of peers) {
+      coord.exclude(p)
+      init.ledgers?.withhold(id, p)
+    }
+    // A restart must not hand an excluded peer its share back.
+    await state.save(id, { ...state.load(id), excluded: coord.excludedPeers() })
+  }
+
+  /** Counts overdue spot checks as skipped, at most once a second; too many skips exclude the peer. */
+  async function sweep (id: string, coord: Coordinator): Promise<void> {
+    const held = audits.get(id)
+    if (held == null || Date.now() - held.sweptAt < 1000) return
+    held.sweptAt = Date.now()
+    const due = held.audit.due
+    const skippers = held.audit.sweep()
+    if (held.audit.due !== due) init.snapshots?.invalidate(id) // the status shows skips
+    for (const p of skippers) log.info(`spotcheck ${id.slice(0, 8)}: ${p.slice(-8)} skipped ${held.audit.skipsOf(p)} checks: excluded`)
+    await exclude(id, coord, skippers)
+  }
+
   async function handle (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
-    const m = /^\/api\/campaigns\/([0-9a-f]{32})\/(join|heartbeat|lease|complete|release|loss|leave|spotcheck|report|swarm)$/.exec(path)
+    const m = /^\/api\/campaigns\/([0-9a-f]{32})\/(join|heartbeat|lease|complete|release|loss|leave|spotcommit|spotcheck|report|swarm|learned)$/.exec(path)
     if (m == null) return false
     const [, id, action] = m
     const { coord, manifest } = coordinatorFor(id)
@@ -156,9 +228,29 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
       const build = (): unknown => {
         const status = coord.status()
         if (Number.isSafeInteger(since)) status.losses = status.losses.filter(l => l.step > since)
+        const audit = audits.get(id)?.audit
+        const sc = checks.get(id)
+        if (audit != null) status.spot_due = audit.due
+        for (const st of status.stages) {
+          for (const r of st.replicas) {
+            if (sc?.isVerified(r.peerId) === true) r.verified = 1
+            const skipped = audit?.skipsOf(r.peerId) ?? 0
+            if (skipped > 0) r.skipped = skipped
+          }
+        }
         return status
       }
       sendJsonCached(req, res, init.snapshots != null ? init.snapshots.get(`${id}/swarm?${since}`, build) : build())
+      return true
+    }
+    if (action === 'learned') {
+      // `?step=k`: microbatches each peer was credited for in the sync period ending at step k.
+      if (req.method !== 'GET') throw new MethodNotAllowedError()
+      const step = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('step'))
+      if (!Number.isSafeInteger(step) || step < 0) throw new BadRequestError('step must be a non-negative integer')
+      const counts = learned.get(id)
+      const reply: LearnedReply = { step, final: coord.step >= step && counts != null && counts.sawWhole(step), counts: counts?.countsAt(step) ?? {} }
+      sendJson(res, 200, reply)
       return true
     }
     if (req.method !== 'POST') throw new MethodNotAllowedError()
@@ -168,6 +260,15 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
     const caller = await auth.authenticate(req, path, body)
     const peerId = peerIdOf(body)
     if (peerId !== caller) throw new ForbiddenError('the call is signed by another peer than the body\'s peerId')
+    /** A spot-check call's stage: only a joined replica of that stage commits or votes on it. */
+    const onOwnStage = (b: Record<string, unknown>): number => {
+      const stage = intOf(b, 'stage')!
+      const tab = coord.tab(peerId)
+      if (tab == null) throw new UnknownTabError(`${peerId} has not joined this campaign`)
+      if (tab.stage !== stage) throw new ForbiddenError(`${peerId} trains stage ${tab.stage}, not ${stage}: only replicas of the checked stage vote on it`)
+      coord.heartbeat(peerId)
+      return stage
+    }
     try {
       switch (action) {
         case 'join': {
@@ -179,12 +280,15 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           break
         }
         case 'heartbeat': {
+          await sweep(id, coord)
           const tab = coord.heartbeat(peerId, parseHeartbeatStats(body.stats))
-          sendJson(res, 200, { stage: tab.stage, step: coord.step, done: coord.done, replicas: coord.replicas(tab.stage), next: tab.stage + 1 < manifest.stages ? reachableFrom(peerId, coord.replicas(tab.stage + 1)) : [], prev: tab.stage > 0 ? coord.replicas(tab.stage - 1) : [], excluded: coord.isExcluded(peerId) })
+          const reply: HeartbeatReply = { stage: tab.stage, step: coord.step, done: coord.done, replicas: coord.replicas(tab.stage), next: tab.stage + 1 < manifest.stages ? reachableFrom(peerId, coord.replicas(tab.stage + 1)) : [], prev: tab.stage > 0 ? coord.replicas(tab.stage - 1) : [], excluded: coord.isExcluded(peerId) }
+          if (manifest.spot_check_rate > 0 && tab.stage + 1 < manifest.stages) reply.shadows = (await auditFor(id, manifest)).shadowsAhead(tab.stage, coord.step)
+          sendJson(res, 200, reply)
           break
         }
         case 'lease':
-          sendJson(res, 200, coord.lease(peerId, Math.min(MAX_LEASE_WINDOW, intOf(body, 'max', true) ?? 1)))
+          sendJson(res, 200, await withShadows(id, manifest, coord.lease(peerId, Math.min(MAX_LEASE_WINDOW, intOf(body, 'max', true) ?? 1))))
           break
         case 'complete': {
           const mb = intOf(body, 'microbatch')!
@@ -201,11 +305,14 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
             // Done only once the ledger entry is durable (appends are batched with one fsync): a
             // failed append leaves the microbatch leased, to be completed or re-run.
             await init.ledgers!.append(id, mb, checked)
+            learned.get(id)?.record(mb, checked.credits.map(c => c.peerId))
+            // Checked route members owe their reports from now on; their credit for it waits.
+            if (manifest.spot_check_rate > 0) (await auditFor(id, manifest)).credited(mb, checked.receipts)
           }
           const credited = coord.complete(peerId, mb, loss)
           const window = Math.min(MAX_LEASE_WINDOW, intOf(body, 'window', true) ?? 0)
           const next = window > 0 ? coord.lease(peerId, window) : { step: coord.step, leases: [] }
-          const reply: CompleteReply = { credited, ...next }
+          const reply: CompleteReply = { credited, ...await withShadows(id, manifest, next) }
           sendJson(res, 200, reply)
           break
         }
@@ -220,30 +327,23 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           sendJson(res, 200, { ok: true })
           break
         }
+        case 'spotcommit': {
+          if (body.weightsDigest !== null && (typeof body.weightsDigest !== 'string' || !/^[0-9a-f]{64}$/.test(body.weightsDigest))) throw new BadRequestError('weightsDigest must be a sha256 hex digest or null')
+          if (typeof body.root !== 'string' || !/^[0-9a-f]{64}$/.test(body.root)) throw new BadRequestError('root must be a sha256 hex digest')
+          const numel = intOf(body, 'numel')!
+          if (numel < 1 || numel > 2 ** 31) throw new BadRequestError('numel must be 1..2^31')
+          const stage = onOwnStage(body)
+          const audit = await auditFor(id, manifest)
+          sendJson(res, 200, audit.commit(peerId, { microbatch: intOf(body, 'microbatch')!, stage, step: intOf(body, 'step')!, weightsDigest: body.weightsDigest, root: body.root, numel }))
+          break
+        }
         case 'spotcheck': {
-          const sample = body.sample
-          if (!Array.isArray(sample) || sample.length === 0 || sample.length > 256 || !sample.every(x => typeof x === 'number')) throw new BadRequestError('sample must be 1..256 numbers')
-          if (typeof body.weightsDigest !== 'string' || !/^[0-9a-f]{64}$/.test(body.weightsDigest)) throw new BadRequestError('weightsDigest must be a sha256 hex digest')
-          const stage = intOf(body, 'stage')!
-          // Only a replica of the checked stage votes on it.
-          const tab = coord.tab(peerId)
-          if (tab == null) throw new UnknownTabError(`${peerId} has not joined this campaign`)
-          if (tab.stage !== stage) throw new ForbiddenError(`${peerId} trains stage ${tab.stage}, not ${stage}: only replicas of the checked stage vote on it`)
-          coord.heartbeat(peerId)
+          const stage = onOwnStage(body)
+          const mb = intOf(body, 'microbatch')!
           const address = init.bindings?.addressOf(peerId)
-          let sc = checks.get(id)
-          if (sc == null) { sc = new SpotChecks(); checks.set(id, sc) }
-          log(`spotcheck ${id.slice(0, 8)} mb ${String(body.microbatch)} stage ${String(body.stage)} step ${String(body.step)} from ${peerId.slice(-8)} weights ${body.weightsDigest.slice(0, 8)}`)
-          const verdicts = sc.report({ peerId, microbatch: intOf(body, 'microbatch')!, stage, step: intOf(body, 'step')!, weightsDigest: body.weightsDigest, sample: sample as number[], ...(address != null ? { address } : {}) })
-          let flagged = false
-          for (const v of verdicts) {
-            if (v.verdict !== 'flagged') continue
-            coord.exclude(v.peerId)
-            init.ledgers?.withhold(id, v.peerId)
-            flagged = true
-          }
-          // Durable before the reply: a restart must not hand a flagged peer its share back.
-          if (flagged) await state.save(id, { version: 1, excluded: coord.excludedPeers() })
+          log(`spotcheck ${id.slice(0, 8)} mb ${mb} stage ${stage} from ${peerId.slice(-8)}`)
+          const verdicts = (await auditFor(id, manifest)).open(peerId, mb, stage, body.proofs, address)
+          await exclude(id, coord, verdicts.filter(v => v.verdict === 'flagged').map(v => v.peerId))
           sendJson(res, 200, { verdicts })
           break
         }
@@ -278,5 +378,5 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
 
   // The campaign page asks too: after a restart it shows the rebuilt step, not 0.
   const coordinator = (id: string): Coordinator | undefined => coordinators.get(id) ?? (init.campaigns.get(id) != null ? coordinatorFor(id).coord : undefined)
-  return { handle, coordinator, spotChecks: id => checks.get(id), peerReports: id => reports.get(id) }
+  return { handle, coordinator, spotChecks: id => checks.get(id), spotAudit: id => audits.get(id)?.audit, peerReports: id => reports.get(id) }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Wallet } from 'ethers'
 import type { Tracker } from '../tracker.ts'
 import { testTrackers } from '../test-trackers.ts'
-import { call, createCampaign, newTab, twoStageManifest, type TestTab } from './swarm-test-kit.ts'
+import { call, createCampaign, newTab, spotOutput, spotVote, twoStageManifest, type TestTab } from './swarm-test-kit.ts'
 
 const trackers = testTrackers('tabgrad-spot-votes-')
 let t: Tracker
@@ -16,9 +16,8 @@ beforeAll(async () => {
 })
 afterAll(async () => { await trackers.cleanup() })
 
-const honest = [0.5, -1.25, 3.0, 1e-6]
-const fake = [9, 9, 9, 9]
-const weightsDigest = 'a'.repeat(64)
+const honest = spotOutput([0.5, -1.25, 3.0, 1e-6])
+const fake = spotOutput([9])
 
 async function stageOneTabs (campaign: string, n: number): Promise<TestTab[]> {
   const tabs = await Promise.all(Array.from({ length: n }, async () => await newTab()))
@@ -26,8 +25,8 @@ async function stageOneTabs (campaign: string, n: number): Promise<TestTab[]> {
   return tabs
 }
 
-async function vote (campaign: string, tab: TestTab, microbatch: number, sample: number[]): Promise<Array<{ peerId: string, verdict: string }>> {
-  const r = await call(t, campaign, tab, 'spotcheck', { microbatch, stage: 1, step: 0, weightsDigest, sample })
+async function vote (campaign: string, tab: TestTab, microbatch: number, output: Float32Array): Promise<Array<{ peerId: string, verdict: string }>> {
+  const r = await spotVote(t, campaign, tab, { microbatch, stage: 1, output })
   expect(r.status).toBe(200)
   return r.json.verdicts
 }
@@ -39,7 +38,7 @@ const signIn = (...tabs: TestTab[]): void => {
 
 describe('spot-check votes count per signed-in identity', () => {
   it('colluding reporters with unbound identities cannot outvote a bound honest one', async () => {
-    const campaign = await createCampaign(t, twoStageManifest('Unbound colluders'))
+    const campaign = await createCampaign(t, twoStageManifest('Unbound colluders', { spotChecked: true }))
     const [c1, c2, anon, bound, bound2] = await stageOneTabs(campaign, 5)
     const checks = (): ReturnType<Tracker['swarm']['spotChecks']> => t.swarm.spotChecks(campaign)
     const coord = t.swarm.coordinator(campaign)!
@@ -69,7 +68,7 @@ describe('spot-check votes count per signed-in identity', () => {
   })
 
   it('two PeerIds bound to one address count once', async () => {
-    const campaign = await createCampaign(t, twoStageManifest('One address, two tabs'))
+    const campaign = await createCampaign(t, twoStageManifest('One address, two tabs', { spotChecked: true }))
     const [p1, p2, h, h2] = await stageOneTabs(campaign, 4)
     signIn(p1, p2)
     signIn(h)
@@ -86,13 +85,13 @@ describe('spot-check votes count per signed-in identity', () => {
   })
 
   it('refuses a vote on a stage the reporter does not train, and from a tab that never joined', async () => {
-    const campaign = await createCampaign(t, twoStageManifest('Wrong stage'))
+    const campaign = await createCampaign(t, twoStageManifest('Wrong stage', { spotChecked: true }))
     const [s0, outsider] = await Promise.all([newTab(), newTab()])
     expect((await call(t, campaign, s0, 'join', { stage: 0 })).json.stage).toBe(0)
-    const body = { microbatch: 1, stage: 1, step: 0, weightsDigest, sample: fake }
-    const wrong = await call(t, campaign, s0, 'spotcheck', body)
+    const wrong = await spotVote(t, campaign, s0, { microbatch: 1, stage: 1, output: fake })
     expect([wrong.status, wrong.json.error]).toEqual([403, expect.stringMatching(/trains stage 0/)])
-    expect((await call(t, campaign, outsider, 'spotcheck', body)).status).toBe(409)
+    expect((await spotVote(t, campaign, outsider, { microbatch: 1, stage: 1, output: fake })).status).toBe(409)
+    expect((await call(t, campaign, s0, 'spotcheck', { microbatch: 1, stage: 1, proofs: [] })).status).toBe(403)
     // Neither counted: two honest replicas now agree with no one outvoting them.
     const [a, b] = await stageOneTabs(campaign, 2)
     await vote(campaign, a, 1, honest)

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTracker } from '../tracker.ts'
-import { call, createCampaign, get, newTab, routeReceipts, twoStageManifest, type TestTab, type TrackerAt } from './swarm-test-kit.ts'
+import { call, createCampaign, spotOutput, spotVote, get, newTab, routeReceipts, twoStageManifest, type TestTab, type TrackerAt } from './swarm-test-kit.ts'
 
 const cleanup: Array<() => Promise<void>> = []
 afterAll(async () => { for (const c of cleanup.reverse()) await c() })
@@ -35,7 +35,7 @@ async function spawnTracker (dataDir: string): Promise<{ tracker: TrackerAt, kil
 it('loses and duplicates nothing when killed mid-append under load; the step holds and a flagged share stays 0', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tabgrad-swarm-kill-'))
   cleanup.push(async () => { await rm(dir, { recursive: true, force: true }) })
-  const m = twoStageManifest('Kill test')
+  const m = twoStageManifest('Kill test', { spotChecked: true })
   m.training.steps = 1000
   const child = await spawnTracker(dir)
   const t = child.tracker
@@ -50,9 +50,9 @@ it('loses and duplicates nothing when killed mid-append under load; the step hol
   await call(t, id, s0[0], 'lease', { max: 1 })
   expect((await call(t, id, s0[0], 'complete', { microbatch: 0, receipts: await routeReceipts(m, id, 0, s0[0], z) })).json.credited).toBe(true)
   const spot = { microbatch: 0, stage: 1, step: 0, weightsDigest: 'f'.repeat(64) }
-  await call(t, id, x, 'spotcheck', { ...spot, sample: [1] })
-  await call(t, id, y, 'spotcheck', { ...spot, sample: [1] })
-  expect((await call(t, id, z, 'spotcheck', { ...spot, sample: [7] })).json.verdicts).toContainEqual({ peerId: z.id, verdict: 'flagged' })
+  await spotVote(t, id, x, { ...spot, output: spotOutput([1]) })
+  await spotVote(t, id, y, { ...spot, output: spotOutput([1]) })
+  expect((await spotVote(t, id, z, { ...spot, output: spotOutput([7]) })).json.verdicts).toContainEqual({ peerId: z.id, verdict: 'flagged' })
 
   // Load: every stage-0 tab leases and completes in a loop; the kill lands while calls are in flight.
   const acked = new Set<number>()

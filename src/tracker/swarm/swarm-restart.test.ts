@@ -5,14 +5,14 @@
 import { afterEach, expect, it } from 'vitest'
 import type { Tracker } from '../tracker.ts'
 import { testTrackers } from '../test-trackers.ts'
-import { call, createCampaign, get, newTab, routeReceipts, twoStageManifest } from './swarm-test-kit.ts'
+import { call, createCampaign, spotOutput, spotVote, get, newTab, routeReceipts, twoStageManifest } from './swarm-test-kit.ts'
 
 const trackers = testTrackers('tabgrad-swarm-restart-')
 afterEach(async () => { await trackers.cleanup() })
 
 it('keeps the step, the done set and the flagged peers across a restart: no double credit, a flagged share stays 0', async () => {
   const dir = await trackers.dataDir()
-  const m = twoStageManifest('Restart test')
+  const m = twoStageManifest('Restart test', { spotChecked: true })
   let t = await trackers.start(dir)
   const id = await createCampaign(t, m)
   const [a, b, x, y, z] = await Promise.all([newTab(), newTab(), newTab(), newTab(), newTab()])
@@ -29,9 +29,9 @@ it('keeps the step, the done set and the flagged peers across a restart: no doub
 
   // z disagrees with x and y on a spot check: flagged, its share withheld.
   const spot = { microbatch: 0, stage: 1, step: 1, weightsDigest: 'f'.repeat(64) }
-  await call(t, id, x, 'spotcheck', { ...spot, sample: [1, 2, 3] })
-  await call(t, id, y, 'spotcheck', { ...spot, sample: [1, 2, 3] })
-  const verdicts = (await call(t, id, z, 'spotcheck', { ...spot, sample: [9, 9, 9] })).json.verdicts
+  await spotVote(t, id, x, { ...spot, output: spotOutput([1, 2, 3]) })
+  await spotVote(t, id, y, { ...spot, output: spotOutput([1, 2, 3]) })
+  const verdicts = (await spotVote(t, id, z, { ...spot, output: spotOutput([9, 9, 9]) })).json.verdicts
   expect(verdicts).toContainEqual({ peerId: z.id, verdict: 'flagged' })
   const shareOf = async (tr: Tracker, p: string): Promise<number> => (await get(tr, `/api/campaigns/${id}/ownership`)).holders.find((h: { address: string }) => h.address === p)?.share ?? 0
   expect(await shareOf(t, z.id)).toBe(0)

@@ -11,8 +11,10 @@ import { writeFileDurable } from '../durable-write.ts'
 
 export interface SwarmState {
   version: 1
-  /** PeerIds flagged by spot checks, in the order they were flagged. */
+  /** PeerIds flagged by spot checks (or that skipped too many), in the order they were excluded. */
   excluded: string[]
+  /** The secret (hex, 32 bytes) that picks which microbatches spot checks cover; made on first use. */
+  spotSecret?: string
 }
 
 /** A state file that is not ours: the tracker will not guess who was flagged. */
@@ -36,7 +38,8 @@ export function parseSwarmState (text: string, where: string): SwarmState {
   if (s?.version !== 1 || !Array.isArray(s.excluded) || !s.excluded.every(p => typeof p === 'string' && PEER.test(p))) {
     throw new SwarmStateError(`${where} is not a swarm state file (version 1, excluded PeerIds)`)
   }
-  return { version: 1, excluded: [...s.excluded] }
+  if (s.spotSecret != null && (typeof s.spotSecret !== 'string' || !/^[0-9a-f]{64}$/.test(s.spotSecret))) throw new SwarmStateError(`${where}: spotSecret must be 64 hex digits`)
+  return { version: 1, excluded: [...s.excluded], ...(s.spotSecret != null ? { spotSecret: s.spotSecret } : {}) }
 }
 
 /** State files under `<dataDir>/swarm/`; `dataDir` undefined keeps state in memory only (tests). */
@@ -64,7 +67,7 @@ export function openSwarmStateStore (dataDir: string | undefined): SwarmStateSto
       return { ...state, excluded: [...state.excluded] }
     },
     async save (id, state) {
-      memory.set(id, { version: 1, excluded: [...state.excluded] })
+      memory.set(id, { ...state, excluded: [...state.excluded] })
       if (dir == null) return
       const text = JSON.stringify(state)
       const prev = queues.get(id) ?? Promise.resolve()

@@ -10,6 +10,7 @@ import { creditTable } from '../campaign-ledgers.ts'
 import { demoManifest } from '../../campaign/demo.ts'
 import type { CampaignManifest } from '../../campaign/manifest.ts'
 import type { Tracker } from '../tracker.ts'
+import { outputTree } from '../../ledger/output-merkle.ts'
 
 export interface TestTab { key: PrivateKey, id: string }
 
@@ -22,12 +23,20 @@ export async function newTab (): Promise<TestTab> {
 }
 
 /** Two stages, two microbatches a step: small enough to walk through by hand. */
-export function twoStageManifest (name: string): CampaignManifest {
+/** `spotChecked`: every stage-1 microbatch is spot-checked (sync every step, rate 1); otherwise none is. */
+export function twoStageManifest (name: string, opts: { spotChecked?: boolean } = {}): CampaignManifest {
   const m = demoManifest('e'.repeat(64), 100_000)
   m.name = name
   m.stages = 2
   m.training.accumulation = 2
   m.training.steps = 10
+  // Spot checks are tested on their own: elsewhere a checked microbatch would hold a stage-1
+  // share pending on a report these tests never send, at random (the tracker's secret picks).
+  m.spot_check_rate = 0
+  if (opts.spotChecked === true) {
+    m.training.sync_every = 1
+    m.spot_check_rate = 1
+  }
   return m
 }
 
@@ -43,6 +52,21 @@ export interface Reply { status: number, json: any }
 export async function call (t: TrackerAt, campaign: string, tab: TestTab, action: string, body: Record<string, unknown> = {}, opts: SignedPostOptions & { signer?: PrivateKey } = {}): Promise<Reply> {
   const res = await signedPost(`${t.url}/api/campaigns/${campaign}/${action}`, opts.signer ?? tab.key, { peerId: tab.id, ...body }, opts)
   return { status: res.status, json: await res.json() }
+}
+
+/** A stage output whose every element comes from `values` (so replicas given the same values agree wherever the tracker looks). */
+export const spotOutput = (values: readonly number[], numel = 256): Float32Array => Float32Array.from({ length: numel }, (_, i) => values[i % values.length])
+
+/**
+ * A replica's spot check as a tab runs it: commit to `output`, then open the indices the reply
+ * reveals (it must be checked). Returns the open's reply.
+ */
+export async function spotVote (t: TrackerAt, campaign: string, tab: TestTab, c: { microbatch: number, stage: number, step?: number, weightsDigest?: string | null, output: Float32Array }): Promise<Reply> {
+  const tree = outputTree(c.output)
+  const commit = await call(t, campaign, tab, 'spotcommit', { microbatch: c.microbatch, stage: c.stage, step: c.step ?? 0, weightsDigest: c.weightsDigest === undefined ? 'a'.repeat(64) : c.weightsDigest, root: tree.root, numel: c.output.length })
+  if (commit.status !== 200) return commit
+  if (commit.json.checked !== true) throw new Error(`microbatch ${c.microbatch} stage ${c.stage} is not checked`)
+  return await call(t, campaign, tab, 'spotcheck', { microbatch: c.microbatch, stage: c.stage, proofs: (commit.json.indices as number[]).map(i => tree.prove(i)) })
 }
 
 export async function get (t: TrackerAt, path: string): Promise<any> {

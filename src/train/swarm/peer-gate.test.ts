@@ -66,7 +66,7 @@ describe('peer gate checks', () => {
 
 describe('replica sync against a hostile replica', () => {
   /** Replica `a` (weights [0, 0], 2 microbatches) averaging with a peer that answers `evil`. */
-  async function syncWith (evil: SyncWeights) {
+  async function syncWith (evil: SyncWeights, learned?: Record<string, number> | null) {
     const k = recordingKernels()
     let p = new Float32Array([0, 0])
     const c = new StageCompute({ kernels: { ...k, exportParams: async () => p.slice(), importParams: async x => { p = x.slice() } }, slots: 1, clock: systemClock })
@@ -75,7 +75,8 @@ describe('replica sync against a hostile replica', () => {
       me: 'a', every: 1, outer: { lr: 1, momentum: 0 }, clock: systemClock, exclusive: c.exclusive.bind(c), peers: () => ['a', 'b', 'c'],
       timeoutMs: 50, maxWeight: 8, onViolation: (peer, err) => { violations.push(`${peer} ${err.name}`) },
       fetch: async (peer, step) => peer === 'b' ? { ...evil, step } : { step, params: new Float32Array([4, 4]), weight: 2 },
-      digest: async x => Array.from(x).join(',')
+      digest: async x => Array.from(x).join(','),
+      ...(learned !== undefined ? { learned: async () => learned } : {})
     })
     await s.start(new Float32Array([0, 0]), 0)
     await s.onStepped(1, 2)
@@ -88,6 +89,16 @@ describe('replica sync against a hostile replica', () => {
     expect(r.params[0]).toBeCloseTo(8008 / 12, 3)
     expect(r.params[0]).toBeLessThan(1000)
     expect(r.violations).toEqual([])
+  })
+
+  it('a claimed weight is capped at the microbatches the tracker credited it for in the period', async () => {
+    const r = await syncWith({ step: 1, params: new Float32Array([1000, 1000]), weight: 8 }, { a: 2, b: 1, c: 2 })
+    // a: [0,0]·2, b: [1000,1000]·1 (its credited work, not its claim of 8), c: [4,4]·2 → 1008 / 5
+    expect(r.params[0]).toBeCloseTo(1008 / 5, 3)
+    // A replica the tracker never credited in the period counts for nothing, and so does one absent from the counts.
+    expect((await syncWith({ step: 1, params: new Float32Array([1000, 1000]), weight: 8 }, { a: 2, c: 2 })).params[0]).toBeCloseTo(2, 5)
+    // Counts not known yet (null): the whole-period cap still holds.
+    expect((await syncWith({ step: 1, params: new Float32Array([1000, 1000]), weight: 1e30 }, null)).params[0]).toBeCloseTo(8008 / 12, 3)
   })
 
   it('NaN weights or parameters are left out of the average and reported', async () => {

@@ -4,7 +4,8 @@
 // the same bits), takes the DiLoCo outer step and loads the result. It runs beside the
 // microbatches (StepClock holds only the *next* optimizer step until it is done). Weights go
 // replica to replica only; the tracker never sees them. A peer's snapshot counts only if every
-// number in it is finite, and its weight is capped at a whole sync period's microbatches, so one
+// number in it is finite, and every weight is capped at the microbatches the tracker credited
+// that replica for in the period (or, until those counts are known, at a whole period's), so one
 // replica can neither poison the average nor claim it for itself (peer-gate.ts).
 import { averageParams } from '../replica.ts'
 import { OuterOptimizer } from '../outer-step.ts'
@@ -31,6 +32,13 @@ export interface ReplicaSyncInit {
   timeoutMs: number
   /** Most microbatches one replica can have learned from in a sync period (accumulation · every): a contribution's weight is capped at it. */
   maxWeight: number
+  /**
+   * Microbatches each replica was credited for in the period ending at `step`, as the tracker
+   * counted them (null: not known). Every weight, this replica's too, is capped at its count, so
+   * a replica cannot claim more of the average than its credited work, and all replicas, reading
+   * the same counts, still compute the same average.
+   */
+  learned?: (step: number) => Promise<Record<string, number> | null>
   /** A peer sent a snapshot with NaN/Inf (it is left out of the average). */
   onViolation?: (peer: string, err: Error) => void
   /** Digest of the loaded weights (spot checks compare replicas holding the same digest). */
@@ -97,7 +105,9 @@ export class ReplicaSync {
     }
     // Sum in PeerId order on every replica: float addition is not associative.
     const all = [...got, { peer: i.me, w: mine }].sort((a, b) => a.peer < b.peer ? -1 : 1)
-    const mean = all.length > 1 ? averageParams(all.map(a => a.w.params), all.map(a => a.w.weight ?? 1)) : own
+    const counts = all.length > 1 ? await i.learned?.(k).catch(() => null) ?? null : null
+    const weightOf = (a: { peer: string, w: SyncWeights }): number => Math.min(a.w.weight ?? 1, counts != null ? counts[a.peer] ?? 0 : Infinity)
+    const mean = all.length > 1 ? averageParams(all.map(a => a.w.params), all.map(weightOf)) : own
     const next = this.#outer.step(mean)
     if (next !== own) await i.exclusive(`I${k}`, async g => { await g.importParams(next) })
     const digest = await i.digest(next)

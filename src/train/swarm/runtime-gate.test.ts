@@ -41,6 +41,8 @@ async function middle () {
       lease: async () => ({ step: STEP, leases: [] }),
       complete: async () => ({ step: STEP, leases: [], credited: true }),
       release: async () => {},
+      learned: async () => null,
+      spotcommit: async () => ({ checked: false }),
       spotcheck: async () => ({ verdicts: [] }),
       join: async () => ({ stage: 1, range: { first: 1, last: 1 }, stages: 3, step: STEP, replicas: reply.replicas }),
       report: async b => { reports.push({ peer: 'me', ...b }) },

@@ -50,7 +50,7 @@ export interface SwarmRuntimeInit {
   /** The campaign's boundary codec (manifest `codec`). @default 'fp32' */
   codec?: CodecName
   flops: { forward: number, backward: number }
-  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'spotcheck' | 'join' | 'report' | 'status'>
+  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'spotcommit' | 'spotcheck' | 'learned' | 'join' | 'report' | 'status'>
   transport: TensorTransport
   signer: HopSigner
   kernels: StageKernels
@@ -123,6 +123,7 @@ export class SwarmRuntime {
       fetch: async (peer, step, n, ms) => await init.transport.fetchWeights(peer, step, n, ms),
       digest: async p => await init.signer.digest(p),
       maxWeight: init.training.accumulation * init.training.sync_every,
+      learned: async step => await init.tracker.learned(step),
       onViolation: (peer, err) => { this.#violation(peer, err) },
       onMessage: text => { ev.message?.(text) }
     })
@@ -137,7 +138,7 @@ export class SwarmRuntime {
     const window = capacity
     this.pump = new LeasePump({
       clock: init.clock, window,
-      lease: async n => await init.tracker.lease(n),
+      lease: async n => this.#shadowing(await init.tracker.lease(n)),
       release: async id => { await init.tracker.release(id) },
       freeSlots: () => this.compute.freeSlots,
       canStart: () => init.isFirst && this.flow.running && !this.#paused && !this.#stopped && (init.isLast || this.membership.next.length > 0),
@@ -146,14 +147,15 @@ export class SwarmRuntime {
       onError: async err => { if (isForgotten(err)) await this.#rejoin() }
     })
     this.spot = new SpotChecker({
-      campaign: init.campaign, me: init.me, rate: init.spotCheckRate, syncEvery: init.training.sync_every,
-      report: async body => await init.tracker.spotcheck(body),
+      me: init.me, rate: init.spotCheckRate,
+      commit: async body => await init.tracker.spotcommit(body),
+      open: async body => await init.tracker.spotcheck(body),
       sendShadow: async (to, mb, data) => { await this.flow.sendShadow(to, mb, data) },
       onFlagged: () => { ev.flagged?.() }
     })
     this.membership = new Membership({
       me: init.me, clock: init.clock, periodMs: t.heartbeatMs ?? HEARTBEAT_MS,
-      heartbeat: async stats => await init.tracker.heartbeat(stats), stats: () => this.stats(),
+      heartbeat: async stats => this.#shadowing(await init.tracker.heartbeat(stats)), stats: () => this.stats(),
       stage: init.stage, status: async () => await init.tracker.status(),
       isExcluded: p => this.picker.isExcluded(p), warm: async p => { await init.transport.warm(p) },
       onChange: () => { changed(); this.pump.kick() },
@@ -164,11 +166,11 @@ export class SwarmRuntime {
     })
     this.membership.replicas = init.replicas
     this.flow = new StageFlow({
-      me: init.me, stage: init.stage, isFirst: init.isFirst, isLast: init.isLast, flops: init.flops, lookahead: init.settings.lookahead,
+      me: init.me, stage: init.stage, isFirst: init.isFirst, isLast: init.isLast, flops: init.flops, lookahead: init.settings.lookahead, syncEvery: init.training.sync_every, accumulation: init.training.accumulation,
       shape: init.shape, compute: this.compute, clock: this.steps, router: this.router, spot: this.spot, signer: init.signer,
       transport: init.transport, data: init.data,
       encoder: new BoundaryEncoder({ codec: init.codec ?? 'fp32', campaignSeed: init.training.seed, stage: init.stage, shape: init.shape }),
-      complete: async (mb, receipts, w, loss) => await init.tracker.complete(mb, receipts, w, loss),
+      complete: async (mb, receipts, w, loss) => this.#shadowing(await init.tracker.complete(mb, receipts, w, loss)),
       retryCompletion: async (err, attempt) => {
         if (attempt >= COMPLETE_RETRIES || this.#stopped) return false
         if (isForgotten(err)) await this.#rejoin()
@@ -314,6 +316,12 @@ export class SwarmRuntime {
     await this.pump.stop()
     if (this.#i.isFirst) for (const mb of this.router.routes.keys()) await this.#i.tracker.release(mb).catch(() => {})
     this.compute.stop()
+  }
+
+  /** A tracker reply that may name microbatches to shadow (spot-checker.ts), passed on unchanged. */
+  #shadowing<T extends { shadows?: number[] }> (reply: T): T {
+    this.spot.learnShadows(reply.shadows)
+    return reply
   }
 
   #trackerSaid (step: number): void {

@@ -4,7 +4,7 @@
 // that stage. The shard is checked against the manifest's config and this stage's range before a
 // byte of it reaches the GPU.
 import type { PrivateKey } from '@libp2p/interface'
-import { signCall } from '../../identity/swarm-call-signature.ts'
+import { createSignedFetch, type SignedFetch } from './signed-fetch.ts'
 import { importStage } from '../../model/checkpoint.ts'
 import type { GPTConfig, StageRange } from '../../model/config.ts'
 import { TrackerError } from './tracker-client.ts'
@@ -22,24 +22,15 @@ export interface SeedRequest {
   timeoutMs?: number
   /** @default Date.now */
   now?: () => number
+  /** Signed requests sharing the swarm client's clock offset. @default its own */
+  signed?: SignedFetch
 }
 
 /** The stage's seed parameters in our flat layout. Throws TrackerError for a refusal, CheckpointError for a shard that does not fit. */
 export async function fetchSeedShard (r: SeedRequest): Promise<Float32Array> {
   const url = `${r.origin.replace(/\/$/, '')}/api/campaigns/${r.campaign}/seed`
-  const path = new URL(url, 'http://x').pathname
-  const now = r.now ?? Date.now
-  const get = async (offsetMs: number): Promise<Response> => {
-    const headers = await signCall(r.privateKey, { method: 'GET', path, peerId: r.peerId, time: now() + offsetMs, body: {} })
-    return await fetch(url, { headers, signal: AbortSignal.timeout(r.timeoutMs ?? 120_000) })
-  }
-  let res = await get(0)
-  if (res.status === 401) {
-    // Our clock may be off the tracker's: retry once on its time (the Date header, truncated to the second).
-    const date = Date.parse(res.headers.get('date') ?? '')
-    await res.body?.cancel()
-    if (Number.isFinite(date)) res = await get(date + 500 - now())
-  }
+  const signed = r.signed ?? createSignedFetch({ peerId: r.peerId, privateKey: r.privateKey, now: r.now })
+  const res = await signed.request('GET', url, { timeoutMs: r.timeoutMs ?? 120_000 })
   if (!res.ok) {
     const json = await res.json().catch(() => ({})) as { error?: string }
     throw new TrackerError(res.status, `seed weights refused: ${json.error ?? `HTTP ${res.status}`}`)

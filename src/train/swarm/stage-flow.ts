@@ -26,6 +26,10 @@ export interface StageFlowInit {
   flops: { forward: number, backward: number }
   /** Steps a sender's weights may lag this replica's (the campaign's lookahead). */
   lookahead: number
+  /** Replica sync period (steps): outputs of a step right after a sync are committed for spot checks. */
+  syncEvery: number
+  /** Microbatches per step: microbatch `mb` belongs to step ⌊mb / accumulation⌋. */
+  accumulation: number
   /** (B, T, C): the shape of activations and gradients. */
   shape: [number, number, number]
   compute: StageCompute
@@ -111,25 +115,37 @@ export class StageFlow {
       sendActivations: async (mb, x) => {
         route.activations = x
         route.outDigest = await this.#i.signer.digest(this.#i.encoder.encode('activations', mb, x).payload)
-        await this.#i.router.forward(mb, route)
+        // The commitment goes out beside the send, never awaited: the forward path waits on no tracker call.
+        void this.#audit(mb, x)
+        const primary = await this.#i.router.forward(mb, route)
+        // The tracker told this tab ahead of time (lease or heartbeat) that the next stage is checked on `mb`.
+        if (this.#i.spot.shadows(mb)) void this.#i.spot.sendShadows(mb, x, primary, this.#i.next())
       },
       sendGradients: async (mb, dx) => {
         const to = route.from!
         const outDigest = await this.#i.signer.digest(this.#i.encoder.encode('gradients', mb, dx).payload)
         const receipt = await this.#sign(mb, 'bwd', this.#i.isLast ? this.#i.flops.forward + this.#i.flops.backward : this.#i.flops.backward, route.inDigest, outDigest, to)
+        // The last stage's output is the gradient of its input: that is what it commits to.
+        if (this.#i.isLast) void this.#audit(mb, dx)
         // The loss rides back to stage 0, whose completion reports it: the tracker counts it before the step can close.
         await this.#send(to, mb, 'gradients', dx, { receipts: [...route.receipts, receipt], ...(route.loss != null ? { loss: route.loss } : {}) })
       }
     }
   }
 
-  /** The router's send: one replica, with this hop's receipt (and a spot-check mark). */
+  /**
+   * Commits this stage's output of `mb` if `mb` belongs to a step right after a sync (the tracker's
+   * rule for what it may check), and opens it if checked. Stage 0's forward is never checked.
+   */
+  async #audit (mb: number, output: Float32Array): Promise<void> {
+    if (this.#i.isFirst || !this.#i.spot.enabled || Math.floor(mb / this.#i.accumulation) % this.#i.syncEvery !== 0) return
+    await this.#i.spot.audit(mb, this.#i.stage, output, this.#current(), this.#i.clock.applied)
+  }
+
+  /** The router's send: one replica, with this hop's receipt. */
   async sendActivationsTo (to: string, mb: number, route: Route): Promise<number> {
     const receipt = await this.#sign(mb, 'fwd', this.#i.flops.forward, route.inDigest, route.outDigest, to)
-    const checked = this.#i.spot.checked(mb, this.#i.clock.applied)
-    const ms = await this.#send(to, mb, 'activations', route.activations!, { receipts: [...route.receipts, receipt], ...(checked ? { spot: 'primary' as const } : {}) })
-    if (checked) void this.#i.spot.sendShadows(mb, route.activations!, to, this.#i.next())
-    return ms
+    return await this.#send(to, mb, 'activations', route.activations!, { receipts: [...route.receipts, receipt] })
   }
 
   async sendShadow (to: string, mb: number, data: Float32Array): Promise<void> {
@@ -238,21 +254,14 @@ export class StageFlow {
     const mb = t.microbatch
     const input = t.data
     if (t.meta.spot === 'shadow') {
+      // Committed and opened like any output (the tracker checks this one); nothing is sent on.
       const output = await this.#i.compute.spot(input, this.#i.isLast ? this.#i.data!(mb).targets : undefined)
-      await this.#i.spot.report(mb, this.#i.stage, output, this.#current())
+      if (this.#i.spot.enabled) await this.#i.spot.audit(mb, this.#i.stage, output, this.#current(), this.#i.clock.applied)
       return
     }
     const route = this.#i.router.open(mb, { input, inDigest: t.sha256, from: t.from, receipts: await this.#countersign(t) })
-    const primary = t.meta.spot === 'primary'
-    const io = this.#io(route)
-    const reporting: StageTransport = primary
-      ? {
-          sendActivations: async (m, x) => { void this.#i.spot.report(m, this.#i.stage, x, this.#current()); await io.sendActivations(m, x) },
-          sendGradients: async (m, dx) => { void this.#i.spot.report(m, this.#i.stage, dx, this.#current()); await io.sendGradients(m, dx) }
-        }
-      : io
     try {
-      const f = await forwardMicrobatch(this.#ops(route), reporting, mb, input, this.#i.isLast ? this.#i.data!(mb).targets : undefined)
+      const f = await forwardMicrobatch(this.#ops(route), this.#io(route), mb, input, this.#i.isLast ? this.#i.data!(mb).targets : undefined)
       if (f.finished) {
         this.#i.router.close(mb)
         if (f.loss != null) this.#i.events.loss(mb, f.loss)

@@ -19,6 +19,7 @@ import type { TabLibp2p } from '../../net/tab-node.ts'
 import type { Weights } from '../../net/weights.ts'
 import { fetchSeedShard } from './seed-client.ts'
 import { createTrackerClient, type HttpTrackerClient } from './tracker-client.ts'
+import { createSignedFetch, type SignedFetch } from './signed-fetch.ts'
 import { createKeySigner, createLibp2pTransport, type Libp2pTransport } from './libp2p-transport.ts'
 import type { HopSigner } from './transport.ts'
 import type { SenderSignedReceipt, SignedReceipt } from '../../ledger/receipt.ts'
@@ -112,6 +113,8 @@ function withAgentStats (tracker: HttpTrackerClient, extra: Record<string, numbe
 export class SwarmTab {
   readonly #init: SwarmTabInit
   readonly #tracker: HttpTrackerClient
+  /** Signed calls on the tracker's clock, shared by the swarm client and the seed download. */
+  readonly #signed: SignedFetch
   readonly #me: string
   #state: SwarmSnapshot
   #runtime: SwarmRuntime | null = null
@@ -124,7 +127,8 @@ export class SwarmTab {
   constructor (init: SwarmTabInit) {
     this.#init = init
     this.#me = init.node.peerId.toString()
-    this.#tracker = withAgentStats(createTrackerClient({ origin: init.origin, campaign: init.campaignId, peerId: this.#me, privateKey: init.privateKey }), init.agentStats)
+    this.#signed = createSignedFetch({ peerId: this.#me, privateKey: init.privateKey })
+    this.#tracker = withAgentStats(createTrackerClient({ origin: init.origin, campaign: init.campaignId, peerId: this.#me, privateKey: init.privateKey, signed: this.#signed }), init.agentStats)
     this.#state = {
       phase: 'joining', message: 'Joining the campaign', progress: 0, stage: null, range: null, stages: init.manifest.stages,
       appliedStep: 0, resumed: false, replicas: [], next: [], microbatches: 0, flops: 0, bytesSent: 0, bytesReceived: 0,
@@ -199,7 +203,7 @@ export class SwarmTab {
           message: text => { this.#update({ message: text }) },
           flagged: () => { this.#update({ message: 'This tab failed a spot check: its outputs disagree with its stage\'s other replicas.' }) },
           excluded: () => {
-            if (this.#state.phase === 'running') this.#update({ phase: 'error', error: 'The tracker excluded this tab: its results failed a spot check against its stage\'s other replicas, so its work is not credited.' })
+            if (this.#state.phase === 'running') this.#update({ phase: 'error', error: 'The tracker excluded this tab: its results failed a spot check against its stage\'s other replicas, or it left three spot checks unanswered, so its work is not credited.' })
           },
           done: () => { if (this.#state.phase === 'running') this.#update({ phase: 'done', message: 'The campaign reached its last step. Thank you!' }) }
         }
@@ -265,7 +269,7 @@ export class SwarmTab {
     if (m.init == null || range == null) return null
     this.#update({ phase: 'loading-weights', message: "Downloading this stage's part of the campaign's checkpoint", progress: 0 })
     const params = await fetchSeedShard({
-      origin: this.#init.origin, campaign: this.#init.campaignId, peerId: this.#me, privateKey: this.#init.privateKey, config: m.model, range,
+      origin: this.#init.origin, campaign: this.#init.campaignId, peerId: this.#me, privateKey: this.#init.privateKey, signed: this.#signed, config: m.model, range,
       onProgress: (loaded, total) => { this.#update({ progress: loaded / total }) }
     })
     this.#update({ message: `Starting from the campaign's checkpoint (${(params.byteLength / 1048576).toFixed(1)} MiB for this stage)`, progress: 1 })

@@ -3,9 +3,9 @@
 // POST is signed with the tab's libp2p key (identity/swarm-call-signature.ts), timed on the
 // tracker's clock as the replies' Date headers tell it, so a tab with a wrong clock still works.
 import type { PrivateKey } from '@libp2p/interface'
-import { signCall } from '../../identity/swarm-call-signature.ts'
-import type { CompleteReply, HeartbeatReply, JoinReply, LeaseReply, PeerReportBody, SpotReply, SpotReportBody, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
-export type { HeartbeatReply, JoinReply, SpotReportBody } from '../../protocol/swarm.ts'
+import { createSignedFetch, type SignedFetch } from './signed-fetch.ts'
+import type { CompleteReply, HeartbeatReply, JoinReply, LearnedReply, LeaseReply, PeerReportBody, SpotCommitBody, SpotCommitReply, SpotOpenBody, SpotReply, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
+export type { HeartbeatReply, JoinReply, SpotCommitBody, SpotOpenBody } from '../../protocol/swarm.ts'
 
 export class TrackerError extends Error {
   override name = 'TrackerError'
@@ -28,6 +28,8 @@ export interface TrackerClientInit {
   timeoutMs?: number
   /** This tab's clock; the tracker's may differ (the Date header of its replies corrects it). @default Date.now */
   now?: () => number
+  /** Signed requests sharing a clock offset with other clients of this tab. @default its own */
+  signed?: SignedFetch
 }
 
 /** The tracker as the swarm runtime sees it; the simulator implements it in memory. */
@@ -43,7 +45,12 @@ export interface TrackerClient {
   release(microbatch: number): Promise<void>
   loss(microbatch: number, loss: number): Promise<void>
   leave(): Promise<void>
-  spotcheck(report: SpotReportBody): Promise<SpotReply>
+  /** Microbatches each peer was credited for in the sync period ending at `step`; null until the tracker's count is final. */
+  learned(step: number): Promise<Record<string, number> | null>
+  /** Commits to an output before learning whether it is checked. */
+  spotcommit(body: SpotCommitBody): Promise<SpotCommitReply>
+  /** Opens a checked output's revealed elements. */
+  spotcheck(body: SpotOpenBody): Promise<SpotReply>
   /** Tells the tracker about a peer this tab disconnected. */
   report(body: PeerReportBody): Promise<void>
   status(): Promise<SwarmStatus>
@@ -66,38 +73,21 @@ export function createTrackerClient (init: TrackerClientInit): HttpTrackerClient
   const base = `${init.origin.replace(/\/$/, '')}/api/campaigns/${init.campaign}`
   const timeout = init.timeoutMs ?? 30_000
   const now = init.now ?? Date.now
-  /** Tracker clock − ours, in ms, from the last reply's Date header (1 s resolution). */
-  let offsetMs = 0
-  async function send (action: string, text: string): Promise<Response> {
-    const url = `${base}/${action}`
-    const headers = await signCall(init.privateKey, { method: 'POST', path: new URL(url, 'http://x').pathname, peerId: init.peerId, time: now() + offsetMs, body: JSON.parse(text) })
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: text, signal: AbortSignal.timeout(timeout) })
-    const date = Date.parse(res.headers.get('date') ?? '')
-    // +500: the header's time was truncated to the second.
-    if (Number.isFinite(date)) offsetMs = date + 500 - now()
-    if (res.ok && action !== 'leave') void presignLeave()
-    return res
-  }
+  const signed = init.signed ?? createSignedFetch({ peerId: init.peerId, privateKey: init.privateKey, now })
   let leaveReady: { at: number, headers: Record<string, string>, text: string } | null = null
   let presigning = false
   async function presignLeave (): Promise<void> {
     if (presigning || (leaveReady != null && now() - leaveReady.at < PRESIGNED_LEAVE_MS)) return
     presigning = true
     try {
-      const text = JSON.stringify({ peerId: init.peerId })
+      const body = { peerId: init.peerId }
       const at = now()
-      const headers = await signCall(init.privateKey, { method: 'POST', path: new URL(`${base}/leave`, 'http://x').pathname, peerId: init.peerId, time: at + offsetMs, body: JSON.parse(text) })
-      leaveReady = { at, headers, text }
+      leaveReady = { at, headers: await signed.sign('POST', `${base}/leave`, body), text: JSON.stringify(body) }
     } catch {} finally { presigning = false }
   }
   async function post<T> (action: string, body: Record<string, unknown> = {}): Promise<T> {
-    const text = JSON.stringify({ peerId: init.peerId, ...body })
-    let res = await send(action, text)
-    // Refused as unsigned or stale: our clock was off (now corrected from the reply); once more.
-    if (res.status === 401) {
-      await res.body?.cancel()
-      res = await send(action, text)
-    }
+    const res = await signed.request('POST', `${base}/${action}`, { body: { peerId: init.peerId, ...body }, timeoutMs: timeout })
+    if (res.ok && action !== 'leave') void presignLeave()
     const json = await res.json().catch(() => ({})) as { error?: string }
     if (!res.ok) throw new TrackerError(res.status, json.error ?? `HTTP ${res.status}`)
     return json as T
@@ -116,8 +106,15 @@ export function createTrackerClient (init: TrackerClientInit): HttpTrackerClient
       leaveReady = null
       void fetch(`${base}/leave`, { method: 'POST', keepalive: true, headers: { 'content-type': 'application/json', ...ready.headers }, body: ready.text }).catch(() => {})
     },
-    spotcheck: async report => await post('spotcheck', { ...report }),
+    spotcommit: async body => await post('spotcommit', { ...body }),
+    spotcheck: async body => await post('spotcheck', { ...body }),
     report: async body => { await post('report', { ...body }) },
+    learned: async step => {
+      const res = await fetch(`${base}/learned?step=${step}`, { signal: AbortSignal.timeout(timeout) })
+      if (!res.ok) throw new TrackerError(res.status, `HTTP ${res.status}`)
+      const r = await res.json() as LearnedReply
+      return r.final ? r.counts : null
+    },
     status: async () => {
       const res = await fetch(`${base}/swarm`, { signal: AbortSignal.timeout(timeout) })
       if (!res.ok) throw new TrackerError(res.status, `HTTP ${res.status}`)

@@ -10,7 +10,7 @@ export type TensorKind = 'activations' | 'gradients'
 
 /** Meta a tensor carries: the route's receipts so far, and whether it is a spot-check copy. */
 /** `loss` rides on gradients: the last stage's loss of the microbatch, for stage 0 to report with its completion. */
-export interface TensorMeta { receipts?: unknown[], spot?: 'primary' | 'shadow', loss?: number }
+export interface TensorMeta { receipts?: unknown[], spot?: 'shadow', loss?: number }
 
 export interface OutboundTensor {
   microbatch: number

@@ -25,6 +25,8 @@ let p1: string
 /** Rewrites a response body on its way to the page, to play a lying tracker. */
 let tamper: ((path: string, body: any) => any) | undefined
 const manifest = demoManifest('d'.repeat(64), 100_000)
+// No spot checks: a checked microbatch would keep the stage-1 share pending on a report never sent.
+manifest.spot_check_rate = 0
 
 /** Tabs' keys by PeerId: their swarm calls are signed, as the app's are. */
 const keys = new Map<string, PrivateKey>()

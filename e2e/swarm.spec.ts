@@ -13,16 +13,23 @@ import { TokenLoader } from '../src/train/data.ts'
 
 test.describe.configure({ mode: 'serial' })
 
-test('2 stages × 1 replica with the q8 codec: loss falls, every scheduled microbatch completes, a quarter of the bytes', async () => {
+test('2 stages × 1 replica with the q8 codec: loss falls, validation loss falls, every scheduled microbatch completes, a quarter of the bytes', async () => {
   test.setTimeout(400_000)
   // q8 here (the kill test below and the other specs run fp32): tensors cross as int8 with per-token scales.
-  const { report } = await runSwarm({ tabs: 2, stages: 2, steps: 6, manifest: m => { m.training.accumulation = 2; m.codec = { name: 'q8' } } })
+  // 8192 tokens held out: after steps 1…6 stage 0 sends the 4 fixed validation batches through the swarm.
+  const { report } = await runSwarm({ tabs: 2, stages: 2, steps: 6, manifest: m => { m.training.accumulation = 2; m.codec = { name: 'q8' }; m.dataset.validation_tokens = 8192 } })
   expect(report.steps).toHaveLength(6)
   const first = report.steps[0].loss
   const last = report.steps.at(-1)!.loss
   expect(first).toBeGreaterThan(5) // ≈ ln 256 at init
   expect(last).toBeLessThan(first - 0.3)
   expect(report.microbatches).toMatchObject({ scheduled: 12, completed: 12, lost: 0 })
+  // Held-out loss, scored by the last stage through the swarm; the last step's pass may be cut off by the end.
+  const val = report.validation
+  expect(val.length).toBeGreaterThanOrEqual(3)
+  expect(val.map(v => v.step)).toEqual([...new Set(val.map(v => v.step))].sort((a, b) => a - b))
+  expect(val.every(v => v.step >= 1 && v.step <= 6 && v.loss > 1 && v.loss < 6)).toBe(true)
+  expect(val.at(-1)!.loss).toBeLessThan(val[0].loss - 0.1)
   expect(report.tabs.map(t => t.stage).sort()).toEqual([0, 1])
   for (const t of report.tabs) {
     // Every microbatch once, plus any the tracker re-leased or a tab re-routed (a slow machine's
@@ -34,8 +41,10 @@ test('2 stages × 1 replica with the q8 codec: loss falls, every scheduled micro
     expect(t.mfu).toBeGreaterThan(0)
     expect(t.mfu).toBeLessThan(1)
     // 12 tensors of (4, 64, 64): q8 payloads of 4·64·(64 + 4) bytes each; fp32 would need 4·4·64·64.
+    // Stage 0 also sends up to 6 × 4 validation batches.
+    const tensors = 12 + (t.stage === 0 ? 6 * 4 : 0)
     expect(t.bytes_sent).toBeGreaterThanOrEqual(12 * 4 * 64 * 68)
-    expect(t.bytes_sent).toBeLessThan(12 * 4 * 4 * 64 * 64 / 2)
+    expect(t.bytes_sent).toBeLessThan(tensors * 4 * 4 * 64 * 64 / 2)
   }
 })
 

@@ -15,6 +15,8 @@ import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../chromium.ts'
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
+import type { DatasetJobView, UploadedDataset } from '../tracker/dataset-routes.ts'
+import { TOKENIZER_VOCAB } from '../tokenizer/tokenizer.ts'
 import { startVolunteerProcess, type VolunteerProcess } from '../headless/volunteer-process.ts'
 
 export interface SwarmRunInit {
@@ -46,6 +48,25 @@ export interface SwarmRunInit {
   keepOpen?: boolean
   /** A fine-tuning seed: safetensors with GPT-2 names for the final manifest's model, uploaded and named in `init`. @default none */
   checkpoint?: Uint8Array
+  /**
+   * The dataset: the demo's byte-level excerpt, or the built-in GPT-2-tokenized corpus (the
+   * tracker tokenizes it first; the model's vocabulary becomes GPT-2's). @default 'demo'
+   */
+  corpus?: 'demo' | 'builtin-gpt2'
+}
+
+/** The tracker's built-in GPT-2 corpus, once its tokenization job is done (the first call starts it). */
+async function builtinGpt2Corpus (trackerUrl: string, log: (line: string) => void): Promise<UploadedDataset> {
+  for (let polls = 0; ; polls++) {
+    const { corpora } = await (await fetch(`${trackerUrl}/api/datasets/builtin`)).json() as { corpora: Array<{ tokenizer: string, job: DatasetJobView }> }
+    const job = corpora.find(c => c.tokenizer === 'gpt2')?.job
+    if (job == null) throw new Error('the tracker offers no built-in GPT-2 corpus')
+    if (job.status === 'error') throw new Error(`tokenizing the built-in corpus failed: ${job.error ?? 'unknown error'}`)
+    if (job.status === 'done' && job.dataset != null) return job.dataset
+    if (polls % 10 === 0) log(`tokenizing the built-in GPT-2 corpus: ${job.done} of ${job.total}`)
+    if (polls > 600) throw new Error('tokenizing the built-in corpus took over 5 minutes')
+    await new Promise(resolve => setTimeout(resolve, 500))
+  }
 }
 
 export interface TabReport {
@@ -68,6 +89,8 @@ export interface TabReport {
 export interface SwarmReport {
   config: { tabs: number, headless: number, stages: number, steps: number, model: CampaignManifest['model'], training: CampaignManifest['training'], kill: SwarmRunInit['kill'] | null }
   steps: Array<{ step: number, loss: number }>
+  /** Held-out validation loss after the steps that evaluate (campaigns with dataset.validation_tokens). */
+  validation: Array<{ step: number, loss: number }>
   microbatches: { scheduled: number, completed: number, retried: number, lost: number }
   tabs: TabReport[]
   tokens: number
@@ -109,6 +132,10 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
   manifest.stages = init.stages
   manifest.model.n_layer = Math.max(manifest.model.n_layer, init.stages)
   manifest.training.steps = init.steps
+  if (init.corpus === 'builtin-gpt2') {
+    manifest.dataset = { name: 'State of the Union addresses (GPT-2 tokens)', ...await builtinGpt2Corpus(tracker.url, log) }
+    manifest.model.vocab = TOKENIZER_VOCAB.gpt2
+  }
   init.manifest?.(manifest)
   if (init.checkpoint != null) {
     const up = await fetch(`${tracker.url}/api/checkpoints`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-model-config': JSON.stringify(manifest.model), authorization: `Bearer ${tracker.adminToken}` }, body: init.checkpoint as Uint8Array<ArrayBuffer> })
@@ -204,7 +231,8 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
         else await nodes[init.kill.tab - init.tabs].kill('SIGKILL')
       }
       const loss = s.losses.at(-1)
-      const line = `step ${s.step}/${init.steps}  loss ${loss?.loss.toFixed(4) ?? '–'}  microbatches ${s.microbatches.completed} done, ${s.microbatches.in_flight} in flight, ${s.microbatches.retried} retried  stages [${s.stages.map(st => st.replicas.length).join(' ')}]`
+      const val = s.validation?.at(-1)
+      const line = `step ${s.step}/${init.steps}  loss ${loss?.loss.toFixed(4) ?? '–'}${val != null ? `  validation ${val.loss.toFixed(4)} (after step ${val.step})` : ''}  microbatches ${s.microbatches.completed} done, ${s.microbatches.in_flight} in flight, ${s.microbatches.retried} retried  stages [${s.stages.map(st => st.replicas.length).join(' ')}]`
       if (line !== lastLine) { log(line); lastLine = line }
       await new Promise(resolve => setTimeout(resolve, 500))
       s = await status()
@@ -234,6 +262,7 @@ export async function runSwarm (init: SwarmRunInit): Promise<SwarmRun> {
     const report: SwarmReport = {
       config: { tabs: init.tabs, headless, stages: init.stages, steps: init.steps, model: manifest.model, training: manifest.training, kill: init.kill ?? null },
       steps: s.losses.map(l => ({ step: l.step, loss: l.loss })),
+      validation: (s.validation ?? []).map(v => ({ step: v.step, loss: v.loss })),
       // Re-leases (tracker) plus re-routes to another replica (stage-0 tabs).
       microbatches: { scheduled: s.microbatches.scheduled, completed: s.microbatches.completed, retried: s.microbatches.retried + [...lastStats.values()].reduce((n, t) => n + (t.retried ?? 0), 0), lost: s.microbatches.lost },
       tabs,

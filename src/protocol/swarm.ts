@@ -17,6 +17,8 @@
 //                                                   learns whether the tracker checks it)
 //   POST spotcheck {peerId, microbatch, stage, proofs} → SpotReply (opens the revealed indices)
 //   POST report {peerId, offender, reason}         → {ok}    (a peer this tab disconnected: PeerReportBody)
+//   POST evalloss {peerId, step, batch, loss}      → {ok}    (the last stage's loss of one validation batch
+//                                                    with the weights after `step` steps: EvalLossBody)
 //   GET  swarm                                     → SwarmStatus
 //   GET  learned?step=k                            → LearnedReply (credited microbatches per peer in the
 //                                                    sync period ending at step k: replicas cap sync weights at them)
@@ -52,6 +54,9 @@ export type PeerReportReason = typeof PEER_REPORT_REASONS[number]
 
 /** A tab tells the tracker which peer it disconnected and why (evidence for the operator; it excludes no one by itself). */
 export interface PeerReportBody { offender: string, reason: PeerReportReason }
+
+/** One validation batch's mean cross-entropy, from the last stage, for the weights after `step` steps. */
+export interface EvalLossBody { step: number, batch: number, loss: number }
 
 export interface LearnedReply { step: number, final: boolean, counts: Record<string, number> }
 
@@ -122,4 +127,6 @@ export interface SwarmStatus {
   microbatches: { scheduled: number, completed: number, retried: number, lost: number, in_flight: number }
   /** Spot-check reports owed now (credit waits on them). */
   spot_due?: number
+  /** Held-out validation loss after the steps that evaluate (campaigns with dataset.validation_tokens). */
+  validation?: Array<{ step: number, loss: number }>
 }

@@ -6,6 +6,8 @@ import { splitStages, type GPTConfig } from '../model/config.ts'
 import { TrackerError, type TrackerClient } from '../train/swarm/tracker-client.ts'
 import type { VirtualClock } from './virtual-clock.ts'
 import { PeerReports } from '../tracker/swarm/peer-reports.ts'
+import { ValidationBook } from '../tracker/swarm/validation-book.ts'
+import { VALIDATION_BATCHES } from '../train/evaluate.ts'
 
 export class SimTracker {
   coord: Coordinator
@@ -18,6 +20,8 @@ export class SimTracker {
   requests = 0
   /** Peers tabs disconnected for a violation. */
   readonly reports = new PeerReports()
+  /** Validation losses the last stage reported (the real tracker's book). */
+  readonly validation = new ValidationBook(VALIDATION_BATCHES)
 
   constructor (clock: VirtualClock, config: GPTConfig, init: CoordinatorInit) {
     this.#clock = clock
@@ -76,6 +80,7 @@ export class SimTracker {
       spotcommit: async () => await call(() => ({ checked: false })),
       spotcheck: async () => await call(() => ({ verdicts: [] })),
       report: async b => { await call(() => { this.reports.record(peerId, b.offender, b.reason) }) },
+      evalloss: async b => { await call(() => { this.validation.record(b.step, b.batch, b.loss) }) },
       status: async () => await call(c => c.status())
     }
   }

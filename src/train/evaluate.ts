@@ -6,10 +6,26 @@ import type { GptStage } from '../model/stage.ts'
 import { TokenLoader, type Microbatch } from './data.ts'
 import { DataError } from './errors.ts'
 
+/** Validation passes per evaluation, each a microbatch of B fixed windows. */
+export const VALIDATION_BATCHES = 4
+
+/** Steps between evaluations: a tenth of the run, at most 10 (4 forwards per 10 steps). */
+export function evalEvery (totalSteps: number): number {
+  return Math.min(10, Math.max(1, Math.round(totalSteps / 10)))
+}
+
+/**
+ * Whether the weights after `done` optimizer steps are evaluated: after the first, every
+ * evalEvery steps, and the last. The local trainer and the swarm (tabs and tracker) share it.
+ */
+export function evaluatesAfter (done: number, totalSteps: number): boolean {
+  return Number.isSafeInteger(done) && done >= 1 && done <= totalSteps && (done === 1 || done === totalSteps || done % evalEvery(totalSteps) === 0)
+}
+
 export interface ValidationSetInit {
   B: number
   T: number
-  /** microbatches of B windows each, evaluated every time. @default 4 */
+  /** microbatches of B windows each, evaluated every time. @default VALIDATION_BATCHES */
   batches?: number
 }
 
@@ -23,7 +39,7 @@ export class ValidationSet {
   readonly #loader: TokenLoader
 
   constructor (tokens: Uint32Array, init: ValidationSetInit) {
-    this.batches = init.batches ?? 4
+    this.batches = init.batches ?? VALIDATION_BATCHES
     if (!Number.isInteger(this.batches) || this.batches < 1) throw new DataError(`validation batches must be a positive integer, got ${this.batches}`)
     this.#loader = new TokenLoader(tokens, { B: init.B, T: init.T, shuffle: false })
   }

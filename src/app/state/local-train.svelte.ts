@@ -6,7 +6,7 @@
 import type { CampaignManifest } from '../../campaign/manifest.ts'
 import { datasetSplits, loadDataset } from '../../campaign/dataset.ts'
 import { TokenLoader } from '../../train/data.ts'
-import { ValidationSet } from '../../train/evaluate.ts'
+import { evaluatesAfter, ValidationSet } from '../../train/evaluate.ts'
 import { loadTokenizer } from '../../tokenizer/tokenizer.ts'
 import { fullRange } from '../../model/config.ts'
 import { learningRate } from '../../train/schedule.ts'
@@ -44,8 +44,6 @@ export class LocalTraining {
       const splits = datasetSplits(await loadDataset(m.dataset, { onProgress: (a, b) => { this.message = `Downloading the dataset: ${Math.round(100 * a / b)}%` } }), m.dataset)
       const data = new TokenLoader(splits.train, { B: t.microbatch, T: t.seq_len, vocab: m.model.vocab })
       const val = splits.validation != null ? new ValidationSet(splits.validation, { B: t.microbatch, T: t.seq_len }) : null
-      // Every 10 steps (a tenth of a shorter run): often enough to watch, 4 forwards per 10 steps.
-      const every = Math.min(10, Math.max(1, Math.round(t.steps / 10)))
       this.phase = 'compiling'
       this.message = 'Compiling kernels for the whole model'
       const api = gpu.worker.api
@@ -63,7 +61,7 @@ export class LocalTraining {
         await api.step({ lr: learningRate(step, { lr: t.lr, schedule: t.lr_schedule, warmupSteps: Math.min(t.warmup_steps, t.steps), totalSteps: t.steps }), weightDecay: t.weight_decay, gradClip: t.grad_clip, gradScale: 1 / t.accumulation })
         await api.zeroGrad()
         this.losses = [...this.losses, { step, loss: sum / t.accumulation }]
-        if (val != null && ((step + 1) % every === 0 || step === t.steps - 1 || step === 0)) {
+        if (val != null && evaluatesAfter(step + 1, t.steps)) {
           // Forward only with targets: the loss, no gradient (the next forward overwrites its buffers).
           let v = 0
           for (let k = 0; k < val.batches; k++) {

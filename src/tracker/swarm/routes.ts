@@ -16,6 +16,8 @@ import { swarmSettingsOf } from '../../campaign/swarm-settings.ts'
 import { SpotChecks } from '../../ledger/spot-checks.ts'
 import { SpotAudit } from './spot-audit.ts'
 import { LearnedCounts } from './learned-counts.ts'
+import { ValidationBook } from './validation-book.ts'
+import { evalEvery, evaluatesAfter, VALIDATION_BATCHES } from '../../train/evaluate.ts'
 import type { Bindings } from '../../identity/bindings.ts'
 import { parseHeartbeatStats } from '../heartbeat-stats.ts'
 import { createLogger } from '../../log.ts'
@@ -120,6 +122,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
   const checks = new Map<string, SpotChecks>()
   const audits = new Map<string, { audit: SpotAudit, sweptAt: number }>()
   const learned = new Map<string, LearnedCounts>()
+  const validation = new Map<string, ValidationBook>()
   const reports = new Map<string, PeerReports>()
   const reachableFrom = reachableFilter(init.reachability)
   const cutOffStages = cutOffFilter(init.reachability)
@@ -216,7 +219,7 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
   }
 
   async function handle (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
-    const m = /^\/api\/campaigns\/([0-9a-f]{32})\/(join|heartbeat|lease|complete|release|loss|leave|spotcommit|spotcheck|report|swarm|learned)$/.exec(path)
+    const m = /^\/api\/campaigns\/([0-9a-f]{32})\/(join|heartbeat|lease|complete|release|loss|leave|spotcommit|spotcheck|report|evalloss|swarm|learned)$/.exec(path)
     if (m == null) return false
     const [, id, action] = m
     const { coord, manifest } = coordinatorFor(id)
@@ -231,6 +234,8 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
         const audit = audits.get(id)?.audit
         const sc = checks.get(id)
         if (audit != null) status.spot_due = audit.due
+        const val = validation.get(id)
+        if (val != null) status.validation = val.points().filter(p => !Number.isSafeInteger(since) || p.step > since)
         for (const st of status.stages) {
           for (const r of st.replicas) {
             if (sc?.isVerified(r.peerId) === true) r.verified = 1
@@ -356,6 +361,25 @@ export function createSwarmRoutes (init: SwarmRoutesInit): SwarmRoutes {
           if (pr == null) { pr = new PeerReports(); reports.set(id, pr) }
           const n = pr.record(peerId, offender, body.reason as PeerReportReason)
           log.info(`report ${id.slice(0, 8)}: ${peerId.slice(-8)} disconnected ${offender.slice(-8)} (${String(body.reason)}; ${n} reporter${n === 1 ? '' : 's'})`)
+          sendJson(res, 200, { ok: true })
+          break
+        }
+        case 'evalloss': {
+          // Shown, never credited: only a last-stage replica speaks, for a step that evaluates and has opened.
+          if ((manifest.dataset.validation_tokens ?? 0) === 0) throw new HttpError(409, 'this campaign holds out no validation tokens')
+          const step = intOf(body, 'step')!
+          const batch = intOf(body, 'batch')!
+          const loss = body.loss
+          if (!evaluatesAfter(step, manifest.training.steps)) throw new BadRequestError(`step ${step} is not evaluated (every ${evalEvery(manifest.training.steps)} steps, the first and the last)`)
+          if (step > coord.step) throw new BadRequestError(`step ${step} has not been reached (the tracker is at ${coord.step})`)
+          if (batch >= VALIDATION_BATCHES) throw new BadRequestError(`batch must be below ${VALIDATION_BATCHES}`)
+          if (typeof loss !== 'number' || !Number.isFinite(loss) || loss < 0) throw new BadRequestError('loss must be a finite non-negative number')
+          const tab = coord.tab(peerId)
+          if (tab == null) throw new UnknownTabError(`${peerId} has not joined this campaign`)
+          if (tab.stage !== manifest.stages - 1) throw new ForbiddenError(`${peerId} trains stage ${tab.stage}: only the last stage reports validation loss`)
+          let book = validation.get(id)
+          if (book == null) { book = new ValidationBook(VALIDATION_BATCHES); validation.set(id, book) }
+          book.record(step, batch, loss)
           sendJson(res, 200, { ok: true })
           break
         }

@@ -46,6 +46,7 @@ async function middle () {
       spotcheck: async () => ({ verdicts: [] }),
       join: async () => ({ stage: 1, range: { first: 1, last: 1 }, stages: 3, step: STEP, replicas: reply.replicas }),
       report: async b => { reports.push({ peer: 'me', ...b }) },
+      evalloss: async () => {},
       status: async () => status
     },
     transport: {

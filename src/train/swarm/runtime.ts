@@ -19,6 +19,7 @@ import { ReplicaSync, type SyncWeights } from './replica-sync.ts'
 import { Router } from './router.ts'
 import { ReplicaPicker } from './replica-picker.ts'
 import { LeasePump } from './lease-pump.ts'
+import { ValidationPass } from './validation-pass.ts'
 import { SpotChecker } from './spot-checker.ts'
 import { Membership } from './membership.ts'
 import { StageFlow } from './stage-flow.ts'
@@ -50,7 +51,7 @@ export interface SwarmRuntimeInit {
   /** The campaign's boundary codec (manifest `codec`). @default 'fp32' */
   codec?: CodecName
   flops: { forward: number, backward: number }
-  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'spotcommit' | 'spotcheck' | 'learned' | 'join' | 'report' | 'status'>
+  tracker: Pick<TrackerClient, 'heartbeat' | 'lease' | 'complete' | 'release' | 'spotcommit' | 'spotcheck' | 'learned' | 'join' | 'report' | 'evalloss' | 'status'>
   transport: TensorTransport
   signer: HopSigner
   kernels: StageKernels
@@ -63,6 +64,8 @@ export interface SwarmRuntimeInit {
   replicas: string[]
   throughput: number
   data: ((mb: number) => Microbatch) | null
+  /** The fixed validation windows (stage 0 and the last stage of a campaign that holds tokens out). */
+  validation?: { batches: number, microbatch: (k: number) => Pick<Microbatch, 'inputs' | 'targets'> } | null
   timings?: RuntimeTimings
   events?: RuntimeEvents
 }
@@ -97,6 +100,7 @@ export class SwarmRuntime {
   readonly membership: Membership
   readonly flow: StageFlow
   readonly gate: PeerGate
+  readonly validation: ValidationPass
   readonly picker = new ReplicaPicker()
   readonly counters: RuntimeCounters = { microbatches: 0, flops: 0, bytesSent: 0, bytesReceived: 0, retried: 0, lastLoss: null }
   readonly #i: SwarmRuntimeInit
@@ -127,7 +131,7 @@ export class SwarmRuntime {
       onViolation: (peer, err) => { this.#violation(peer, err) },
       onMessage: text => { ev.message?.(text) }
     })
-    this.steps = new StepClock({ exclusive, training: init.training, initialStep: init.initialStep, onStepped: (step, n) => { changed(); return this.sync.onStepped(step, n) } })
+    this.steps = new StepClock({ exclusive, training: init.training, initialStep: init.initialStep, onStepped: (step, n) => { changed(); return this.#evaluateAfter(step, this.sync.onStepped(step, n)) } })
     this.router = new Router({
       picker: this.picker, clock: init.clock, next: () => this.membership.next, connected: p => init.transport.connected(p),
       routeTimeoutMs: t.routeTimeoutMs ?? Math.max(ROUTE_TIMEOUT_MS, ROUTE_TIMEOUT_PER_STAGE_MS * init.stages), sendTo: async (to, mb, route) => await this.flow.sendActivationsTo(to, mb, route),
@@ -145,6 +149,11 @@ export class SwarmRuntime {
       start: lease => { void this.flow.start(lease.id) },
       onStep: step => { this.#trackerSaid(step); this.#learnStep(step) },
       onError: async err => { if (isForgotten(err)) await this.#rejoin() }
+    })
+    this.validation = new ValidationPass({
+      isFirst: init.isFirst, isLast: init.isLast, totalSteps: init.training.steps, windows: init.validation ?? null, compute: this.compute,
+      send: async (batch, step, x) => { await this.flow.sendEval(batch, step, x) },
+      report: async body => { await init.tracker.evalloss(body) }
     })
     this.spot = new SpotChecker({
       me: init.me, rate: init.spotCheckRate,
@@ -168,7 +177,7 @@ export class SwarmRuntime {
     this.flow = new StageFlow({
       me: init.me, stage: init.stage, isFirst: init.isFirst, isLast: init.isLast, flops: init.flops, lookahead: init.settings.lookahead, syncEvery: init.training.sync_every, accumulation: init.training.accumulation,
       shape: init.shape, compute: this.compute, clock: this.steps, router: this.router, spot: this.spot, signer: init.signer,
-      transport: init.transport, data: init.data,
+      transport: init.transport, data: init.data, validation: this.validation,
       encoder: new BoundaryEncoder({ codec: init.codec ?? 'fp32', campaignSeed: init.training.seed, stage: init.stage, shape: init.shape }),
       complete: async (mb, receipts, w, loss) => this.#shadowing(await init.tracker.complete(mb, receipts, w, loss)),
       retryCompletion: async (err, attempt) => {
@@ -322,6 +331,23 @@ export class SwarmRuntime {
   #shadowing<T extends { shadows?: number[] }> (reply: T): T {
     this.spot.learnShadows(reply.shadows)
     return reply
+  }
+
+  /**
+   * Stage 0, after the replica sync of `step` (if any): evaluates those weights when the step
+   * evaluates and this is the stage's first replica by PeerId (one per campaign, no tracker call).
+   * The next step waits for the validation forwards, not for the rest of their way.
+   */
+  #evaluateAfter (step: number, sync: Promise<void> | undefined): Promise<void> | undefined {
+    if (!this.validation.due(step)) return sync
+    const leads = [...this.membership.replicas, this.#i.me].sort()[0] === this.#i.me
+    if (!leads) return sync
+    return (async () => {
+      await sync
+      if (this.#stopped) return
+      const { sent } = await this.validation.run(step)
+      void sent
+    })()
   }
 
   #trackerSaid (step: number): void {

@@ -154,6 +154,14 @@ export class StageCompute {
     })
   }
 
+  /**
+   * A validation forward in the reserved slot K (stage 0 takes token ids): the output, or with
+   * `targets` on the last stage the loss. No gradients change.
+   */
+  async evaluate (input: Float32Array | Uint32Array, targets?: Uint32Array): Promise<{ output: Float32Array | null, loss: number | null }> {
+    return await this.#enqueue('forward', async () => await this.#k.forward(input, targets, this.slots))
+  }
+
   /** A spot-check run in the reserved slot K: no gradients change. */
   async spot (input: Float32Array, targets?: Uint32Array): Promise<Float32Array> {
     return await this.#enqueue('forward', async () => (await this.#k.spotRun(input, targets, this.slots)).output)

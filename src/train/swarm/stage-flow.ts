@@ -12,7 +12,8 @@ import type { Router, Route } from './router.ts'
 import type { SpotChecker } from './spot-checker.ts'
 import type { HopSigner, InboundTensor, TensorMeta, TensorTransport } from './transport.ts'
 import type { BoundaryEncoder } from '../../codec/boundary.ts'
-import { DTypeError, DuplicateError, NotReadyError, ReceiptMismatchError, StaleError } from './errors.ts'
+import { DTypeError, DuplicateError, NoReplicaError, NotReadyError, ReceiptMismatchError, StaleError } from './errors.ts'
+import type { ValidationPass } from './validation-pass.ts'
 import { createLogger } from '../../log.ts'
 
 const log = createLogger('tabgrad:swarm')
@@ -55,6 +56,8 @@ export interface StageFlowInit {
   syncedWeights: () => { step: number, digest: string } | null
   /** Live replicas of the next stage. */
   next: () => string[]
+  /** Validation batches passing through (validation-pass.ts). */
+  validation: Pick<ValidationPass, 'onBatch'>
   events: StageFlowEvents
 }
 
@@ -152,6 +155,20 @@ export class StageFlow {
     await this.#send(to, mb, 'activations', data, { spot: 'shadow' })
   }
 
+  /** A validation batch's activations, to the first replica of the next stage that takes them. */
+  async sendEval (batch: number, step: number, data: Float32Array): Promise<void> {
+    const next = this.#i.next()
+    for (const to of next) {
+      try {
+        await this.#send(to, batch, 'activations', data, { eval: step })
+        return
+      } catch (err) {
+        log('validation batch', batch, 'to', to, 'failed:', (err as Error).message)
+      }
+    }
+    throw new NoReplicaError(`no replica of the next stage took validation batch ${batch} (${next.length} listed)`)
+  }
+
   async #send (to: string, mb: number, kind: 'activations' | 'gradients', data: Float32Array, meta: TensorMeta): Promise<number> {
     const wire = this.#i.encoder.encode(kind, mb, data)
     const r = await this.#i.transport.send(to, { microbatch: mb, kind, optimizerStep: this.#i.clock.applied, data, meta, wire })
@@ -225,7 +242,7 @@ export class StageFlow {
     }
     if (!(t.data instanceof Float32Array)) throw new DTypeError('expected f32 data')
     // Delivery is at least once (a lost ack makes the sender resend): drop a copy we already hold.
-    const held = t.kind === 'activations' && t.meta.spot !== 'shadow' ? this.#i.router.routes.get(t.microbatch) : undefined
+    const held = t.kind === 'activations' && t.meta.spot !== 'shadow' && t.meta.eval == null ? this.#i.router.routes.get(t.microbatch) : undefined
     if (held != null && held.from === t.from) return null
     if (held != null) throw new DuplicateError(`microbatch ${t.microbatch} is already here from another sender`)
     this.#i.events.bytesReceived(t.payloadBytes ?? t.data.byteLength)
@@ -253,6 +270,11 @@ export class StageFlow {
     await this.#learnStep(t.optimizerStep)
     const mb = t.microbatch
     const input = t.data
+    if (t.meta.eval != null) {
+      // Forward only, in the spare slot: no route, no receipt, no credit.
+      await this.#i.validation.onBatch(mb, t.meta.eval, input)
+      return
+    }
     if (t.meta.spot === 'shadow') {
       // Committed and opened like any output (the tracker checks this one); nothing is sent on.
       const output = await this.#i.compute.spot(input, this.#i.isLast ? this.#i.data!(mb).targets : undefined)

@@ -17,6 +17,7 @@ import { stageLayout } from '../../model/params.ts'
 import { stageMemory } from '../../model/memory.ts'
 import type { TabLibp2p } from '../../net/tab-node.ts'
 import type { Weights } from '../../net/weights.ts'
+import { ValidationSet } from '../evaluate.ts'
 import { fetchSeedShard } from './seed-client.ts'
 import { createTrackerClient, type HttpTrackerClient } from './tracker-client.ts'
 import { createSignedFetch, type SignedFetch } from './signed-fetch.ts'
@@ -167,11 +168,15 @@ export class SwarmTab {
       this.#update({ stage: joined.stage, range, stages: joined.stages, appliedStep: joined.step, replicas: joined.replicas, resumed: this.#init.previousStage === joined.stage, progress: 1 })
 
       let data: TokenLoader | null = null
+      let validation: ValidationSet | null = null
       if (isFirst || isLast) {
         this.#update({ phase: 'loading-data', message: `Downloading the dataset (${(m.dataset.bytes / 1024).toFixed(0)} KiB)`, progress: 0 })
         const tokens = await this.#init.loadTokens((loaded, total) => { this.#update({ progress: loaded / total }) })
         // Held-out tokens (dataset.validation_tokens) are never trained on.
-        data = new TokenLoader(datasetSplits(tokens, m.dataset).train, { B, T, vocab: m.model.vocab })
+        const splits = datasetSplits(tokens, m.dataset)
+        data = new TokenLoader(splits.train, { B, T, vocab: m.model.vocab })
+        // They are scored through the swarm after the steps that evaluate (validation-pass.ts).
+        if (splits.validation != null) validation = new ValidationSet(splits.validation, { B, T })
       }
 
       const shape: [number, number, number] = [B, T, m.model.d_model]
@@ -197,6 +202,7 @@ export class SwarmTab {
         kernels: workerKernels(this.#init.compute), clock: this.#init.sleep != null ? clockWithSleep(this.#init.sleep) : systemClock, slots, initialStep: step,
         initialParams: await this.#init.compute.exportParams(), replicas: joined.replicas, throughput: flopsPerSecond,
         data: data != null ? id => data.microbatch(id) : null,
+        validation,
         ...(this.#init.timings != null ? { timings: this.#init.timings } : {}),
         events: {
           changed: () => { this.#sync() },

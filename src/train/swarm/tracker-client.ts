@@ -4,7 +4,7 @@
 // tracker's clock as the replies' Date headers tell it, so a tab with a wrong clock still works.
 import type { PrivateKey } from '@libp2p/interface'
 import { createSignedFetch, type SignedFetch } from './signed-fetch.ts'
-import type { CompleteReply, HeartbeatReply, JoinReply, LearnedReply, LeaseReply, PeerReportBody, SpotCommitBody, SpotCommitReply, SpotOpenBody, SpotReply, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
+import type { CompleteReply, EvalLossBody, HeartbeatReply, JoinReply, LearnedReply, LeaseReply, PeerReportBody, SpotCommitBody, SpotCommitReply, SpotOpenBody, SpotReply, SwarmStatus, TabStats } from '../../protocol/swarm.ts'
 export type { HeartbeatReply, JoinReply, SpotCommitBody, SpotOpenBody } from '../../protocol/swarm.ts'
 
 export class TrackerError extends Error {
@@ -53,6 +53,8 @@ export interface TrackerClient {
   spotcheck(body: SpotOpenBody): Promise<SpotReply>
   /** Tells the tracker about a peer this tab disconnected. */
   report(body: PeerReportBody): Promise<void>
+  /** The last stage's loss of one validation batch. */
+  evalloss(body: EvalLossBody): Promise<void>
   status(): Promise<SwarmStatus>
 }
 
@@ -109,6 +111,7 @@ export function createTrackerClient (init: TrackerClientInit): HttpTrackerClient
     spotcommit: async body => await post('spotcommit', { ...body }),
     spotcheck: async body => await post('spotcheck', { ...body }),
     report: async body => { await post('report', { ...body }) },
+    evalloss: async body => { await post('evalloss', { ...body }) },
     learned: async step => {
       const res = await fetch(`${base}/learned?step=${step}`, { signal: AbortSignal.timeout(timeout) })
       if (!res.ok) throw new TrackerError(res.status, `HTTP ${res.status}`)

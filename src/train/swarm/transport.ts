@@ -10,7 +10,8 @@ export type TensorKind = 'activations' | 'gradients'
 
 /** Meta a tensor carries: the route's receipts so far, and whether it is a spot-check copy. */
 /** `loss` rides on gradients: the last stage's loss of the microbatch, for stage 0 to report with its completion. */
-export interface TensorMeta { receipts?: unknown[], spot?: 'shadow', loss?: number }
+/** `eval`: a validation batch (the microbatch field is its index) for the weights after that many steps: forward only, no receipts. */
+export interface TensorMeta { receipts?: unknown[], spot?: 'shadow', loss?: number, eval?: number }
 
 export interface OutboundTensor {
   microbatch: number

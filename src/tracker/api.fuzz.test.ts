@@ -37,7 +37,7 @@ beforeAll(async () => {
 })
 afterAll(async () => { await t.close(); await rm(dir, { recursive: true, force: true }) })
 
-const ACTIONS = ['join', 'heartbeat', 'lease', 'complete', 'release', 'loss', 'leave', 'spotcommit', 'spotcheck', 'swarm', 'ledger', 'ownership', 'ledger/proof/0', 'ledger/proof/99999999999999999999']
+const ACTIONS = ['join', 'heartbeat', 'lease', 'complete', 'release', 'loss', 'leave', 'spotcommit', 'spotcheck', 'evalloss', 'swarm', 'learned?step=1', 'ledger', 'ownership', 'ledger/proof/0', 'ledger/proof/99999999999999999999']
 const path = fc.oneof(
   fc.constantFrom(...ACTIONS).map(a => () => `/api/campaigns/${id}/${a}`),
   fc.constantFrom('/api/health', '/api/campaigns', '/api/siwe/nonce', '/api/siwe/verify', '/api/session', '/api/admin/login?token=x', '/api/datasets',
@@ -50,7 +50,7 @@ const peerId = fc.oneof(fc.constantFrom(...tabs), fc.string({ maxLength: 60 }), 
 const stats = fc.dictionary(fc.oneof(fc.constantFrom('peerId', 'stage', 'excluded', '__proto__', 'constructor', 'paused', 'throughput', 'busy_fraction', 'flops'), fc.string({ maxLength: 10 })), fc.oneof(number, fc.string({ maxLength: 8 }), fc.constant(null)), { maxKeys: 5 })
 const body = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }).map(v => JSON.stringify(v) ?? 'null'),
-  fc.record({ peerId, stats, microbatch: number, max: number, window: number, loss: number, receipts: fc.oneof(fc.constant([]), fc.jsonValue({ maxDepth: 2 })), stage: number, throughput: number, sample: fc.array(number, { maxLength: 4 }), weightsDigest: fc.oneof(fc.constant('a'.repeat(64)), fc.string()) }, { requiredKeys: [] }).map(o => JSON.stringify(o)),
+  fc.record({ peerId, stats, microbatch: number, max: number, window: number, loss: number, receipts: fc.oneof(fc.constant([]), fc.jsonValue({ maxDepth: 2 })), stage: number, throughput: number, sample: fc.array(number, { maxLength: 4 }), weightsDigest: fc.oneof(fc.constant('a'.repeat(64)), fc.string()), step: number, batch: number, root: fc.oneof(fc.constant('b'.repeat(64)), fc.string()), numel: number, proofs: fc.jsonValue({ maxDepth: 2 }) }, { requiredKeys: [] }).map(o => JSON.stringify(o)),
   fc.record({ peerId, stats }).map(o => JSON.stringify(o).replace('"stats":{', '"stats":{"__proto__":{"polluted":1},')),
   fc.string({ maxLength: 40 }),
   fc.constant(JSON.stringify({ ...demoManifest('a'.repeat(64), 100_000), name: 'anonymous' }))

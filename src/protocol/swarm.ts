@@ -80,6 +80,14 @@ export interface CompleteReply extends LeaseReply {
  * `numel` floats. `weightsDigest` null: its weights moved on since the sync (committed, not compared).
  */
 export interface SpotCommitBody { microbatch: number, stage: number, step: number, weightsDigest: string | null, root: string, numel: number }
+/**
+ * Whether microbatch `mb` belongs to a step right after a replica sync, when replicas hold the same
+ * weights: the only microbatches spot checks may cover. Tab and tracker share this rule.
+ */
+export function inPostSyncStep (mb: number, accumulation: number, syncEvery: number): boolean {
+  return Math.floor(mb / accumulation) % syncEvery === 0
+}
+
 /** Whether the tracker checks this output; then, the indices to open (revealed only now, after the commitment). */
 export interface SpotCommitReply { checked: boolean, indices?: number[] }
 /** Opens a committed check: one output-merkle proof per revealed index, in order. */

@@ -16,7 +16,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { openProof } from '../../ledger/output-merkle.ts'
 import type { SpotChecks, Verdict } from '../../ledger/spot-checks.ts'
 import type { SignedReceipt } from '../../ledger/receipt.ts'
-import type { SpotCommitBody, SpotCommitReply } from '../../protocol/swarm.ts'
+import { inPostSyncStep, type SpotCommitBody, type SpotCommitReply } from '../../protocol/swarm.ts'
 import { HttpError } from '../errors.ts'
 
 /** Output elements sampled per check. */
@@ -65,7 +65,7 @@ export class SpotAudit {
   /** Whether `stage`'s replicas run and report microbatch `mb`: only stages that receive activations, in a step right after a sync. */
   selects (mb: number, stage: number): boolean {
     if (this.#i.rate <= 0 || stage < 1 || stage >= this.#i.stages) return false
-    if (Math.floor(mb / this.#i.accumulation) % this.#i.syncEvery !== 0) return false
+    if (!inPostSyncStep(mb, this.#i.accumulation, this.#i.syncEvery)) return false
     const h = this.#hmac(`select:${mb}:${stage}`)
     return new DataView(h.buffer, h.byteOffset).getUint32(0) / 2 ** 32 < this.#i.rate
   }

@@ -2,7 +2,7 @@
 // stage computes on its GPU queue, results go on through the router, and every hop is signed.
 // Stage 0 starts leased microbatches and reports their completion, whose reply brings the next
 // leases. Nothing here advances the optimizer step except through the StepClock.
-import type { CompleteReply } from '../../protocol/swarm.ts'
+import { inPostSyncStep, type CompleteReply } from '../../protocol/swarm.ts'
 import type { SignedReceipt, SenderSignedReceipt } from '../../ledger/receipt.ts'
 import { backwardMicrobatch, forwardMicrobatch, type StageOps, type StageTransport } from '../microbatch.ts'
 import type { Microbatch } from '../data.ts'
@@ -141,7 +141,7 @@ export class StageFlow {
    * rule for what it may check), and opens it if checked. Stage 0's forward is never checked.
    */
   async #audit (mb: number, output: Float32Array): Promise<void> {
-    if (this.#i.isFirst || !this.#i.spot.enabled || Math.floor(mb / this.#i.accumulation) % this.#i.syncEvery !== 0) return
+    if (this.#i.isFirst || !this.#i.spot.enabled || !inPostSyncStep(mb, this.#i.accumulation, this.#i.syncEvery)) return
     await this.#i.spot.audit(mb, this.#i.stage, output, this.#current(), this.#i.clock.applied)
   }
 
